@@ -1,0 +1,1 @@
+//! rtnetlink link/address watch (in progress).

@@ -1,0 +1,1 @@
+//! mptcp_pm generic netlink client (in progress).
