@@ -1,0 +1,150 @@
+//! The rtnetlink watch: one multicast socket for link + IPv4/IPv6 address
+//! notifications, opened before the initial dump so no change can slip
+//! between dump and watch.
+
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::{StreamExt, TryStreamExt};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{AsyncSocket, SocketAddr};
+use rtnetlink::{Handle, MulticastGroup};
+
+use super::decode::{addr_info, link_info, link_name};
+use super::types::{LinkEvent, LinkSnapshot};
+
+/// Receive buffer for notifications. A flapping interface with many
+/// addresses can burst; a lost notification costs a full resync.
+const RECV_BUFFER_BYTES: libc::c_int = 4 * 1024 * 1024;
+
+/// Errors of the rtnetlink side.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("rtnetlink socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("rtnetlink dump of {what} failed: {source}")]
+    Dump {
+        what: &'static str,
+        #[source]
+        source: rtnetlink::Error,
+    },
+    #[error("rtnetlink notification channel closed")]
+    Closed,
+}
+
+type Messages = UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>;
+
+/// Live view of links and addresses in the caller's network namespace.
+pub struct LinkWatch {
+    handle: Handle,
+    messages: Messages,
+}
+
+impl LinkWatch {
+    /// Subscribes (equals `ip monitor link address`) and returns the watch
+    /// together with the initial dump (equals `ip link show; ip addr show`).
+    /// Must be called inside a tokio runtime: the socket task is spawned.
+    pub async fn open() -> Result<(LinkWatch, LinkSnapshot), LinkError> {
+        let (mut conn, handle, messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])?;
+        set_receive_buffer(conn.socket_mut().socket_mut().as_raw_fd());
+        tokio::spawn(conn);
+        let watch = LinkWatch { handle, messages };
+        let snapshot = watch.dump().await?;
+        Ok((watch, snapshot))
+    }
+
+    /// A fresh dump of every link and address (also the resync after
+    /// [`LinkEvent::Overflow`]).
+    pub async fn dump(&self) -> Result<LinkSnapshot, LinkError> {
+        let links: Vec<_> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|source| LinkError::Dump { what: "links", source })?;
+        let addresses: Vec<_> = self
+            .handle
+            .address()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|source| LinkError::Dump { what: "addresses", source })?;
+        Ok(LinkSnapshot {
+            links: links.iter().filter_map(link_info).collect(),
+            addresses: addresses.iter().filter_map(addr_info).collect(),
+        })
+    }
+
+    /// A change that is already queued, without waiting: lets the caller
+    /// fold a burst of notifications into one reaction.
+    pub fn try_next(&mut self) -> Option<LinkEvent> {
+        while let Ok(Some((msg, _))) = self.messages.try_next() {
+            if let Some(event) = translate(msg.payload, Instant::now()) {
+                return Some(event);
+            }
+        }
+        None
+    }
+
+    /// The next change. Notifications we do not use are skipped.
+    pub async fn next(&mut self) -> Result<LinkEvent, LinkError> {
+        loop {
+            let (msg, _) = self.messages.next().await.ok_or(LinkError::Closed)?;
+            let at = Instant::now();
+            if let Some(event) = translate(msg.payload, at) {
+                return Ok(event);
+            }
+        }
+    }
+}
+
+fn translate(payload: NetlinkPayload<RouteNetlinkMessage>, at: Instant) -> Option<LinkEvent> {
+    match payload {
+        NetlinkPayload::Overrun(_) => Some(LinkEvent::Overflow { at }),
+        NetlinkPayload::InnerMessage(msg) => match msg {
+            RouteNetlinkMessage::NewLink(m) => link_info(&m).map(|link| LinkEvent::Link { link, at }),
+            RouteNetlinkMessage::DelLink(m) => Some(LinkEvent::LinkRemoved {
+                index: m.header.index,
+                name: link_name(&m),
+                at,
+            }),
+            RouteNetlinkMessage::NewAddress(m) => addr_info(&m).map(|addr| LinkEvent::Addr { addr, at }),
+            RouteNetlinkMessage::DelAddress(m) => {
+                addr_info(&m).map(|addr| LinkEvent::AddrRemoved { addr, at })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// SO_RCVBUFFORCE (we run with CAP_NET_ADMIN) and SO_RCVBUF as fallback.
+/// Failure only means a smaller buffer; overflow is still handled.
+fn set_receive_buffer(fd: libc::c_int) {
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: fd is a live socket owned by the connection; the value is
+        // a plain c_int of the size we pass.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&RECV_BUFFER_BYTES as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+    tracing::warn!("could not enlarge the rtnetlink receive buffer; bursts may force resyncs");
+}
