@@ -87,7 +87,7 @@ impl LinkWatch {
     /// A change that is already queued, without waiting: lets the caller
     /// fold a burst of notifications into one reaction.
     pub fn try_next(&mut self) -> Option<LinkEvent> {
-        while let Ok(Some((msg, _))) = self.messages.try_next() {
+        while let Ok((msg, _)) = self.messages.try_recv() {
             if let Some(event) = translate(msg.payload, Instant::now()) {
                 return Some(event);
             }
