@@ -9,3 +9,8 @@
 
 pub mod link;
 pub mod pm;
+
+pub use pm::{
+    subscribe_events, Endpoint, EndpointFlags, Limits, PmError, PmEvent, PmEventKind,
+    PmEventStream, PmHandle,
+};

@@ -1,1 +1,27 @@
-//! mptcp_pm generic netlink client (in progress).
+//! Client of the kernel's generic-netlink family `mptcp_pm`: endpoints and
+//! limits of the in-kernel path manager, the userspace path-manager commands,
+//! and the `mptcp_pm_events` multicast stream.
+//!
+//! Layout: `constants` (kernel numbers), `types` (plain data), `attr` and
+//! `message` (codec), `family` (nlctrl lookup), `handle` (commands), `event`
+//! (event decoding) and `events` (the subscription socket), `error`.
+//! No policy here: callers decide what to send.
+
+mod attr;
+pub mod constants;
+mod error;
+mod event;
+mod events;
+mod family;
+mod handle;
+mod message;
+mod types;
+
+pub use attr::{AddressAttr, PmAttr};
+pub use error::PmError;
+pub use event::{PmEvent, PmEventKind};
+pub use events::{subscribe_events, PmEventStream};
+pub use family::PmFamily;
+pub use handle::PmHandle;
+pub use message::PmMessage;
+pub use types::{Endpoint, EndpointFlags, Limits};
