@@ -1,1 +1,45 @@
-//! placeholder
+//! `mptcp-policy`: the pure core of mptcp-policyd.
+//!
+//! - [`Policy`]: the policy model, parsed from layered TOML files
+//!   ([`Policy::from_layers`], [`Policy::parse`], [`validate`]) with
+//!   `file:line:column` errors ([`PolicyError`]), and written back with
+//!   [`Policy::to_toml`].
+//! - [`infer_type`]: an interface's type from config and hints.
+//! - [`evaluate`]: observed interfaces → [`Desired`] endpoints and limits.
+//! - [`plan()`]: actual kernel state + desired + ownership → ordered
+//!   [`PmOp`]s that touch only what the daemon created.
+//!
+//! No I/O, no async, no clock reads anywhere in this crate: the daemon
+//! reads files, netlink and time, and hands them in.
+
+mod errors;
+mod evaluate;
+mod layers;
+mod model;
+mod net;
+mod observed;
+mod parse;
+mod plan;
+mod raw;
+mod size;
+mod types;
+mod write;
+
+pub use errors::{ErrorList, PolicyError};
+pub use evaluate::{
+    evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
+};
+pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
+pub use model::{
+    Budget, ConnectionRule, General, InterfaceRule, Limits, Mode, NameGlob, OnExit, PathManager,
+    Period, Policy, Role, TypeMap, WhenExhausted,
+};
+pub use net::{unusable_reason, Cidr};
+pub use observed::{Observed, ObservedAddress, ObservedInterface};
+pub use plan::{plan, Actual, KernelEndpoint, Ownership, Plan, PmOp};
+pub use size::{format_size, parse_size};
+pub use types::{infer_type, InterfaceType, TypeHints, TypeSource};
+
+/// The in-kernel path manager's maximum number of endpoints (and of each
+/// limit); adding a ninth endpoint fails with `ERANGE`.
+pub const MAX_ENDPOINTS: usize = 8;

@@ -1,0 +1,210 @@
+//! `evaluate`: observed interfaces + policy → desired endpoints, limits and
+//! a per-interface verdict explaining each decision. Pure and
+//! deterministic; no I/O, no clock here.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::model::{Limits, Policy, Role};
+use crate::net::unusable_reason;
+use crate::observed::{Observed, ObservedInterface};
+use crate::types::InterfaceType;
+use crate::MAX_ENDPOINTS;
+
+/// The in-kernel PM endpoint flags (`MPTCP_PM_ADDR_FLAG_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EndpointFlags {
+    /// Announce the address to peers (`ADD_ADDR`).
+    pub signal: bool,
+    /// Open subflows from this address.
+    pub subflow: bool,
+    /// Subflows from it are backup (`MP_PRIO`).
+    pub backup: bool,
+    /// A subflow to every peer address.
+    pub fullmesh: bool,
+}
+
+impl EndpointFlags {
+    /// The flags in `ip mptcp` order, e.g. `["signal", "subflow", "backup"]`.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.signal, "signal"),
+            (self.subflow, "subflow"),
+            (self.backup, "backup"),
+            (self.fullmesh, "fullmesh"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+impl fmt::Display for EndpointFlags {
+    /// Space-separated names as `ip mptcp endpoint show` prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(" "))
+    }
+}
+
+/// An endpoint the policy wants in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DesiredEndpoint {
+    /// Local address.
+    pub addr: IpAddr,
+    /// Interface it is bound to (the endpoint's `dev`).
+    pub ifindex: u32,
+    /// That interface's name (for messages and `ip mptcp` text).
+    pub ifname: String,
+    /// Flags.
+    pub flags: EndpointFlags,
+}
+
+/// What the policy decided for one interface, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceVerdict {
+    /// ifindex.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    /// Type used for matching.
+    pub kind: InterfaceType,
+    /// Role from the matching entry, `Off` when none matches.
+    pub role: Role,
+    /// 0-based index into `Policy::interfaces` of the deciding entry
+    /// (messages count from 1).
+    pub matched_entry: Option<usize>,
+    /// For humans, e.g. `matched [[interface]] #1 (type = wifi)`.
+    pub reason: String,
+    /// Addresses not used and why (loopback, link-local, tentative, ...).
+    pub skipped_addresses: Vec<(IpAddr, String)>,
+}
+
+/// The desired in-kernel PM state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Limits to set.
+    pub limits: Limits,
+    /// At most [`MAX_ENDPOINTS`], best ranked first.
+    pub endpoints: Vec<DesiredEndpoint>,
+    /// One verdict per observed interface, by ifindex.
+    pub interfaces: Vec<InterfaceVerdict>,
+    /// Wanted but ranked below the kernel's maximum (or a duplicate address
+    /// on a second interface), best ranked first.
+    pub left_out: Vec<DesiredEndpoint>,
+}
+
+/// Computes the desired state.
+///
+/// The first matching `[[interface]]` entry decides an interface's role;
+/// none matching means `off` (left alone). Up interfaces with role
+/// preferred/backup get one endpoint per usable address. Endpoints are
+/// ranked preferred before backup, then by entry order, ifindex, IPv4
+/// before IPv6, and address; the first [`MAX_ENDPOINTS`] are kept.
+pub fn evaluate(policy: &Policy, observed: &Observed) -> Desired {
+    let mut ifaces: Vec<&ObservedInterface> = observed.interfaces.iter().collect();
+    ifaces.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
+    let mut interfaces = Vec::new();
+    let mut candidates = Vec::new();
+    for iface in ifaces {
+        let (verdict, mut wanted) = judge(policy, iface);
+        candidates.append(&mut wanted);
+        interfaces.push(verdict);
+    }
+    candidates.sort();
+    let mut endpoints = Vec::new();
+    let mut left_out = Vec::new();
+    let mut taken = BTreeSet::new();
+    for (_, ep) in candidates {
+        if endpoints.len() < MAX_ENDPOINTS && taken.insert(ep.addr) {
+            endpoints.push(ep);
+        } else {
+            left_out.push(ep);
+        }
+    }
+    Desired {
+        limits: policy.limits,
+        endpoints,
+        interfaces,
+        left_out,
+    }
+}
+
+/// Sort key: preferred first, entry order, ifindex, IPv4 first, address.
+type Rank = (u8, usize, u32, bool, IpAddr);
+
+fn judge(
+    policy: &Policy,
+    iface: &ObservedInterface,
+) -> (InterfaceVerdict, Vec<(Rank, DesiredEndpoint)>) {
+    let matched = policy
+        .interfaces
+        .iter()
+        .position(|e| e.matches(&iface.name, iface.kind));
+    let (role, mut reason) = match matched {
+        Some(i) => {
+            let entry = &policy.interfaces[i];
+            let reason = format!(
+                "matched [[interface]] #{} ({})",
+                i + 1,
+                entry.describe_match()
+            );
+            (entry.role, reason)
+        }
+        None => (
+            Role::Off,
+            "no [[interface]] entry matches: left alone".to_owned(),
+        ),
+    };
+    let mut verdict = InterfaceVerdict {
+        index: iface.index,
+        name: iface.name.clone(),
+        kind: iface.kind,
+        role,
+        matched_entry: matched,
+        reason: String::new(),
+        skipped_addresses: Vec::new(),
+    };
+    let mut wanted = Vec::new();
+    if !iface.up {
+        reason.push_str("; interface down");
+    } else if let (Some(entry), Some(flags)) = (matched, flags_for(policy, role)) {
+        let mut addrs = iface.addresses.clone();
+        addrs.sort();
+        for a in addrs {
+            if let Some(why) = unusable_reason(&a) {
+                verdict.skipped_addresses.push((a.addr, why.to_owned()));
+                continue;
+            }
+            let rank = (
+                u8::from(role == Role::Backup),
+                entry,
+                iface.index,
+                a.addr.is_ipv6(),
+                a.addr,
+            );
+            let ep = DesiredEndpoint {
+                addr: a.addr,
+                ifindex: iface.index,
+                ifname: iface.name.clone(),
+                flags,
+            };
+            wanted.push((rank, ep));
+        }
+        if wanted.is_empty() {
+            reason.push_str("; no usable address");
+        }
+    }
+    verdict.reason = reason;
+    (verdict, wanted)
+}
+
+/// Endpoint flags for a role, `None` for `off`.
+pub fn flags_for(policy: &Policy, role: Role) -> Option<EndpointFlags> {
+    (role != Role::Off).then_some(EndpointFlags {
+        signal: policy.general.announce,
+        subflow: true,
+        backup: role == Role::Backup,
+        fullmesh: policy.general.fullmesh,
+    })
+}

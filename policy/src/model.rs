@@ -1,0 +1,401 @@
+//! The effective policy: what the merged layers say, with defaults filled
+//! in and every value checked. Built only by `parse`/`layers`; read by
+//! `evaluate`. No I/O here.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use globset::{Glob, GlobMatcher};
+
+use crate::net::Cidr;
+use crate::types::InterfaceType;
+
+/// Declares a lowercase string enum with `as_str`, `ALL`, `Display`,
+/// `FromStr` (with a message listing the accepted values) and serde.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident, $what:literal, { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+                 serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vm])* $v,)+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$v,)+];
+
+            /// The name used in files and on D-Bus.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s,)+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<_> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown {} {s:?} (expected {})", $what, names.join(", "))
+                })
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What an interface is used for.
+    Role, "role", {
+        /// Carries data.
+        Preferred = "preferred",
+        /// Subflow kept ready, flagged backup: carries data only when no preferred path works.
+        Backup = "backup",
+        /// No MPTCP use.
+        Off = "off",
+    }
+);
+
+string_enum!(
+    /// Which path manager the kernel runs.
+    PathManager, "path manager", {
+        /// In-kernel: the daemon manages endpoints and limits.
+        Kernel = "kernel",
+        /// Userspace: the daemon decides per connection.
+        Userspace = "userspace",
+    }
+);
+
+string_enum!(
+    /// What the daemon does with its endpoints when it exits.
+    OnExit, "on_exit value", {
+        /// Leave them: traffic keeps flowing across a restart.
+        Keep = "keep",
+        /// Delete the endpoints the daemon created.
+        Remove = "remove",
+    }
+);
+
+string_enum!(
+    /// Per-connection scheduling mode of a `[[rule]]` (userspace PM).
+    Mode, "mode", {
+        /// One active path, backups ready (make-before-break).
+        Handover = "handover",
+        /// Lowest delay; may use backup paths when the preferred one degrades.
+        Interactive = "interactive",
+        /// All allowed paths active.
+        Aggregate = "aggregate",
+    }
+);
+
+string_enum!(
+    /// Budget period.
+    Period, "period", {
+        /// Resets every day.
+        Daily = "daily",
+        /// Resets on `reset_day` (1 = Monday .. 7 = Sunday).
+        Weekly = "weekly",
+        /// Resets on `reset_day` of the month (clamped to the month's last day).
+        Monthly = "monthly",
+    }
+);
+
+string_enum!(
+    /// What happens to a metered interface once its budget is used up.
+    WhenExhausted, "when_exhausted value", {
+        /// Demote to backup: used only when nothing else works.
+        Backup = "backup",
+        /// Stop MPTCP use of the interface.
+        Off = "off",
+    }
+);
+
+/// The effective, merged policy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Policy {
+    /// `[general]`.
+    pub general: General,
+    /// `[limits]`.
+    pub limits: Limits,
+    /// `[interface_types]`: explicit types by name glob.
+    pub interface_types: TypeMap,
+    /// `[[interface]]` entries; the first that matches decides.
+    pub interfaces: Vec<InterfaceRule>,
+    /// `[[rule]]` entries (per connection); the first that matches decides.
+    pub rules: Vec<ConnectionRule>,
+}
+
+/// `[general]` with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct General {
+    /// Default `kernel`.
+    pub path_manager: PathManager,
+    /// Also flag endpoints `signal` (announce them to peers); for hosts that
+    /// accept connections. Default false.
+    pub announce: bool,
+    /// Default `keep`.
+    pub on_exit: OnExit,
+    /// Flag endpoints `fullmesh` (a subflow to every peer address). Default
+    /// false; the kernel refuses it together with `announce`.
+    pub fullmesh: bool,
+}
+
+// string_enum! cannot derive Default for only some enums.
+#[allow(clippy::derivable_impls)]
+impl Default for PathManager {
+    fn default() -> Self {
+        PathManager::Kernel
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for OnExit {
+    fn default() -> Self {
+        OnExit::Keep
+    }
+}
+
+/// The in-kernel path manager's per-namespace limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    /// Additional subflows per connection (kernel max 8).
+    pub subflows: u32,
+    /// Peer `ADD_ADDR` announcements accepted per connection (kernel max 8).
+    pub add_addr_accepted: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            subflows: 4,
+            add_addr_accepted: 4,
+        }
+    }
+}
+
+/// An interface-name glob (`eth*`, `wlp?s0`), kept with its source text.
+#[derive(Clone)]
+pub struct NameGlob {
+    pattern: String,
+    matcher: GlobMatcher,
+}
+
+impl NameGlob {
+    /// Compiles `pattern`; the error is globset's message.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        if pattern.is_empty() {
+            return Err("empty interface name pattern".into());
+        }
+        let glob =
+            Glob::new(pattern).map_err(|e| format!("invalid glob {pattern:?}: {}", e.kind()))?;
+        Ok(NameGlob {
+            pattern: pattern.to_owned(),
+            matcher: glob.compile_matcher(),
+        })
+    }
+
+    /// A glob matching exactly `name` (metacharacters escaped).
+    pub fn literal(name: &str) -> Self {
+        let pattern = globset::escape(name);
+        let matcher = Glob::new(&pattern)
+            .map(|g| g.compile_matcher())
+            .unwrap_or_else(|_| unreachable!("escaped glob always compiles"));
+        NameGlob { pattern, matcher }
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Whether `name` matches.
+    pub fn is_match(&self, name: &str) -> bool {
+        self.matcher.is_match(name)
+    }
+
+    /// True when the pattern has no glob metacharacters.
+    pub fn is_literal(&self) -> bool {
+        !self.pattern.contains(['*', '?', '[', ']', '{', '}', '\\'])
+    }
+}
+
+impl PartialEq for NameGlob {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for NameGlob {}
+
+impl fmt::Debug for NameGlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NameGlob({:?})", self.pattern)
+    }
+}
+
+impl fmt::Display for NameGlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.pattern)
+    }
+}
+
+/// `[interface_types]`: name globs mapped to a type, sorted by pattern.
+///
+/// TOML tables are unordered, so overlaps are settled by specificity: an
+/// exact (metacharacter-free) name wins, then the longest matching pattern,
+/// then the alphabetically first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TypeMap {
+    entries: Vec<(NameGlob, InterfaceType)>,
+}
+
+impl TypeMap {
+    /// Sets (or replaces) the type for `glob`.
+    pub fn insert(&mut self, glob: NameGlob, kind: InterfaceType) {
+        match self
+            .entries
+            .binary_search_by(|(g, _)| g.as_str().cmp(glob.as_str()))
+        {
+            Ok(i) => self.entries[i].1 = kind,
+            Err(i) => self.entries.insert(i, (glob, kind)),
+        }
+    }
+
+    /// The entries, sorted by pattern.
+    pub fn entries(&self) -> &[(NameGlob, InterfaceType)] {
+        &self.entries
+    }
+
+    /// The configured type for interface `name`, if any entry matches.
+    pub fn lookup(&self, name: &str) -> Option<InterfaceType> {
+        if let Some((_, t)) = self
+            .entries
+            .iter()
+            .find(|(g, _)| g.is_literal() && g.as_str() == name)
+        {
+            return Some(*t);
+        }
+        self.entries
+            .iter()
+            .filter(|(g, _)| g.is_match(name))
+            .min_by_key(|(g, _)| std::cmp::Reverse(g.as_str().chars().count()))
+            .map(|(_, t)| *t)
+    }
+}
+
+/// One `[[interface]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceRule {
+    /// `name`: glob on the interface name.
+    pub name: Option<NameGlob>,
+    /// `type`: the interface's (inferred) type.
+    pub kind: Option<InterfaceType>,
+    /// `role`.
+    pub role: Role,
+    /// `metered` (default false).
+    pub metered: bool,
+    /// `budget`, if any.
+    pub budget: Option<Budget>,
+}
+
+impl InterfaceRule {
+    /// Both given matchers must match; an entry without matchers never
+    /// matches (parsing rejects it).
+    pub fn matches(&self, name: &str, kind: InterfaceType) -> bool {
+        let has_matcher = self.name.is_some() || self.kind.is_some();
+        has_matcher
+            && self.name.as_ref().is_none_or(|g| g.is_match(name))
+            && self.kind.is_none_or(|k| k == kind)
+    }
+
+    /// The matcher as written, e.g. `type = wifi` or `name = "eth*"`.
+    pub fn describe_match(&self) -> String {
+        let name = self
+            .name
+            .as_ref()
+            .map(|g| format!("name = {:?}", g.as_str()));
+        let kind = self.kind.map(|k| format!("type = {k}"));
+        [name, kind]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Two entries with the same matcher: the later can never match.
+    pub(crate) fn same_matcher(&self, other: &InterfaceRule) -> bool {
+        self.name == other.name && self.kind == other.kind
+    }
+}
+
+/// A metered interface's data budget (verdicts are computed elsewhere from
+/// usage and time, both inputs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    /// Bytes allowed per period.
+    pub bytes: u64,
+    /// Default `monthly`.
+    pub period: Period,
+    /// Day the period starts: 1..=31 for monthly, 1..=7 (Monday = 1) for
+    /// weekly; always 1 for daily. Default 1.
+    pub reset_day: u8,
+    /// Fractions in (0, 1] at which to warn, ascending.
+    pub warn_at: Vec<f64>,
+    /// Default `backup`.
+    pub when_exhausted: WhenExhausted,
+    /// Spread what is left evenly over the rest of the period (Android's
+    /// multipath budget). Default false.
+    pub daily_allowance: bool,
+}
+
+/// One `[[rule]]` (per connection, userspace PM). Empty lists match all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRule {
+    /// Remote ports.
+    pub remote_port: Vec<u16>,
+    /// Remote address prefixes.
+    pub remote_prefix: Vec<Cidr>,
+    /// Local ports.
+    pub local_port: Vec<u16>,
+    /// Owning user ids (a connection whose uid is unknown does not match).
+    pub uid: Vec<u32>,
+    /// `mode`.
+    pub mode: Mode,
+}
+
+impl ConnectionRule {
+    /// Whether a connection with these properties matches every given list.
+    pub fn matches(
+        &self,
+        remote: IpAddr,
+        remote_port: u16,
+        local_port: u16,
+        uid: Option<u32>,
+    ) -> bool {
+        (self.remote_port.is_empty() || self.remote_port.contains(&remote_port))
+            && (self.remote_prefix.is_empty()
+                || self.remote_prefix.iter().any(|c| c.contains(remote)))
+            && (self.local_port.is_empty() || self.local_port.contains(&local_port))
+            && (self.uid.is_empty() || uid.is_some_and(|u| self.uid.contains(&u)))
+    }
+}
+
+impl Policy {
+    /// The mode of the first `[[rule]]` matching a connection, if any.
+    pub fn mode_for(
+        &self,
+        remote: IpAddr,
+        remote_port: u16,
+        local_port: u16,
+        uid: Option<u32>,
+    ) -> Option<Mode> {
+        self.rules
+            .iter()
+            .find(|r| r.matches(remote, remote_port, local_port, uid))
+            .map(|r| r.mode)
+    }
+}

@@ -1,0 +1,57 @@
+//! Observed state: what the daemon saw of links and addresses, handed to
+//! `evaluate`. Plain data; no I/O here (the netlink crate fills it in).
+
+use std::net::IpAddr;
+
+use crate::types::InterfaceType;
+
+/// One address on an interface, with the flags that decide whether it may
+/// be used (`IFA_F_TENTATIVE`, `IFA_F_DEPRECATED`, `IFA_F_DADFAILED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObservedAddress {
+    /// The local address.
+    pub addr: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// Duplicate address detection still running.
+    pub tentative: bool,
+    /// Preferred lifetime over: not for new connections.
+    pub deprecated: bool,
+    /// Duplicate address detection failed.
+    pub dadfailed: bool,
+}
+
+impl ObservedAddress {
+    /// A usable address (no flags set).
+    pub fn new(addr: IpAddr, prefix_len: u8) -> Self {
+        ObservedAddress {
+            addr,
+            prefix_len,
+            tentative: false,
+            deprecated: false,
+            dadfailed: false,
+        }
+    }
+}
+
+/// One network interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedInterface {
+    /// Kernel ifindex.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Type, from [`crate::infer_type`].
+    pub kind: InterfaceType,
+    /// Administratively up and has carrier (`IFF_UP` and `IFF_LOWER_UP`).
+    pub up: bool,
+    /// Its addresses.
+    pub addresses: Vec<ObservedAddress>,
+}
+
+/// Everything `evaluate` looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Observed {
+    /// All interfaces, in any order.
+    pub interfaces: Vec<ObservedInterface>,
+}
