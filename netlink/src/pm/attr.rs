@@ -24,7 +24,8 @@ pub enum AddressAttr {
     Id(u8),
     Addr4(Ipv4Addr),
     Addr6(Ipv6Addr),
-    /// Host order here; network order on the wire.
+    /// Host byte order, here and on the wire: the kernel does `htons(nla_get_u16())`
+    /// although the YAML spec says big-endian (iproute2 agrees with the kernel).
     Port(u16),
     Flags(u32),
     IfIdx(i32),
@@ -92,7 +93,7 @@ impl Nla for AddressAttr {
             Self::Id(v) => buf[0] = *v,
             Self::Addr4(a) => buf.copy_from_slice(&a.octets()),
             Self::Addr6(a) => buf.copy_from_slice(&a.octets()),
-            Self::Port(p) => buf.copy_from_slice(&p.to_be_bytes()),
+            Self::Port(p) => buf.copy_from_slice(&p.to_ne_bytes()),
             Self::Flags(v) => buf.copy_from_slice(&v.to_ne_bytes()),
             Self::IfIdx(v) => buf.copy_from_slice(&v.to_ne_bytes()),
             Self::Other(nla) => nla.emit_value(buf),
@@ -108,7 +109,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for AddressAttr {
             MPTCP_PM_ADDR_ATTR_ID => Self::Id(u8::from_ne_bytes(fixed("id", v)?)),
             MPTCP_PM_ADDR_ATTR_ADDR4 => Self::Addr4(Ipv4Addr::from(fixed::<4>("addr4", v)?)),
             MPTCP_PM_ADDR_ATTR_ADDR6 => Self::Addr6(Ipv6Addr::from(fixed::<16>("addr6", v)?)),
-            MPTCP_PM_ADDR_ATTR_PORT => Self::Port(u16::from_be_bytes(fixed("port", v)?)),
+            MPTCP_PM_ADDR_ATTR_PORT => Self::Port(u16::from_ne_bytes(fixed("port", v)?)),
             MPTCP_PM_ADDR_ATTR_FLAGS => Self::Flags(u32::from_ne_bytes(fixed("flags", v)?)),
             MPTCP_PM_ADDR_ATTR_IF_IDX => Self::IfIdx(i32::from_ne_bytes(fixed("if-idx", v)?)),
             _ => Self::Other(DefaultNla::parse(buf)?),

@@ -37,7 +37,8 @@ pub const MPTCP_PM_ADDR_ATTR_ID: u16 = 2;
 /// IPv4 address, network byte order.
 pub const MPTCP_PM_ADDR_ATTR_ADDR4: u16 = 3;
 pub const MPTCP_PM_ADDR_ATTR_ADDR6: u16 = 4;
-/// Port, network byte order.
+/// Port, **host** byte order (the kernel's `htons(nla_get_u16())`; the YAML
+/// spec's `byte-order: big-endian` is wrong for this attribute).
 pub const MPTCP_PM_ADDR_ATTR_PORT: u16 = 5;
 pub const MPTCP_PM_ADDR_ATTR_FLAGS: u16 = 6;
 /// Interface index, `s32`.

@@ -204,12 +204,18 @@ mod tests {
             nla(MPTCP_ATTR_TOKEN, &0x1234_5678u32.to_ne_bytes()),
             nla(MPTCP_ATTR_FAMILY, &2u16.to_ne_bytes()),
             nla(MPTCP_ATTR_SADDR4, &[10, 0, 0, 1]),
-            nla(MPTCP_ATTR_DADDR6, &[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
+            nla(
+                MPTCP_ATTR_DADDR6,
+                &[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            ),
             nla(MPTCP_ATTR_SPORT, &40000u16.to_be_bytes()),
             nla(MPTCP_ATTR_DPORT, &80u16.to_be_bytes()),
             nla(MPTCP_ATTR_BACKUP, &[1]),
             nla(MPTCP_ATTR_IF_IDX, &3u32.to_ne_bytes()),
-            nla(MPTCP_ATTR_FLAGS, &MPTCP_PM_EV_FLAG_SERVER_SIDE.to_ne_bytes()),
+            nla(
+                MPTCP_ATTR_FLAGS,
+                &MPTCP_PM_EV_FLAG_SERVER_SIDE.to_ne_bytes(),
+            ),
             nla(99, &[1, 2, 3]),
         ]
         .concat()

@@ -146,7 +146,9 @@ pub(crate) fn decode_datagram(
         let payload = &rest[NLMSG_HDRLEN..len];
         if kind == family_id {
             out.push_back(match payload {
-                [cmd, _version, _, _, attrs @ ..] => PmEvent::decode(*cmd, attrs).map_err(Into::into),
+                [cmd, _version, _, _, attrs @ ..] => {
+                    PmEvent::decode(*cmd, attrs).map_err(Into::into)
+                }
                 _ => Err(PmError::Decode(format!(
                     "genl message of {} bytes, header is {GENL_HDRLEN}",
                     payload.len()

@@ -140,7 +140,8 @@ impl PmHandle {
             ifindex,
             flags: Some(flags.bits()),
         };
-        self.endpoint_cmd(command, MPTCP_PM_CMD_ADD_ADDR, spec).await
+        self.endpoint_cmd(command, MPTCP_PM_CMD_ADD_ADDR, spec)
+            .await
     }
 
     /// `ip mptcp endpoint delete id ID`. An unknown id gives `EINVAL`
@@ -151,7 +152,8 @@ impl PmHandle {
             ..Default::default()
         };
         let command = format!("endpoint delete id {id}");
-        self.endpoint_cmd(command, MPTCP_PM_CMD_DEL_ADDR, spec).await
+        self.endpoint_cmd(command, MPTCP_PM_CMD_DEL_ADDR, spec)
+            .await
     }
 
     /// `ip mptcp endpoint delete id 0 ADDR`: the kernel's address form. It
@@ -165,14 +167,19 @@ impl PmHandle {
             ..Default::default()
         };
         let command = format!("endpoint delete id 0 {addr}");
-        self.endpoint_cmd(command, MPTCP_PM_CMD_DEL_ADDR, spec).await
+        self.endpoint_cmd(command, MPTCP_PM_CMD_DEL_ADDR, spec)
+            .await
     }
 
     /// Deletes the endpoint holding `addr` (looked up by dump, deleted by id),
     /// like `ip mptcp endpoint delete id $(ip mptcp endpoint show | grep ADDR)`.
     /// `ENOENT` when no endpoint has that address.
     pub async fn endpoint_del_by_addr(&self, addr: IpAddr) -> Result<(), PmError> {
-        let found = self.endpoint_dump().await?.into_iter().find(|e| e.addr == addr);
+        let found = self
+            .endpoint_dump()
+            .await?
+            .into_iter()
+            .find(|e| e.addr == addr);
         match found {
             Some(ep) => self.endpoint_del(ep.id).await,
             None => Err(PmError::Kernel {
@@ -210,7 +217,9 @@ impl PmHandle {
     /// `ip mptcp endpoint flush`.
     pub async fn endpoint_flush(&self) -> Result<(), PmError> {
         let msg = PmMessage::new(MPTCP_PM_CMD_FLUSH_ADDRS, vec![]);
-        self.request("endpoint flush".into(), msg, false).await.map(drop)
+        self.request("endpoint flush".into(), msg, false)
+            .await
+            .map(drop)
     }
 
     /// `ip mptcp endpoint change id ID [no]backup [no]fullmesh`. Only
@@ -296,7 +305,10 @@ impl PmHandle {
             ifindex,
             flags: Some(MPTCP_PM_ADDR_FLAG_SIGNAL),
         };
-        let command = format!("announce token {token} id {id} {address}{}", Opt("port", port));
+        let command = format!(
+            "announce token {token} id {id} {address}{}",
+            Opt("port", port)
+        );
         let msg = PmMessage::new(
             MPTCP_PM_CMD_ANNOUNCE,
             vec![PmAttr::Token(token), PmAttr::Addr(spec.to_attrs())],
@@ -307,7 +319,10 @@ impl PmHandle {
     /// Userspace PM: `REMOVE_ADDR` of local id `id` on connection `token`
     /// (mptcpd `remove_addr`).
     pub async fn remove(&self, token: u32, id: u8) -> Result<(), PmError> {
-        let msg = PmMessage::new(MPTCP_PM_CMD_REMOVE, vec![PmAttr::Token(token), PmAttr::LocId(id)]);
+        let msg = PmMessage::new(
+            MPTCP_PM_CMD_REMOVE,
+            vec![PmAttr::Token(token), PmAttr::LocId(id)],
+        );
         self.request(format!("remove token {token} id {id}"), msg, false)
             .await
             .map(drop)
@@ -392,7 +407,11 @@ fn change_words(flags: EndpointFlags) -> String {
     format!(
         " {} {}",
         if flags.backup { "backup" } else { "nobackup" },
-        if flags.fullmesh { "fullmesh" } else { "nofullmesh" }
+        if flags.fullmesh {
+            "fullmesh"
+        } else {
+            "nofullmesh"
+        }
     )
 }
 

@@ -111,7 +111,7 @@ mod tests {
     }
 
     #[test]
-    fn nested_flag_and_network_order_port_on_the_wire() {
+    fn nested_flag_and_host_order_port_on_the_wire() {
         let msg = PmMessage::new(
             MPTCP_PM_CMD_ADD_ADDR,
             vec![PmAttr::Addr(vec![AddressAttr::Port(0x1234)])],
@@ -120,8 +120,8 @@ mod tests {
         msg.emit(&mut buf);
         // outer header: len 12, type ADDR | NLA_F_NESTED
         assert_eq!(u16::from_ne_bytes([buf[2], buf[3]]), 0x8000 | 1);
-        // inner port value in network order
-        assert_eq!(&buf[8..10], &[0x12, 0x34]);
+        // inner port value in host order (what the kernel reads)
+        assert_eq!(&buf[8..10], &0x1234u16.to_ne_bytes());
     }
 
     #[test]
