@@ -1,0 +1,176 @@
+//! Layer merging: per-key wins for tables, later entries first for lists,
+//! shadowed entries dropped, errors from every layer.
+
+use mptcp_policy::{InterfaceType, OnExit, PathManager, Policy, PolicySource, Role};
+
+fn src(name: &str, text: &str) -> PolicySource {
+    PolicySource::new(name, text)
+}
+
+const VENDOR: &str = r#"
+[general]
+path_manager = "kernel"
+on_exit = "remove"
+fullmesh = true
+
+[limits]
+subflows = 2
+add_addr_accepted = 2
+
+[interface_types]
+"usb0" = "ethernet"
+"rmnet*" = "cellular"
+
+[[interface]]
+type = "wifi"
+role = "preferred"
+
+[[interface]]
+type = "cellular"
+role = "backup"
+
+[[rule]]
+remote_port = [443]
+mode = "handover"
+"#;
+
+const ADMIN: &str = r#"
+[limits]
+subflows = 6
+
+[interface_types]
+"usb0" = "cellular"
+
+[[interface]]
+type = "cellular"
+role = "off"
+
+[[interface]]
+name = "eth*"
+role = "preferred"
+"#;
+
+const DBUS: &str = r#"
+[general]
+fullmesh = false
+announce = true
+
+[[interface]]
+name = "wlan0"
+role = "backup"
+
+[[rule]]
+remote_port = [22]
+mode = "interactive"
+"#;
+
+#[test]
+fn later_layers_win_per_key_and_come_first_in_lists() {
+    let p = Policy::from_layers(&[
+        src("vendor.toml", VENDOR),
+        src("admin.toml", ADMIN),
+        src("dbus", DBUS),
+    ])
+    .expect("merges");
+    assert_eq!(p.general.path_manager, PathManager::Kernel);
+    assert_eq!(
+        p.general.on_exit,
+        OnExit::Remove,
+        "vendor key kept when nobody overrides"
+    );
+    assert!(p.general.announce);
+    assert!(!p.general.fullmesh, "dbus overrides vendor fullmesh");
+    assert_eq!((p.limits.subflows, p.limits.add_addr_accepted), (6, 2));
+    assert_eq!(
+        p.interface_types.lookup("usb0"),
+        Some(InterfaceType::Cellular)
+    );
+    assert_eq!(
+        p.interface_types.lookup("rmnet_data0"),
+        Some(InterfaceType::Cellular)
+    );
+    let matchers: Vec<(String, Role)> = p
+        .interfaces
+        .iter()
+        .map(|e| (e.describe_match(), e.role))
+        .collect();
+    assert_eq!(
+        matchers,
+        vec![
+            ("name = \"wlan0\"".to_owned(), Role::Backup),
+            ("type = cellular".to_owned(), Role::Off),
+            ("name = \"eth*\"".to_owned(), Role::Preferred),
+            ("type = wifi".to_owned(), Role::Preferred),
+            // vendor's `type = cellular` is shadowed by admin's and dropped
+        ]
+    );
+    let ports: Vec<Vec<u16>> = p.rules.iter().map(|r| r.remote_port.clone()).collect();
+    assert_eq!(ports, vec![vec![22], vec![443]]);
+}
+
+#[test]
+fn merged_policy_round_trips() {
+    let p = Policy::from_layers(&[
+        src("vendor.toml", VENDOR),
+        src("admin.toml", ADMIN),
+        src("dbus", DBUS),
+    ])
+    .expect("merges");
+    assert_eq!(Policy::parse("dbus", &p.to_toml()), Ok(p));
+}
+
+#[test]
+fn no_layers_is_the_default_policy() {
+    assert_eq!(Policy::from_layers(&[]), Ok(Policy::default()));
+}
+
+#[test]
+fn errors_of_every_layer_are_returned_with_their_file() {
+    let bad1 = "[limits]\nsubflows = 12\n";
+    let bad2 = "[[interface]]\ntype = \"wifi\"\nrole = \"sometimes\"\n";
+    let errors = Policy::from_layers(&[
+        src("a.toml", bad1),
+        src("ok.toml", ADMIN),
+        src("b.toml", bad2),
+    ])
+    .expect_err("must fail");
+    let got: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("a.toml:2:12: subflows = 12"),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[1].starts_with("b.toml:3:8: unknown role \"sometimes\""),
+        "{}",
+        got[1]
+    );
+}
+
+#[test]
+fn same_matcher_in_two_layers_is_an_override_not_an_error() {
+    let a = "[[interface]]\ntype = \"wifi\"\nrole = \"preferred\"\n";
+    let b = "[[interface]]\ntype = \"wifi\"\nrole = \"backup\"\n";
+    let p = Policy::from_layers(&[src("a", a), src("b", b)]).expect("merges");
+    assert_eq!(p.interfaces.len(), 1);
+    assert_eq!(p.interfaces[0].role, Role::Backup);
+}
+
+#[test]
+fn announce_and_fullmesh_conflict_across_layers_points_at_the_later_one() {
+    let a = "[general]\nfullmesh = true\n";
+    let b = "\n[general]\nannounce = true\n";
+    let errors =
+        Policy::from_layers(&[src("vendor.toml", a), src("admin.toml", b)]).expect_err("conflict");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].file(), errors[0].line(), errors[0].column()),
+        ("admin.toml", 3, 12)
+    );
+    // An override in a later layer resolves it.
+    let c = "[general]\nfullmesh = false\n";
+    assert!(
+        Policy::from_layers(&[src("vendor.toml", a), src("admin.toml", b), src("c", c)]).is_ok()
+    );
+}
