@@ -1,1 +1,27 @@
-//! placeholder
+//! Namespace testbed, traffic tools and measurement helpers for mptcp-policyd.
+//!
+//! [`Testbed`] builds a "phone" (client) and a server network namespace joined
+//! by two veth radios (`wlan0` 10 ms RTT, `wwan0` 40 ms RTT, delay added by the
+//! `mptcp-delayer` NFQUEUE tool). Everything it creates is removed on drop.
+
+pub mod bins;
+pub mod clock;
+pub mod counters;
+pub mod handover;
+pub mod netns;
+pub mod process;
+pub mod record;
+pub mod sock;
+pub mod stats;
+pub mod stream;
+pub mod tempdir;
+pub mod testbed;
+
+pub use clock::monotonic_us;
+pub use counters::{link_bytes, LinkBytes};
+pub use netns::Netns;
+pub use process::{ip, ns_exec, run, BgProcess};
+pub use record::Record;
+pub use stream::{Direction, StreamRun};
+pub use tempdir::TempDir;
+pub use testbed::{Testbed, TestbedOpts};

@@ -1,0 +1,169 @@
+//! `mptcp-stream`: a paced MPTCP stream between a server and a client.
+//!
+//! The sender writes `--chunk` bytes every `--interval-us` (absolute deadlines
+//! on CLOCK_MONOTONIC) for `--duration-ms`, then shuts down its side and waits
+//! for the peer to close. The receiver records every read as
+//! (CLOCK_MONOTONIC µs, bytes). Both write a JSON [`Record`] to `--record`;
+//! any socket error is recorded and makes the exit code non-zero. The server
+//! keeps its listener open while the connection runs (MPTCP joins need it).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use mptcp_policy_tests::clock::{monotonic_us, sleep_until_us};
+use mptcp_policy_tests::{sock, Record};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Role {
+    Server,
+    Client,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Paced MPTCP stream (server or client, either direction)")]
+#[command(group = clap::ArgGroup::new("dir").required(true).args(["send", "recv"]))]
+struct Args {
+    /// Listen (server) or connect (client).
+    role: Role,
+    /// Address to listen on / connect to, e.g. 10.9.0.1:5000 or [fd00:9::1]:5000.
+    #[arg(long)]
+    addr: SocketAddr,
+    /// This side sends.
+    #[arg(long)]
+    send: bool,
+    /// This side receives.
+    #[arg(long)]
+    recv: bool,
+    /// Client: bind to this local address first.
+    #[arg(long)]
+    local: Option<IpAddr>,
+    /// Bytes per write.
+    #[arg(long, default_value_t = 1024)]
+    chunk: usize,
+    /// Interval between writes (µs).
+    #[arg(long, default_value_t = 1000)]
+    interval_us: u64,
+    /// How long the sender streams (ms).
+    #[arg(long, default_value_t = 3000)]
+    duration_ms: u64,
+    /// Where to write the JSON record.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Server: file created once listening.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+    /// Fail if a read or write blocks longer than this (ms).
+    #[arg(long, default_value_t = 15_000)]
+    idle_timeout_ms: u64,
+    /// Keep Nagle's algorithm (default: TCP_NODELAY).
+    #[arg(long)]
+    nagle: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    let mut rec = Record {
+        role: format!("{:?}", args.role).to_lowercase(),
+        mode: if args.send { "send" } else { "recv" }.into(),
+        ..Record::default()
+    };
+    let result = run(&args, &mut rec);
+    if let Err(e) = &result {
+        rec.error = Some(format!("{e:#}"));
+    }
+    if rec.end_us == 0 {
+        rec.end_us = monotonic_us();
+    }
+    if let Some(p) = &args.record {
+        if let Err(e) = rec.save(p) {
+            eprintln!("mptcp-stream: {e:#}");
+            std::process::exit(2);
+        }
+    }
+    eprintln!(
+        "mptcp-stream {} {}: sent {} received {} bytes, subflows {:?}",
+        rec.role, rec.mode, rec.bytes_sent, rec.bytes_received, rec.mptcp_subflows
+    );
+    if let Err(e) = result {
+        eprintln!("mptcp-stream: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args, rec: &mut Record) -> Result<()> {
+    match args.role {
+        Role::Server => {
+            let listener = sock::listen(&args.addr)?;
+            if let Some(p) = &args.ready_file {
+                std::fs::write(p, b"ready").context("writing ready file")?;
+            }
+            let (stream, peer) = listener.accept().context("accept")?;
+            eprintln!("mptcp-stream server: connection from {peer}");
+            let r = serve(args, stream, rec);
+            drop(listener); // only now: joins need the listener while we run
+            r
+        }
+        Role::Client => {
+            let stream = sock::connect(&args.addr, args.local)?;
+            serve(args, stream, rec)
+        }
+    }
+}
+
+fn serve(args: &Args, mut s: TcpStream, rec: &mut Record) -> Result<()> {
+    rec.start_us = monotonic_us();
+    let idle = Some(Duration::from_millis(args.idle_timeout_ms.max(1)));
+    s.set_read_timeout(idle)?;
+    s.set_write_timeout(idle)?;
+    s.set_nodelay(!args.nagle).context("TCP_NODELAY")?;
+    let r = if args.send {
+        send(args, &mut s, rec)
+    } else {
+        receive(&mut s, rec)
+    };
+    rec.mptcp_subflows = sock::mptcp_subflows(&s);
+    rec.end_us = monotonic_us();
+    r
+}
+
+fn send(args: &Args, s: &mut TcpStream, rec: &mut Record) -> Result<()> {
+    if args.chunk == 0 || args.interval_us == 0 {
+        bail!("--chunk and --interval-us must be > 0");
+    }
+    let buf = vec![0x5au8; args.chunk];
+    let start = monotonic_us();
+    let end = start + args.duration_ms * 1000;
+    let mut deadline = start;
+    while deadline < end {
+        sleep_until_us(deadline);
+        s.write_all(&buf).context("write")?;
+        rec.bytes_sent += buf.len() as u64;
+        deadline += args.interval_us;
+    }
+    s.shutdown(Shutdown::Write).context("shutdown(SHUT_WR)")?;
+    // Wait for the receiver to read everything and close.
+    let mut sink = [0u8; 4096];
+    loop {
+        let n = s.read(&mut sink).context("read after shutdown")?;
+        if n == 0 {
+            return Ok(());
+        }
+        rec.bytes_received += n as u64;
+    }
+}
+
+fn receive(s: &mut TcpStream, rec: &mut Record) -> Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    rec.reads.reserve(16 * 1024);
+    loop {
+        let n = s.read(&mut buf).context("read")?;
+        if n == 0 {
+            return Ok(());
+        }
+        rec.reads.push((monotonic_us(), n as u32));
+        rec.bytes_received += n as u64;
+    }
+}

@@ -1,0 +1,166 @@
+//! Running one `mptcp-stream` server/client pair across a [`Testbed`].
+
+use crate::process::{wait_for, BgProcess};
+use crate::record::Record;
+use crate::testbed::{Testbed, SERVER_V4, SERVER_V6};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which way the payload flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Direction {
+    /// Client (phone) → server.
+    Upload,
+    /// Server → client (phone).
+    Download,
+}
+
+impl Direction {
+    /// "upload" / "download".
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Upload => "upload",
+            Direction::Download => "download",
+        }
+    }
+}
+
+/// What to stream.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub direction: Direction,
+    pub duration_ms: u64,
+    pub chunk: usize,
+    pub interval_us: u64,
+    pub port: u16,
+    pub ipv6: bool,
+}
+
+impl Default for StreamSpec {
+    fn default() -> Self {
+        Self {
+            direction: Direction::Upload,
+            duration_ms: 3000,
+            chunk: 1024,
+            interval_us: 1000,
+            port: 5201,
+            ipv6: false,
+        }
+    }
+}
+
+/// A running stream; both processes are killed on drop if still running.
+#[derive(Debug)]
+pub struct StreamRun {
+    server: BgProcess,
+    client: BgProcess,
+    server_rec: PathBuf,
+    client_rec: PathBuf,
+    direction: Direction,
+}
+
+/// Both sides' records after a stream.
+#[derive(Debug)]
+pub struct StreamResult {
+    pub sender: Record,
+    pub receiver: Record,
+}
+
+impl StreamResult {
+    /// Fail if a side recorded an error or bytes were lost.
+    pub fn check(&self) -> Result<()> {
+        for r in [&self.sender, &self.receiver] {
+            if let Some(e) = &r.error {
+                bail!("{} ({}) error: {e}", r.role, r.mode);
+            }
+        }
+        if self.sender.bytes_sent != self.receiver.bytes_received {
+            bail!(
+                "sent {} bytes but received {}",
+                self.sender.bytes_sent,
+                self.receiver.bytes_received
+            );
+        }
+        Ok(())
+    }
+}
+
+impl StreamRun {
+    /// Start the server in the server namespace, wait until it listens, then
+    /// start the client in the client namespace.
+    pub fn start(tb: &Testbed, bin: &Path, spec: &StreamSpec) -> Result<Self> {
+        let dir = tb.tmp_dir();
+        let addr = if spec.ipv6 {
+            format!("[{SERVER_V6}]:{}", spec.port)
+        } else {
+            format!("{SERVER_V4}:{}", spec.port)
+        };
+        let (srv_dir, cli_dir) = match spec.direction {
+            Direction::Upload => ("--recv", "--send"),
+            Direction::Download => ("--send", "--recv"),
+        };
+        let common = |dir_flag: &str, rec: &Path| -> Vec<String> {
+            [
+                "--addr",
+                &addr,
+                dir_flag,
+                "--chunk",
+                &spec.chunk.to_string(),
+                "--interval-us",
+                &spec.interval_us.to_string(),
+                "--duration-ms",
+                &spec.duration_ms.to_string(),
+                "--record",
+                &rec.display().to_string(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        };
+        let server_rec = dir.join("server.json");
+        let client_rec = dir.join("client.json");
+        let ready = dir.join("server.ready");
+        let _ = std::fs::remove_file(&ready);
+        let mut sargs = vec!["server".to_string()];
+        sargs.extend(common(srv_dir, &server_rec));
+        sargs.extend(["--ready-file".to_string(), ready.display().to_string()]);
+        let mut server = BgProcess::spawn_in_ns(tb.server_ns(), "stream-server", bin, &sargs, dir)?;
+        wait_for("stream server to listen", Duration::from_secs(5), || {
+            if let Some(st) = server.try_status()? {
+                bail!("stream server exited ({st}): {}", server.stderr().trim());
+            }
+            Ok(ready.exists())
+        })?;
+        let mut cargs = vec!["client".to_string()];
+        cargs.extend(common(cli_dir, &client_rec));
+        let client = BgProcess::spawn_in_ns(tb.client_ns(), "stream-client", bin, &cargs, dir)?;
+        Ok(Self {
+            server,
+            client,
+            server_rec,
+            client_rec,
+            direction: spec.direction,
+        })
+    }
+
+    /// Wait for both sides to finish (at most `timeout` each) and load their records.
+    pub fn wait(mut self, timeout: Duration) -> Result<StreamResult> {
+        let cst = self.client.wait(timeout).context("stream client")?;
+        let sst = self.server.wait(timeout).context("stream server")?;
+        let client = Record::load(&self.client_rec)
+            .with_context(|| format!("client exited {cst}: {}", self.client.stderr().trim()))?;
+        let server = Record::load(&self.server_rec)
+            .with_context(|| format!("server exited {sst}: {}", self.server.stderr().trim()))?;
+        Ok(match self.direction {
+            Direction::Upload => StreamResult {
+                sender: client,
+                receiver: server,
+            },
+            Direction::Download => StreamResult {
+                sender: server,
+                receiver: client,
+            },
+        })
+    }
+}

@@ -1,0 +1,428 @@
+//! The two-namespace MPTCP testbed: a "phone" (client) with a WiFi and an
+//! LTE radio, a server reachable over both. See the crate docs.
+
+use crate::bins::find_bin;
+use crate::clock::monotonic_us;
+use crate::netns::Netns;
+use crate::process::{ip, ns_exec, run, wait_for, BgProcess, CMD_TIMEOUT};
+use crate::tempdir::TempDir;
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// The server's service address (on its `lo`), reachable over both radios.
+pub const SERVER_V4: &str = "10.9.0.1";
+/// The server's IPv6 service address.
+pub const SERVER_V6: &str = "fd00:9::1";
+/// Client WiFi / LTE addresses.
+pub const WLAN_V4: &str = "10.1.0.2";
+pub const WWAN_V4: &str = "10.2.0.2";
+pub const WLAN_V6: &str = "fd00:1::2";
+pub const WWAN_V6: &str = "fd00:2::2";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// One radio: client interface, server-side peer, addressing, delay.
+struct Radio {
+    ifname: &'static str,
+    peer: &'static str,
+    net: u8,
+    table: u32,
+    metric: u32,
+    queue: u16,
+}
+
+const RADIOS: [Radio; 2] = [
+    Radio {
+        ifname: "wlan0",
+        peer: "wlan0p",
+        net: 1,
+        table: 10,
+        metric: 10,
+        queue: 1,
+    },
+    Radio {
+        ifname: "wwan0",
+        peer: "wwan0p",
+        net: 2,
+        table: 20,
+        metric: 20,
+        queue: 2,
+    },
+];
+
+/// Testbed options.
+#[derive(Debug, Clone)]
+pub struct TestbedOpts {
+    /// Configure IPv6 addresses, routes and rules too.
+    pub ipv6: bool,
+    /// Round-trip times (ms) added by the delayer: WiFi, LTE.
+    pub wifi_rtt_ms: u64,
+    pub lte_rtt_ms: u64,
+    /// Optional tbf rate limits (kbit/s) on both ends of each radio.
+    pub wifi_rate_kbit: Option<u64>,
+    pub lte_rate_kbit: Option<u64>,
+    /// Path of `mptcp-delayer` (default: env `MPTCP_DELAYER` or next to the
+    /// current executable).
+    pub delayer: Option<PathBuf>,
+}
+
+impl Default for TestbedOpts {
+    fn default() -> Self {
+        Self {
+            ipv6: true,
+            wifi_rtt_ms: 10,
+            lte_rtt_ms: 40,
+            wifi_rate_kbit: None,
+            lte_rate_kbit: None,
+            delayer: None,
+        }
+    }
+}
+
+/// Client + server namespaces joined by `wlan0`/`wwan0` veth radios.
+/// Dropping it kills the delayer and deletes both namespaces and temp files.
+#[derive(Debug)]
+pub struct Testbed {
+    // Field order = drop order: the delayer first, then namespaces, temp dir last.
+    delayer: Option<BgProcess>,
+    client: Netns,
+    server: Netns,
+    tmp: TempDir,
+    opts: TestbedOpts,
+}
+
+impl Testbed {
+    /// Build the testbed (namespaces `mpt<pid>x<n>c` / `mpt<pid>x<n>s`).
+    pub fn new(opts: TestbedOpts) -> Result<Self> {
+        let delayer_bin = match &opts.delayer {
+            Some(p) => p.clone(),
+            None => find_bin("mptcp-delayer", "MPTCP_DELAYER")?,
+        };
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = format!("mpt{}x{n}", std::process::id());
+        let tmp = TempDir::new("mptcp-testbed")?;
+        let client = Netns::new(&format!("{base}c"))?;
+        let server = Netns::new(&format!("{base}s"))?;
+        let mut tb = Self {
+            delayer: None,
+            client,
+            server,
+            tmp,
+            opts,
+        };
+        tb.setup(&delayer_bin)
+            .with_context(|| format!("setting up testbed {base}"))?;
+        Ok(tb)
+    }
+
+    /// Client ("phone") namespace name.
+    pub fn client_ns(&self) -> &str {
+        self.client.name()
+    }
+
+    /// Server namespace name.
+    pub fn server_ns(&self) -> &str {
+        self.server.name()
+    }
+
+    /// Temporary directory owned by the testbed (logs, records, configs).
+    pub fn tmp_dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// The delayer process (logs, liveness).
+    pub fn delayer(&mut self) -> Option<&mut BgProcess> {
+        self.delayer.as_mut()
+    }
+
+    fn setup(&mut self, delayer_bin: &std::path::Path) -> Result<()> {
+        let (c, s) = (
+            self.client.name().to_string(),
+            self.server.name().to_string(),
+        );
+        for ns in [&c, &s] {
+            let mut sysctls = vec![
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
+            ];
+            if !self.opts.ipv6 {
+                sysctls.push("net.ipv6.conf.all.disable_ipv6=1");
+                sysctls.push("net.ipv6.conf.default.disable_ipv6=1");
+            }
+            let mut a = vec!["-q", "-w"];
+            a.extend(sysctls);
+            ns_exec(ns, "sysctl", &a)?;
+        }
+        for r in &RADIOS {
+            ip(&[
+                "-n", &c, "link", "add", r.ifname, "type", "veth", "peer", "name", r.peer, "netns",
+                &s,
+            ])?;
+            let (cv4, sv4) = (
+                format!("10.{}.0.2/24", r.net),
+                format!("10.{}.0.1/24", r.net),
+            );
+            ip(&["-n", &c, "addr", "add", &cv4, "dev", r.ifname])?;
+            ip(&["-n", &s, "addr", "add", &sv4, "dev", r.peer])?;
+            if self.opts.ipv6 {
+                let (cv6, sv6) = (
+                    format!("fd00:{}::2/64", r.net),
+                    format!("fd00:{}::1/64", r.net),
+                );
+                ip(&["-n", &c, "addr", "add", &cv6, "dev", r.ifname, "nodad"])?;
+                ip(&["-n", &s, "addr", "add", &sv6, "dev", r.peer, "nodad"])?;
+            }
+            ip(&["-n", &c, "link", "set", r.ifname, "up"])?;
+            ip(&["-n", &s, "link", "set", r.peer, "up"])?;
+        }
+        ip(&[
+            "-n",
+            &s,
+            "addr",
+            "add",
+            &format!("{SERVER_V4}/32"),
+            "dev",
+            "lo",
+        ])?;
+        if self.opts.ipv6 {
+            ip(&[
+                "-n",
+                &s,
+                "addr",
+                "add",
+                &format!("{SERVER_V6}/128"),
+                "dev",
+                "lo",
+            ])?;
+        }
+        self.client_routes()?;
+        ip(&[
+            "-n",
+            &s,
+            "mptcp",
+            "limits",
+            "set",
+            "subflows",
+            "4",
+            "add_addr_accepted",
+            "4",
+        ])?;
+        self.start_delayer(delayer_bin)?;
+        self.rate_limits()?;
+        wait_for("radios to come up", Duration::from_secs(5), || {
+            let out = ip(&["-n", &c, "-j", "link", "show"])?;
+            Ok(RADIOS.iter().all(|r| {
+                out.contains(&format!("\"ifname\":\"{}\"", r.ifname)) && !out.contains("NO-CARRIER")
+            }))
+        })
+    }
+
+    fn client_routes(&self) -> Result<()> {
+        let c = self.client.name();
+        let fams: &[(&str, &str, &str)] = if self.opts.ipv6 {
+            &[
+                ("-4", "10.{}.0.1", SERVER_V4),
+                ("-6", "fd00:{}::1", SERVER_V6),
+            ]
+        } else {
+            &[("-4", "10.{}.0.1", SERVER_V4)]
+        };
+        for &(fam, gw_fmt, server) in fams {
+            for r in &RADIOS {
+                let gw = gw_fmt.replace("{}", &r.net.to_string());
+                let local = if fam == "-4" {
+                    format!("10.{}.0.2", r.net)
+                } else {
+                    format!("fd00:{}::2", r.net)
+                };
+                let (metric, table) = (r.metric.to_string(), r.table.to_string());
+                ip(&[
+                    "-n", c, fam, "route", "add", server, "via", &gw, "dev", r.ifname, "metric",
+                    &metric,
+                ])?;
+                ip(&[
+                    "-n", c, fam, "route", "add", "default", "via", &gw, "dev", r.ifname, "table",
+                    &table,
+                ])?;
+                ip(&[
+                    "-n",
+                    c,
+                    fam,
+                    "route",
+                    "add",
+                    "unreachable",
+                    "default",
+                    "metric",
+                    "4096",
+                    "table",
+                    &table,
+                ])?;
+                ip(&[
+                    "-n", c, fam, "rule", "add", "from", &local, "lookup", &table, "pref", "100",
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn start_delayer(&mut self, bin: &std::path::Path) -> Result<()> {
+        let s = self.server.name().to_string();
+        let ready = self.tmp.join("delayer.ready");
+        let rtts = [self.opts.wifi_rtt_ms, self.opts.lte_rtt_ms];
+        let mut args = vec!["--ready-file".to_string(), ready.display().to_string()];
+        for (r, rtt) in RADIOS.iter().zip(rtts) {
+            args.push("--queue".into());
+            args.push(format!("{}:{}", r.queue, rtt / 2));
+        }
+        let mut p = BgProcess::spawn_in_ns(&s, "delayer", bin, &args, self.tmp.path())?;
+        let waited = wait_for("delayer ready", Duration::from_secs(5), || {
+            if let Some(st) = p.try_status()? {
+                bail!("delayer exited ({st}): {}", p.stderr().trim());
+            }
+            Ok(ready.exists())
+        });
+        self.delayer = Some(p);
+        waited?;
+        // This kernel has no nft `queue` expression (CONFIG_NFT_QUEUE unset) but
+        // has the xtables NFQUEUE target: iptables(-nft) reaches it via nft_compat.
+        let mut tools = vec!["iptables"];
+        if self.opts.ipv6 {
+            tools.push("ip6tables");
+        }
+        for tool in tools {
+            for r in &RADIOS {
+                let q = r.queue.to_string();
+                for (chain, dir) in [("PREROUTING", "-i"), ("POSTROUTING", "-o")] {
+                    ns_exec(
+                        &s,
+                        tool,
+                        &[
+                            "-w",
+                            "-t",
+                            "mangle",
+                            "-A",
+                            chain,
+                            dir,
+                            r.peer,
+                            "-j",
+                            "NFQUEUE",
+                            "--queue-num",
+                            &q,
+                        ],
+                    )
+                    .with_context(|| format!("{tool} NFQUEUE rule (apt-get install iptables?)"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rate_limits(&self) -> Result<()> {
+        let rates = [self.opts.wifi_rate_kbit, self.opts.lte_rate_kbit];
+        for (r, rate) in RADIOS.iter().zip(rates) {
+            let Some(kbit) = rate else { continue };
+            let rate = format!("{kbit}kbit");
+            for (ns, dev) in [(self.client.name(), r.ifname), (self.server.name(), r.peer)] {
+                run(
+                    "tc",
+                    &[
+                        "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", &rate,
+                        "burst", "32kb", "latency", "100ms",
+                    ],
+                    CMD_TIMEOUT,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// "Kernel alone" baseline: client limits 4/4, WiFi `subflow`, LTE `subflow backup`.
+    pub fn set_static_endpoints(&self) -> Result<()> {
+        let c = self.client.name();
+        ip(&[
+            "-n",
+            c,
+            "mptcp",
+            "limits",
+            "set",
+            "subflows",
+            "4",
+            "add_addr_accepted",
+            "4",
+        ])?;
+        ip(&[
+            "-n", c, "mptcp", "endpoint", "add", WLAN_V4, "dev", "wlan0", "subflow",
+        ])?;
+        ip(&[
+            "-n", c, "mptcp", "endpoint", "add", WWAN_V4, "dev", "wwan0", "subflow", "backup",
+        ])?;
+        Ok(())
+    }
+
+    /// `ip -n CLIENT mptcp endpoint show` output.
+    pub fn client_endpoints(&self) -> Result<String> {
+        ip(&["-n", self.client.name(), "mptcp", "endpoint", "show"])
+    }
+
+    /// Take a client interface down; returns the CLOCK_MONOTONIC µs right
+    /// after `ip link set … down` returned (the cut happened just before).
+    pub fn link_down(&self, ifname: &str) -> Result<u64> {
+        link_set(self.client.name(), ifname, "down")
+    }
+
+    /// Bring a client interface back up; returns CLOCK_MONOTONIC µs as for
+    /// [`Testbed::link_down`].
+    pub fn link_up(&self, ifname: &str) -> Result<u64> {
+        link_set(self.client.name(), ifname, "up")
+    }
+
+    /// Average ping RTT (ms) from the client, from `local` to `dst`.
+    pub fn ping_rtt_ms(&self, local: &str, dst: &str, count: u32) -> Result<f64> {
+        let out = run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                self.client.name(),
+                "ping",
+                "-n",
+                "-q",
+                "-c",
+                &count.to_string(),
+                "-i",
+                "0.05",
+                "-W",
+                "2",
+                "-I",
+                local,
+                dst,
+            ],
+            Duration::from_secs(30),
+        )?;
+        parse_ping_avg(&out).with_context(|| format!("no rtt line in ping output: {out}"))
+    }
+}
+
+/// `ip -n NS link set IF up|down`; returns CLOCK_MONOTONIC µs just after it returned.
+pub fn link_set(ns: &str, ifname: &str, state: &str) -> Result<u64> {
+    ip(&["-n", ns, "link", "set", ifname, state])?;
+    Ok(monotonic_us())
+}
+
+fn parse_ping_avg(out: &str) -> Option<f64> {
+    // "rtt min/avg/max/mdev = 10.1/10.4/11.0/0.2 ms"
+    let line = out.lines().find(|l| l.contains("min/avg/max"))?;
+    let nums = line.split('=').nth(1)?.trim();
+    nums.split('/').nth(1)?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ping_avg() {
+        let out = "--- x ---\n5 packets\nrtt min/avg/max/mdev = 10.1/10.42/11.0/0.2 ms\n";
+        assert_eq!(super::parse_ping_avg(out), Some(10.42));
+    }
+}

@@ -1,0 +1,102 @@
+//! Self-test of the namespace testbed (needs root, nftables, iputils-ping):
+//! RTTs, static endpoints, a 3 s upload, and a WiFi cut mid-stream.
+
+use mptcp_policy_tests::stream::{StreamResult, StreamSpec};
+use mptcp_policy_tests::testbed::{SERVER_V4, SERVER_V6, WLAN_V4, WLAN_V6, WWAN_V4, WWAN_V6};
+use mptcp_policy_tests::{link_bytes, ns_exec, Direction, StreamRun, Testbed, TestbedOpts};
+use std::path::Path;
+use std::time::Duration;
+
+const STREAM: &str = env!("CARGO_BIN_EXE_mptcp-stream");
+const DELAYER: &str = env!("CARGO_BIN_EXE_mptcp-delayer");
+
+fn testbed() -> Testbed {
+    Testbed::new(TestbedOpts {
+        delayer: Some(DELAYER.into()),
+        ..TestbedOpts::default()
+    })
+    .expect("testbed")
+}
+
+fn subflow_locals(tb: &Testbed, port: u16) -> String {
+    let ss = ns_exec(tb.client_ns(), "ss", &["-ntiH", "state", "established"]).expect("ss");
+    ss.lines()
+        .filter(|l| l.contains(&format!("{SERVER_V4}:{port}")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn rtts_endpoints_and_upload() {
+    let tb = testbed();
+    let rtts = [
+        (WLAN_V4, SERVER_V4, 8.0, 25.0),
+        (WWAN_V4, SERVER_V4, 38.0, 60.0),
+        (WLAN_V6, SERVER_V6, 8.0, 25.0),
+        (WWAN_V6, SERVER_V6, 38.0, 60.0),
+    ];
+    for (local, dst, lo, hi) in rtts {
+        let rtt = tb.ping_rtt_ms(local, dst, 10).expect("ping");
+        println!("ping {local} -> {dst}: avg rtt {rtt:.2} ms");
+        assert!(
+            (lo..hi).contains(&rtt),
+            "rtt {rtt} ms from {local} not in {lo}..{hi}"
+        );
+    }
+
+    tb.set_static_endpoints().expect("endpoints");
+    let eps = tb.client_endpoints().expect("endpoint show");
+    println!("{eps}");
+    assert!(eps.contains(WLAN_V4) && eps.contains(WWAN_V4), "{eps}");
+
+    let before = link_bytes(tb.client_ns()).expect("counters");
+    let spec = StreamSpec::default();
+    let run = StreamRun::start(&tb, Path::new(STREAM), &spec).expect("start stream");
+    std::thread::sleep(Duration::from_millis(1000));
+    let subflows = subflow_locals(&tb, spec.port);
+    let res: StreamResult = run.wait(Duration::from_secs(30)).expect("stream");
+    let after = link_bytes(tb.client_ns()).expect("counters");
+    println!("subflows mid-stream:\n{subflows}");
+    res.check().expect("clean stream");
+    assert_eq!(res.sender.bytes_sent, 3000 * 1024);
+    // ss prints a device-bound local address as ADDR%IFNAME:PORT.
+    let has = |a: &str| subflows.contains(&format!("{a}:")) || subflows.contains(&format!("{a}%"));
+    assert!(has(WLAN_V4), "no WiFi subflow");
+    assert!(has(WWAN_V4), "no LTE subflow");
+    let tx = |i: &str| after[i].tx - before[i].tx;
+    let (wifi, lte) = (tx("wlan0"), tx("wwan0"));
+    let share = wifi as f64 / (wifi + lte) as f64;
+    println!(
+        "tx bytes: wlan0 {wifi}, wwan0 {lte} (WiFi share {:.1} %)",
+        share * 100.0
+    );
+    assert!(share >= 0.95, "WiFi carried only {:.1} %", share * 100.0);
+}
+
+#[test]
+fn wifi_cut_mid_stream_completes_over_lte() {
+    for direction in [Direction::Upload, Direction::Download] {
+        let tb = testbed();
+        tb.set_static_endpoints().expect("endpoints");
+        let spec = StreamSpec {
+            direction,
+            duration_ms: 4000,
+            ..StreamSpec::default()
+        };
+        let run = StreamRun::start(&tb, Path::new(STREAM), &spec).expect("start stream");
+        std::thread::sleep(Duration::from_millis(1500));
+        let cut = tb.link_down("wlan0").expect("link down");
+        let res = run.wait(Duration::from_secs(40)).expect("stream");
+        res.check().expect("stream completes after the cut");
+        let rx = &res.receiver;
+        println!(
+            "{}: gap after cut {:.1} ms, cut->steady {:?} ms, longest gap {:.1} ms, {} bytes",
+            direction.name(),
+            rx.gap_after(cut) as f64 / 1000.0,
+            rx.cut_to_steady(cut).map(|us| us / 1000),
+            rx.longest_gap() as f64 / 1000.0,
+            rx.bytes_received
+        );
+        assert!(rx.cut_to_steady(cut).is_some(), "stream never steady again");
+    }
+}
