@@ -103,7 +103,9 @@ pub struct PmEvent {
     pub reset_reason: Option<u32>,
     pub reset_flags: Option<u32>,
     /// From `MPTCP_ATTR_SERVER_SIDE` (older kernels) or the
-    /// `MPTCP_PM_EV_FLAG_SERVER_SIDE` bit of `flags` (newer ones).
+    /// `MPTCP_PM_EV_FLAG_SERVER_SIDE` bit of `flags` (newer ones); the kernel
+    /// omits both when false, so `created`/`established` without them give
+    /// `Some(false)`; other kinds `None`.
     pub server_side: Option<bool>,
 }
 
@@ -178,6 +180,10 @@ impl PmEvent {
         ev.server_side = match (server_side_attr, ev.flags) {
             (Some(true), _) => Some(true),
             (_, Some(f)) => Some(f & MPTCP_PM_EV_FLAG_SERVER_SIDE != 0),
+            // the kernel omits both when false
+            (None, None) if matches!(ev.kind, PmEventKind::Created | PmEventKind::Established) => {
+                Some(false)
+            }
             (attr, None) => attr,
         };
         Ok(ev)
