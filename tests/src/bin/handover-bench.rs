@@ -1,0 +1,192 @@
+//! `handover-bench`: WiFi→LTE handover benchmark. For each scenario ×
+//! direction, N runs on a fresh testbed each: stream ~1 KiB/ms, cut `wlan0`
+//! after ~2 s, keep streaming ~3 s; print min/median/max of the gap, cut→steady
+//! and (daemon scenario) the daemon's reaction time, as one table or JSON.
+
+use anyhow::{bail, Result};
+use clap::{Parser, ValueEnum};
+use mptcp_policy_tests::bins::find_bin;
+use mptcp_policy_tests::handover::{run_once, RunConfig, RunResult, Scenario};
+use mptcp_policy_tests::stats::Summary;
+use mptcp_policy_tests::Direction;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ScenarioArg {
+    Static,
+    Daemon,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DirArg {
+    Upload,
+    Download,
+    Both,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "WiFi→LTE handover benchmark (needs root)")]
+struct Args {
+    /// Runs per scenario × direction.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Only these scenarios (repeatable; default: all).
+    #[arg(long, value_enum)]
+    scenario: Vec<ScenarioArg>,
+    /// Direction(s) to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    direction: DirArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// mptcp-policyd binary (default: env MPTCP_POLICYD, else target/release/mptcp-policyd).
+    #[arg(long, env = "MPTCP_POLICYD")]
+    daemon: Option<PathBuf>,
+    /// Cut WiFi this long after the stream starts (ms).
+    #[arg(long, default_value_t = 2000)]
+    cut_after_ms: u64,
+    /// Keep streaming this long after the cut (ms).
+    #[arg(long, default_value_t = 3000)]
+    after_cut_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Row {
+    scenario: &'static str,
+    direction: &'static str,
+    runs: Vec<RunResult>,
+    failures: Vec<String>,
+    gap_ms: Option<Summary>,
+    cut_to_steady_ms: Option<Summary>,
+    reaction_ms: Option<Summary>,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("handover-bench: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn default_daemon() -> PathBuf {
+    // target/release/handover-bench → target/release/mptcp-policyd
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("mptcp-policyd")))
+        .unwrap_or_else(|| PathBuf::from("target/release/mptcp-policyd"))
+}
+
+fn run() -> Result<()> {
+    let args = Args::parse();
+    let scenarios: Vec<Scenario> = if args.scenario.is_empty() {
+        vec![Scenario::Static, Scenario::Daemon]
+    } else {
+        let mut v = Vec::new();
+        for s in [ScenarioArg::Static, ScenarioArg::Daemon] {
+            if args.scenario.contains(&s) {
+                v.push(match s {
+                    ScenarioArg::Static => Scenario::Static,
+                    ScenarioArg::Daemon => Scenario::Daemon,
+                });
+            }
+        }
+        v
+    };
+    let directions = match args.direction {
+        DirArg::Upload => vec![Direction::Upload],
+        DirArg::Download => vec![Direction::Download],
+        DirArg::Both => vec![Direction::Upload, Direction::Download],
+    };
+    let daemon_bin = args.daemon.clone().unwrap_or_else(default_daemon);
+    if scenarios.contains(&Scenario::Daemon) && !daemon_bin.is_file() {
+        bail!(
+            "daemon binary not found at {} (build it, pass --daemon PATH or set MPTCP_POLICYD; \
+             --scenario static runs without it)",
+            daemon_bin.display()
+        );
+    }
+    let stream_bin = find_bin("mptcp-stream", "MPTCP_STREAM")?;
+    let delayer_bin = find_bin("mptcp-delayer", "MPTCP_DELAYER")?;
+    let mut rows = Vec::new();
+    for &scenario in &scenarios {
+        for &direction in &directions {
+            let cfg = RunConfig {
+                scenario,
+                direction,
+                cut_after_ms: args.cut_after_ms,
+                after_cut_ms: args.after_cut_ms,
+                stream_bin: stream_bin.clone(),
+                delayer_bin: delayer_bin.clone(),
+                daemon_bin: Some(daemon_bin.clone()),
+            };
+            rows.push(measure(&cfg, args.runs));
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_table(&rows, args.runs);
+    }
+    let failed: usize = rows.iter().map(|r| r.failures.len()).sum();
+    if failed > 0 {
+        bail!("{failed} run(s) failed");
+    }
+    Ok(())
+}
+
+fn measure(cfg: &RunConfig, n: usize) -> Row {
+    let (mut runs, mut failures) = (Vec::new(), Vec::new());
+    for i in 1..=n {
+        let label = format!(
+            "{} {} run {i}/{n}",
+            cfg.scenario.name(),
+            cfg.direction.name()
+        );
+        match run_once(cfg) {
+            Ok(r) => {
+                eprintln!(
+                    "{label}: gap {:.1} ms, cut→steady {:?} ms, reaction {:?} ms",
+                    r.gap_ms, r.cut_to_steady_ms, r.reaction_ms
+                );
+                runs.push(r);
+            }
+            Err(e) => {
+                eprintln!("{label}: FAILED: {e:#}");
+                failures.push(format!("{e:#}"));
+            }
+        }
+    }
+    let col = |f: fn(&RunResult) -> Option<f64>| {
+        Summary::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    Row {
+        scenario: cfg.scenario.name(),
+        direction: cfg.direction.name(),
+        gap_ms: col(|r| Some(r.gap_ms)),
+        cut_to_steady_ms: col(|r| r.cut_to_steady_ms),
+        reaction_ms: col(|r| r.reaction_ms),
+        runs,
+        failures,
+    }
+}
+
+fn print_table(rows: &[Row], n: usize) {
+    println!("WiFi (10 ms) → LTE (40 ms) handover on link down; median (min–max) of {n} runs, ms");
+    println!(
+        "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
+        "scenario", "direction", "ok", "fail", "gap", "cut→steady", "daemon reaction"
+    );
+    for r in rows {
+        println!(
+            "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
+            r.scenario,
+            r.direction,
+            r.runs.len(),
+            r.failures.len(),
+            Summary::cell(r.gap_ms),
+            Summary::cell(r.cut_to_steady_ms),
+            Summary::cell(r.reaction_ms)
+        );
+    }
+}
