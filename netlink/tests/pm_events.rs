@@ -123,3 +123,58 @@ fn connection_events_and_kernel_subflow() {
         drop(listener);
     });
 }
+
+#[test]
+fn overflow_is_reported_then_stream_continues() {
+    let ns = Netns::new();
+    ns.veth(&["10.6.0.1/24"], &["10.6.0.2/24"]);
+    ns.run(|| async {
+        let mut events = mptcp_policy_netlink::pm::subscribe_events_with_rcvbuf(4096)
+            .await
+            .expect("subscribe");
+        let listener = mptcp_listen(sa("10.6.0.2:0"));
+        let server = listener.local_addr().expect("listener addr");
+        // many connections while nobody reads: the tiny buffer overflows
+        let mut keep = Vec::new();
+        for _ in 0..100 {
+            let c = mptcp_connect(sa("10.6.0.1:0"), server);
+            let (a, _) = listener.accept().expect("accept");
+            keep.push((c, a));
+        }
+        let mut overflowed = false;
+        for _ in 0..1000 {
+            match tokio::time::timeout(std::time::Duration::from_secs(2), events.next()).await {
+                Ok(Some(Err(mptcp_policy_netlink::PmError::Overflow))) => {
+                    overflowed = true;
+                    break;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        assert!(overflowed, "no ENOBUFS with a 4 KiB buffer");
+        // drain what is queued, then the stream keeps working
+        while let Ok(Some(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), events.next()).await
+        {
+        }
+        let c = mptcp_connect(sa("10.6.0.1:0"), server);
+        let port = c.local_addr().expect("addr").port();
+        wait_event(&mut events, 5, "created after overflow", |e| {
+            e.kind == PmEventKind::Created && e.sport == Some(port)
+        })
+        .await;
+        // and reports a second overflow (or the events) when all close at once
+        drop(keep);
+        drop(c);
+        let mut closed = 0;
+        while closed == 0 {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), events.next()).await {
+                Ok(Some(Ok(e))) if e.kind == PmEventKind::Closed => closed += 1,
+                Ok(Some(Err(mptcp_policy_netlink::PmError::Overflow))) => closed += 1,
+                Ok(Some(_)) => {}
+                other => panic!("stream stalled after overflow: {other:?}"),
+            }
+        }
+    });
+}

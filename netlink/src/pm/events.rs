@@ -20,6 +20,7 @@ use super::handle::PmHandle;
 pub const EVENT_RCVBUF: usize = 8 << 20;
 
 const NLMSG_HDRLEN: usize = 16;
+const ERROR_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 const GENL_HDRLEN: usize = 4;
 
 /// A live subscription to `mptcp_pm_events`.
@@ -44,18 +45,24 @@ impl std::fmt::Debug for PmEventStream {
 /// buffer 8 MiB (`SO_RCVBUFFORCE`, fallback `SO_RCVBUF`). Needs `CAP_NET_ADMIN`.
 /// Like `ip mptcp monitor`.
 pub async fn subscribe_events() -> Result<PmEventStream, PmError> {
+    subscribe_events_with_rcvbuf(EVENT_RCVBUF).await
+}
+
+/// [`subscribe_events`] with another receive buffer size (bytes); small ones
+/// make `ENOBUFS` easy to provoke in tests.
+pub async fn subscribe_events_with_rcvbuf(rcvbuf: usize) -> Result<PmEventStream, PmError> {
     let (conn, genl, _unsolicited) = genetlink::new_connection()?;
     let task = tokio::spawn(conn);
     let family = lookup_family(&genl).await;
     drop(genl);
     task.abort();
-    PmEventStream::open(&family?)
+    PmEventStream::open(&family?, rcvbuf)
 }
 
 impl PmHandle {
     /// [`subscribe_events`] reusing this handle's family lookup.
     pub fn subscribe_events(&self) -> Result<PmEventStream, PmError> {
-        PmEventStream::open(self.family())
+        PmEventStream::open(self.family(), EVENT_RCVBUF)
     }
 }
 
@@ -81,13 +88,13 @@ fn set_rcvbuf(fd: i32, size: usize) -> std::io::Result<()> {
 }
 
 impl PmEventStream {
-    fn open(family: &PmFamily) -> Result<Self, PmError> {
+    fn open(family: &PmFamily, rcvbuf: usize) -> Result<Self, PmError> {
         let group = *family
             .groups
             .get(MPTCP_PM_EV_GRP_NAME)
             .ok_or(PmError::FamilyNotFound)?;
         let mut socket = TokioSocket::new(NETLINK_GENERIC)?;
-        if let Err(e) = set_rcvbuf(socket.as_raw_fd(), EVENT_RCVBUF) {
+        if let Err(e) = set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
             tracing::warn!(target: "mptcp_pm", "cannot enlarge event socket buffer: {e}");
         }
         // bind before joining the group, or nothing arrives
@@ -103,6 +110,7 @@ impl PmEventStream {
 
     /// The next event; `Err(PmError::Overflow)` when events were lost
     /// (resync, then keep reading), `None` once the socket failed for good.
+    /// Needs a tokio runtime with time enabled.
     pub async fn next(&mut self) -> Option<Result<PmEvent, PmError>> {
         loop {
             if let Some(item) = self.pending.pop_front() {
@@ -111,7 +119,18 @@ impl PmEventStream {
             if self.closed {
                 return None;
             }
-            match self.socket.recv_from_full().await {
+            // An overflow with nothing queued only raises EPOLLERR, which a
+            // readable-interest wait does not see: poll the socket once a
+            // second so a pending ENOBUFS cannot stall the stream.
+            let received =
+                match tokio::time::timeout(ERROR_POLL, self.socket.recv_from_full()).await {
+                    Ok(r) => r,
+                    Err(_) => match self.socket.socket_ref().recv_from_full() {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        r => r,
+                    },
+                };
+            match received {
                 Ok((buf, _)) => decode_datagram(self.family_id, &buf, &mut self.pending),
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     return Some(Err(PmError::Overflow))

@@ -20,7 +20,7 @@ mod types;
 pub use attr::{AddressAttr, PmAttr};
 pub use error::PmError;
 pub use event::{PmEvent, PmEventKind};
-pub use events::{subscribe_events, PmEventStream};
+pub use events::{subscribe_events, subscribe_events_with_rcvbuf, PmEventStream, EVENT_RCVBUF};
 pub use family::PmFamily;
 pub use handle::PmHandle;
 pub use message::PmMessage;
