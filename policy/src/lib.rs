@@ -16,6 +16,7 @@ mod errors;
 mod evaluate;
 mod layers;
 mod model;
+mod names;
 mod net;
 mod observed;
 mod parse;
@@ -31,9 +32,10 @@ pub use evaluate::{
 };
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
-    Budget, ConnectionRule, General, InterfaceRule, Limits, Mode, NameGlob, OnExit, PathManager,
-    Period, Policy, Role, TypeMap, WhenExhausted,
+    Budget, ConnectionRule, General, InterfaceRule, Limits, Mode, OnExit, PathManager, Period,
+    Policy, Role, WhenExhausted,
 };
+pub use names::{NameGlob, TypeMap};
 pub use net::{unusable_reason, Cidr};
 pub use observed::{Observed, ObservedAddress, ObservedInterface};
 pub use plan::{plan, Actual, KernelEndpoint, Ownership, Plan, PmOp};

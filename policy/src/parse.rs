@@ -10,9 +10,9 @@ use toml::Spanned;
 
 use crate::errors::{Origin, PolicyError};
 use crate::model::{
-    Budget, ConnectionRule, InterfaceRule, NameGlob, OnExit, PathManager, Period, Role,
-    WhenExhausted,
+    Budget, ConnectionRule, InterfaceRule, OnExit, PathManager, Period, Role, WhenExhausted,
 };
+use crate::names::NameGlob;
 use crate::net::Cidr;
 use crate::raw::{RawBudget, RawFile, RawInterface, RawRule, RawSize};
 use crate::size::parse_size;

@@ -1,19 +1,24 @@
 //! `Policy::to_toml`: writes the effective policy back as a file that
 //! parses to the same policy (for D-Bus `GetPolicy` and the D-Bus layer).
-//! No I/O here.
+//! Also the small edit helper the D-Bus layer needs. No I/O here.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Budget, ConnectionRule, InterfaceRule, Limits, Policy};
+use crate::model::{
+    Budget, ConnectionRule, General, InterfaceRule, Limits, OnExit, PathManager, Policy, Role,
+};
+use crate::names::NameGlob;
 use crate::size::format_size;
 use crate::types::InterfaceType;
 
 #[derive(Serialize)]
 struct OutFile<'a> {
+    #[serde(skip_serializing_if = "OutGeneral::is_empty")]
     general: OutGeneral,
-    limits: Limits,
+    #[serde(skip_serializing_if = "OutLimits::is_empty")]
+    limits: OutLimits,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     interface_types: BTreeMap<&'a str, InterfaceType>,
     #[serde(rename = "interface", skip_serializing_if = "Vec::is_empty")]
@@ -22,12 +27,45 @@ struct OutFile<'a> {
     rules: Vec<OutRule>,
 }
 
+/// `None` fields are left out (only in the overrides form).
 #[derive(Serialize)]
 struct OutGeneral {
-    path_manager: &'static str,
-    announce: bool,
-    on_exit: &'static str,
-    fullmesh: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_manager: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    announce: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_exit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fullmesh: Option<bool>,
+}
+
+impl OutGeneral {
+    fn is_empty(&self) -> bool {
+        self.path_manager.is_none()
+            && self.announce.is_none()
+            && self.on_exit.is_none()
+            && self.fullmesh.is_none()
+    }
+}
+
+#[derive(Serialize)]
+struct OutLimits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subflows: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    add_addr_accepted: Option<u32>,
+}
+
+impl OutLimits {
+    fn is_empty(&self) -> bool {
+        self.subflows.is_none() && self.add_addr_accepted.is_none()
+    }
+}
+
+/// `Some(v)` unless only differences are wanted and `v` is the default.
+fn keep<T: PartialEq>(all: bool, v: T, default: T) -> Option<T> {
+    (all || v != default).then_some(v)
 }
 
 #[derive(Serialize)]
@@ -66,18 +104,39 @@ struct OutRule {
 }
 
 impl Policy {
-    /// The policy as TOML; `Policy::parse(name, &p.to_toml()) == Ok(p)`.
-    /// Defaults are written out so the text shows everything in force.
+    /// The policy as TOML with every default written out, so the text shows
+    /// everything in force (D-Bus `GetPolicy`).
+    /// `Policy::parse(name, &p.to_toml()) == Ok(p)`.
     pub fn to_toml(&self) -> String {
-        let g = &self.general;
+        self.write(true)
+    }
+
+    /// Like [`Policy::to_toml`] but `[general]` and `[limits]` keys equal
+    /// to their defaults are left out. Use it for a layer that must not
+    /// override lower layers' keys it never set (the D-Bus changes layer,
+    /// built from `Policy::default()` plus entries). Also round-trips.
+    pub fn to_toml_overrides(&self) -> String {
+        self.write(false)
+    }
+
+    fn write(&self, all: bool) -> String {
+        let (g, d) = (&self.general, General::default());
+        let limits = Limits::default();
         let out = OutFile {
             general: OutGeneral {
-                path_manager: g.path_manager.as_str(),
-                announce: g.announce,
-                on_exit: g.on_exit.as_str(),
-                fullmesh: g.fullmesh,
+                path_manager: keep(all, g.path_manager, d.path_manager).map(PathManager::as_str),
+                announce: keep(all, g.announce, d.announce),
+                on_exit: keep(all, g.on_exit, d.on_exit).map(OnExit::as_str),
+                fullmesh: keep(all, g.fullmesh, d.fullmesh),
             },
-            limits: self.limits,
+            limits: OutLimits {
+                subflows: keep(all, self.limits.subflows, limits.subflows),
+                add_addr_accepted: keep(
+                    all,
+                    self.limits.add_addr_accepted,
+                    limits.add_addr_accepted,
+                ),
+            },
             interface_types: self
                 .interface_types
                 .entries()
@@ -89,6 +148,32 @@ impl Policy {
         };
         // Serializing these plain structs cannot fail.
         toml::to_string_pretty(&out).unwrap_or_else(|e| unreachable!("policy serialization: {e}"))
+    }
+
+    /// The `[[interface]]` entry matching exactly the interface `ifname`
+    /// (`name` = the escaped name, no `type`), inserted first with
+    /// `default_role` when missing. For D-Bus `SetInterfaceRole`,
+    /// `SetMetered`, `SetBudget` on the D-Bus layer.
+    pub fn interface_entry_mut(&mut self, ifname: &str, default_role: Role) -> &mut InterfaceRule {
+        let glob = NameGlob::literal(ifname);
+        let found = self
+            .interfaces
+            .iter()
+            .position(|e| e.kind.is_none() && e.name.as_ref() == Some(&glob));
+        let i = found.unwrap_or_else(|| {
+            self.interfaces.insert(
+                0,
+                InterfaceRule {
+                    name: Some(glob),
+                    kind: None,
+                    role: default_role,
+                    metered: false,
+                    budget: None,
+                },
+            );
+            0
+        });
+        &mut self.interfaces[i]
     }
 }
 

@@ -174,3 +174,47 @@ fn announce_and_fullmesh_conflict_across_layers_points_at_the_later_one() {
         Policy::from_layers(&[src("vendor.toml", a), src("admin.toml", b), src("c", c)]).is_ok()
     );
 }
+
+#[test]
+fn dbus_layer_edits_do_not_override_other_keys() {
+    // The daemon keeps the D-Bus layer as a Policy, edits entries, saves it.
+    let mut dbus = Policy::default();
+    dbus.interface_entry_mut("wwan0", Role::Preferred).role = Role::Backup;
+    dbus.interface_entry_mut("wwan0", Role::Preferred).metered = true;
+    dbus.interface_entry_mut("we[ird]*", Role::Off);
+    assert_eq!(dbus.interfaces.len(), 2);
+    let text = dbus.to_toml_overrides();
+    assert!(
+        !text.contains("[limits]") && !text.contains("[general]"),
+        "{text}"
+    );
+    assert_eq!(Policy::parse("dbus", &text), Ok(dbus.clone()));
+
+    let merged =
+        Policy::from_layers(&[src("admin.toml", ADMIN), src("dbus", &text)]).expect("merges");
+    assert_eq!(merged.limits.subflows, 6, "admin's limit survives");
+    let first = &merged.interfaces[0];
+    assert!(
+        first.matches("we[ird]*", InterfaceType::Unknown),
+        "escaped literal"
+    );
+    assert!(!first.matches("weirdo", InterfaceType::Unknown));
+    let wwan = &merged.interfaces[1];
+    assert!(wwan.matches("wwan0", InterfaceType::Cellular) && wwan.metered);
+    assert_eq!(wwan.role, Role::Backup);
+}
+
+#[test]
+fn overrides_form_keeps_non_default_keys() {
+    let p = Policy::parse(
+        "p",
+        "[general]\non_exit = \"remove\"\n[limits]\nsubflows = 2\n",
+    )
+    .expect("parses");
+    let text = p.to_toml_overrides();
+    assert_eq!(
+        text.trim(),
+        "[general]\non_exit = \"remove\"\n\n[limits]\nsubflows = 2"
+    );
+    assert_eq!(Policy::parse("p", &text), Ok(p));
+}
