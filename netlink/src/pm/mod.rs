@@ -16,6 +16,7 @@ mod family;
 mod handle;
 mod message;
 mod types;
+mod userspace;
 
 pub use attr::{AddressAttr, PmAttr};
 pub use error::PmError;
