@@ -84,10 +84,11 @@ pub fn run_once(cfg: &RunConfig) -> Result<RunResult> {
     let t0 = monotonic_us();
     let run = StreamRun::start(&tb, &cfg.stream_bin, &spec)?;
     sleep_until_us(t0 + cfg.cut_after_ms * 1000);
-    let log_offset = daemon
+    // The daemon logs (stdout or stderr) up to the cut: reactions before it are not ours.
+    let log_len = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len() as usize);
+    let offsets = daemon
         .as_ref()
-        .and_then(|d| std::fs::metadata(d.stderr_path()).ok())
-        .map_or(0, |m| m.len() as usize);
+        .map(|d| (log_len(d.stdout_path()), log_len(d.stderr_path())));
     let cut = tb.link_down("wlan0")?;
     let res = run.wait(Duration::from_millis(spec.duration_ms + 30_000))?;
     res.check()?;
@@ -95,13 +96,16 @@ pub fn run_once(cfg: &RunConfig) -> Result<RunResult> {
     if !rx.reads.iter().any(|r| r.0 < cut) {
         bail!("nothing was received before the cut");
     }
-    let reaction_ms = match &daemon {
-        Some(d) => Some(
-            parse_reaction_us(d.stderr().get(log_offset..).unwrap_or(""))
-                .context("daemon logged no reaction_us=<N> after the cut")? as f64
-                / 1000.0,
-        ),
-        None => None,
+    let reaction_ms = match (&daemon, offsets) {
+        (Some(d), Some((o, e))) => {
+            let err = d.stderr();
+            let out = d.stdout();
+            let us = parse_reaction_us(err.get(e..).unwrap_or(""))
+                .or_else(|| parse_reaction_us(out.get(o..).unwrap_or("")))
+                .context("daemon logged no reaction_us=<N> after the cut")?;
+            Some(us as f64 / 1000.0)
+        }
+        _ => None,
     };
     Ok(RunResult {
         gap_ms: rx.gap_after(cut) as f64 / 1000.0,

@@ -43,3 +43,46 @@ impl Drop for Netns {
         let _ = ip(&["netns", "del", &self.name]);
     }
 }
+
+/// Delete testbed namespaces (`mpt<pid>x<n>c|s`) left behind by processes
+/// that no longer exist (e.g. a test run killed by a timeout). Namespaces of
+/// live processes and every other namespace are left alone. Returns how many
+/// were removed.
+pub fn cleanup_stale_namespaces() -> Result<usize> {
+    let list = ip(&["netns", "list"])?;
+    let mut removed = 0;
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let Some(pid) = stale_owner(name) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        drop(Netns {
+            name: name.to_string(),
+        });
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// The pid in a testbed namespace name `mpt<pid>x<n>c|s`.
+fn stale_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("mpt")?;
+    let (pid, tail) = rest.split_once('x')?;
+    let n = tail.strip_suffix('c').or_else(|| tail.strip_suffix('s'))?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stale_names() {
+        assert_eq!(super::stale_owner("mpt123x4c"), Some(123));
+        assert_eq!(super::stale_owner("mpt123x4s"), Some(123));
+        assert_eq!(super::stale_owner("mpt123x4"), None);
+        assert_eq!(super::stale_owner("mptcp-other"), None);
+        assert_eq!(super::stale_owner("foo"), None);
+    }
+}

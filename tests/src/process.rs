@@ -121,6 +121,11 @@ impl BgProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Path of the stdout log.
+    pub fn stdout_path(&self) -> &Path {
+        &self.stdout
+    }
+
     /// Path of the stderr log.
     pub fn stderr_path(&self) -> &Path {
         &self.stderr

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
 use mptcp_policy_tests::bins::find_bin;
 use mptcp_policy_tests::handover::{run_once, RunConfig, RunResult, Scenario};
+use mptcp_policy_tests::netns::cleanup_stale_namespaces;
 use mptcp_policy_tests::stats::Summary;
 use mptcp_policy_tests::Direction;
 use serde::Serialize;
@@ -106,6 +107,10 @@ fn run() -> Result<()> {
             daemon_bin.display()
         );
     }
+    let stale = cleanup_stale_namespaces()?;
+    if stale > 0 {
+        eprintln!("handover-bench: removed {stale} stale testbed namespace(s)");
+    }
     let stream_bin = find_bin("mptcp-stream", "MPTCP_STREAM")?;
     let delayer_bin = find_bin("mptcp-delayer", "MPTCP_DELAYER")?;
     let mut rows = Vec::new();
@@ -188,5 +193,10 @@ fn print_table(rows: &[Row], n: usize) {
             Summary::cell(r.cut_to_steady_ms),
             Summary::cell(r.reaction_ms)
         );
+    }
+    for r in rows {
+        for f in &r.failures {
+            println!("FAILED {} {}: {f}", r.scenario, r.direction);
+        }
     }
 }
