@@ -46,7 +46,11 @@ mod tests {
         let root = std::env::temp_dir().join(format!("mptcp-sysfs-{}", std::process::id()));
         let wl = root.join("wlp2s0");
         std::fs::create_dir_all(wl.join("wireless")).expect("mkdir");
-        std::fs::write(wl.join("uevent"), "INTERFACE=wlp2s0\nIFINDEX=3\nDEVTYPE=wlan\n").expect("write");
+        std::fs::write(
+            wl.join("uevent"),
+            "INTERFACE=wlp2s0\nIFINDEX=3\nDEVTYPE=wlan\n",
+        )
+        .expect("write");
         let ww = root.join("wwan0");
         std::fs::create_dir_all(&ww).expect("mkdir");
         std::fs::write(ww.join("uevent"), "DEVTYPE=wwan\n").expect("write");

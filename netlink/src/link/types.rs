@@ -59,7 +59,11 @@ pub enum LinkEvent {
     /// A link appeared or changed (flags, name, ...).
     Link { link: LinkInfo, at: Instant },
     /// A link disappeared.
-    LinkRemoved { index: u32, name: String, at: Instant },
+    LinkRemoved {
+        index: u32,
+        name: String,
+        at: Instant,
+    },
     /// An address appeared or changed flags.
     Addr { addr: AddrInfo, at: Instant },
     /// An address disappeared.

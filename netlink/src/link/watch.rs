@@ -69,7 +69,10 @@ impl LinkWatch {
             .execute()
             .try_collect()
             .await
-            .map_err(|source| LinkError::Dump { what: "links", source })?;
+            .map_err(|source| LinkError::Dump {
+                what: "links",
+                source,
+            })?;
         let addresses: Vec<_> = self
             .handle
             .address()
@@ -77,7 +80,10 @@ impl LinkWatch {
             .execute()
             .try_collect()
             .await
-            .map_err(|source| LinkError::Dump { what: "addresses", source })?;
+            .map_err(|source| LinkError::Dump {
+                what: "addresses",
+                source,
+            })?;
         Ok(LinkSnapshot {
             links: links.iter().filter_map(link_info).collect(),
             addresses: addresses.iter().filter_map(addr_info).collect(),
@@ -111,13 +117,17 @@ fn translate(payload: NetlinkPayload<RouteNetlinkMessage>, at: Instant) -> Optio
     match payload {
         NetlinkPayload::Overrun(_) => Some(LinkEvent::Overflow { at }),
         NetlinkPayload::InnerMessage(msg) => match msg {
-            RouteNetlinkMessage::NewLink(m) => link_info(&m).map(|link| LinkEvent::Link { link, at }),
+            RouteNetlinkMessage::NewLink(m) => {
+                link_info(&m).map(|link| LinkEvent::Link { link, at })
+            }
             RouteNetlinkMessage::DelLink(m) => Some(LinkEvent::LinkRemoved {
                 index: m.header.index,
                 name: link_name(&m),
                 at,
             }),
-            RouteNetlinkMessage::NewAddress(m) => addr_info(&m).map(|addr| LinkEvent::Addr { addr, at }),
+            RouteNetlinkMessage::NewAddress(m) => {
+                addr_info(&m).map(|addr| LinkEvent::Addr { addr, at })
+            }
             RouteNetlinkMessage::DelAddress(m) => {
                 addr_info(&m).map(|addr| LinkEvent::AddrRemoved { addr, at })
             }

@@ -1,0 +1,68 @@
+//! The daemon's command line (fixed by DESIGN.md: `--config`, `--dry-run`,
+//! `--no-dbus`; the rest are paths a packager or test may override).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// mptcp-policyd turns user and carrier policy (WiFi preferred, LTE as
+/// backup, ...) into the kernel's MPTCP endpoints and limits, and keeps them
+/// true while links and addresses come and go.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mptcp-policyd",
+    version,
+    after_help = "FILES:\n  \
+/usr/lib/mptcp-policyd/policy.d/*.toml   vendor and carrier defaults (lowest priority)\n  \
+/etc/mptcp-policyd/policy.toml           the administrator's policy\n  \
+/etc/mptcp-policyd/policy.d/*.toml       administrator drop-ins (highest priority)\n  \
+$STATE_DIRECTORY/endpoints.json          endpoints this daemon created (ownership)\n\n\
+SIGNALS:\n  \
+SIGHUP    reload the policy; a bad file is reported with file:line:column and the\n            \
+last good policy stays in force\n  \
+SIGTERM   exit; endpoints are kept or removed as [general] on_exit says\n\n\
+ENVIRONMENT:\n  \
+MPTCP_POLICYD_LOG (or RUST_LOG)   log filter, e.g. debug\n  \
+STATE_DIRECTORY                   state directory (set by systemd's StateDirectory=)\n\n\
+The daemon only creates, changes and deletes endpoints it created itself;\n\
+endpoints added by hand (ip mptcp endpoint add) are reported and left alone."
+)]
+pub struct Args {
+    /// Use this policy file alone, without the layered vendor/admin files
+    /// (for tests and demos).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the netlink commands the daemon would send, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run without the D-Bus interface.
+    #[arg(long)]
+    pub no_dbus: bool,
+
+    /// Validate the policy, print the effective policy and exit.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Where ownership and usage are kept across restarts.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "STATE_DIRECTORY",
+        default_value = "/var/lib/mptcp-policyd"
+    )]
+    pub state_dir: PathBuf,
+
+    /// Vendor/carrier defaults directory (`*.toml`, lowest priority).
+    #[arg(long, value_name = "DIR", default_value = mptcp_policy::VENDOR_DIR)]
+    pub vendor_dir: PathBuf,
+
+    /// The administrator's policy file.
+    #[arg(long, value_name = "FILE", default_value = mptcp_policy::ADMIN_FILE)]
+    pub admin_file: PathBuf,
+
+    /// The administrator's drop-in directory (`*.toml`, highest priority).
+    #[arg(long, value_name = "DIR", default_value = mptcp_policy::ADMIN_DIR)]
+    pub admin_dir: PathBuf,
+}

@@ -1,0 +1,145 @@
+//! Reading the policy files (the I/O edge of the pure `policy` crate):
+//! either the one `--config` file, or the layers vendor → admin file →
+//! admin drop-ins, in that order (later wins).
+
+use std::path::{Path, PathBuf};
+
+use mptcp_policy::{Policy, PolicySource};
+
+/// Where the policy comes from.
+#[derive(Debug, Clone)]
+pub enum PolicyLocation {
+    /// `--config FILE`: this file alone.
+    Single(PathBuf),
+    /// The layered files.
+    Layered {
+        vendor_dir: PathBuf,
+        admin_file: PathBuf,
+        admin_dir: PathBuf,
+    },
+}
+
+/// Why no policy could be loaded. The message lists every problem with
+/// file:line:column.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid policy:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+}
+
+impl PolicyLocation {
+    /// Reads and merges the files. Nothing is applied here.
+    pub fn load(&self) -> Result<Policy, LoadError> {
+        let sources = self.sources()?;
+        Policy::from_layers(&sources)
+            .map_err(|errors| LoadError::Invalid(errors.iter().map(|e| e.to_string()).collect()))
+    }
+
+    /// The files that make up the policy, lowest priority first.
+    fn sources(&self) -> Result<Vec<PolicySource>, LoadError> {
+        match self {
+            PolicyLocation::Single(path) => Ok(vec![read_source(path)?]),
+            PolicyLocation::Layered {
+                vendor_dir,
+                admin_file,
+                admin_dir,
+            } => {
+                let mut sources = Vec::new();
+                for path in toml_files_in(vendor_dir)? {
+                    sources.push(read_source(&path)?);
+                }
+                if admin_file.exists() {
+                    sources.push(read_source(admin_file)?);
+                }
+                for path in toml_files_in(admin_dir)? {
+                    sources.push(read_source(&path)?);
+                }
+                Ok(sources)
+            }
+        }
+    }
+}
+
+fn read_source(path: &Path) -> Result<PolicySource, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(PolicySource {
+        name: path.display().to_string(),
+        text,
+    })
+}
+
+/// `*.toml` files of a directory in name order; a missing directory is empty.
+fn toml_files_in(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(LoadError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mptcp-config-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+
+    #[test]
+    fn layers_later_wins_and_missing_dirs_are_empty() {
+        let d = tmpdir("layers");
+        std::fs::create_dir_all(d.join("vendor")).expect("mkdir");
+        std::fs::write(d.join("vendor/10-carrier.toml"), "[limits]\nsubflows = 2\n")
+            .expect("write");
+        std::fs::write(d.join("policy.toml"), "[limits]\nsubflows = 3\n").expect("write");
+        let loc = PolicyLocation::Layered {
+            vendor_dir: d.join("vendor"),
+            admin_file: d.join("policy.toml"),
+            admin_dir: d.join("absent.d"),
+        };
+        let policy = loc.load().expect("valid layers");
+        assert_eq!(policy.limits.subflows, 3);
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+
+    #[test]
+    fn bad_file_names_file_line_column() {
+        let d = tmpdir("bad");
+        let f = d.join("p.toml");
+        std::fs::write(&f, "[[interface]]\ntype = \"wifi\"\nrole = \"sometimes\"\n")
+            .expect("write");
+        let err = PolicyLocation::Single(f.clone())
+            .load()
+            .expect_err("bad role");
+        let text = err.to_string();
+        assert!(text.contains(&format!("{}:3:", f.display())), "{text}");
+        let missing = PolicyLocation::Single(d.join("nope.toml"))
+            .load()
+            .expect_err("missing");
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+        std::fs::remove_dir_all(&d).expect("cleanup");
+    }
+}

@@ -1,0 +1,237 @@
+//! The engine: the one task that owns the observed state, the policy and the
+//! reconciler. Everything that happens (link/address events, MPTCP events,
+//! signals) arrives here in turn; each change is evaluated by the pure
+//! policy and applied by the reconciler at once — the first reaction to a
+//! link going away is never delayed (a burst already queued is folded into
+//! the same reaction).
+
+use std::time::Instant;
+
+use anyhow::Context;
+use mptcp_policy::{evaluate, InterfaceVerdict, OnExit, Policy};
+use mptcp_policy_netlink::link::{LinkEvent, LinkWatch};
+use mptcp_policy_netlink::pm::{self, PmError, PmEvent, PmEventStream, PmHandle};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::cli::Args;
+use crate::config::PolicyLocation;
+use crate::links::LinkTable;
+use crate::preflight;
+use crate::reconcile::Reconciler;
+use crate::store::StateDir;
+
+struct Engine {
+    location: PolicyLocation,
+    policy: Policy,
+    table: LinkTable,
+    reconciler: Reconciler,
+    verdicts: Vec<InterfaceVerdict>,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let location = match &args.config {
+        Some(file) => PolicyLocation::Single(file.clone()),
+        None => PolicyLocation::Layered {
+            vendor_dir: args.vendor_dir.clone(),
+            admin_file: args.admin_file.clone(),
+            admin_dir: args.admin_dir.clone(),
+        },
+    };
+    let policy = location.load()?;
+    if args.check {
+        print!("{}", policy.to_toml());
+        return Ok(());
+    }
+    preflight::check_mptcp_enabled()?;
+    let pm = PmHandle::connect().await.map_err(|e| match e {
+        PmError::FamilyNotFound => anyhow::anyhow!(
+            "the kernel has no generic netlink family mptcp_pm: its MPTCP path manager cannot be driven"
+        ),
+        other => anyhow::Error::new(other).context("cannot open the mptcp_pm netlink socket"),
+    })?;
+    let state = StateDir::open(&args.state_dir)?;
+    let (mut watch, snapshot) = LinkWatch::open()
+        .await
+        .context("cannot watch links (rtnetlink)")?;
+    let mut pm_events = match pm::subscribe_events().await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(
+                "cannot subscribe to MPTCP events ({e}); connection events will not be logged"
+            );
+            None
+        }
+    };
+    let reconciler = Reconciler::start(pm, state, args.dry_run)
+        .await
+        .context("cannot read the kernel's MPTCP endpoints and limits")?;
+    if !args.no_dbus {
+        tracing::info!("this build has no D-Bus interface yet; running as with --no-dbus");
+    }
+    let mut engine = Engine {
+        location,
+        policy,
+        table: LinkTable::from_snapshot(snapshot),
+        reconciler,
+        verdicts: Vec::new(),
+    };
+    engine.reconcile("start", None).await;
+    tracing::info!(dry_run = args.dry_run, "ready");
+
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            event = watch.next() => {
+                let event = event.context("rtnetlink watch ended")?;
+                engine.on_link_event(event, &mut watch).await;
+            }
+            event = next_pm_event(&mut pm_events) => engine.on_pm_event(event).await,
+            _ = hup.recv() => engine.on_reload().await,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    engine.on_exit().await;
+    Ok(())
+}
+
+async fn next_pm_event(events: &mut Option<PmEventStream>) -> Option<Result<PmEvent, PmError>> {
+    match events {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Engine {
+    async fn on_link_event(&mut self, first: LinkEvent, watch: &mut LinkWatch) {
+        let started = event_time(&first);
+        let mut changes = Vec::new();
+        let mut overflow = false;
+        let mut next = Some(first);
+        // Fold what is already queued into this reaction; never wait for more.
+        while let Some(event) = next {
+            if matches!(event, LinkEvent::Overflow { .. }) {
+                overflow = true;
+            } else if let Some(change) = self.table.apply(&event) {
+                changes.push(change);
+            }
+            next = watch.try_next();
+        }
+        if overflow {
+            tracing::warn!("rtnetlink notifications were lost (ENOBUFS): full resync");
+            match watch.dump().await {
+                Ok(snapshot) => self.table = LinkTable::from_snapshot(snapshot),
+                Err(e) => tracing::error!("resync dump failed: {e}"),
+            }
+            if let Err(e) = self.reconciler.refresh().await {
+                tracing::error!("resync of endpoints failed: {e}");
+            }
+            changes.push("resync after lost notifications".into());
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let why = changes.join("; ");
+        self.reconcile(&why, Some(started)).await;
+    }
+
+    async fn on_pm_event(&mut self, event: Option<Result<PmEvent, PmError>>) {
+        match event {
+            Some(Ok(e)) => tracing::debug!(
+                "mptcp event {:?} token {:?} {:?}:{:?} -> {:?}:{:?} backup {:?}",
+                e.kind,
+                e.token,
+                e.saddr,
+                e.sport,
+                e.daddr,
+                e.dport,
+                e.backup
+            ),
+            Some(Err(PmError::Overflow)) => {
+                tracing::warn!("MPTCP events were lost (ENOBUFS): re-reading endpoints");
+                if let Err(e) = self.reconciler.refresh().await {
+                    tracing::error!("resync of endpoints failed: {e}");
+                }
+                self.reconcile("resync after lost MPTCP events", None).await;
+            }
+            Some(Err(e)) => tracing::warn!("MPTCP event stream: {e}"),
+            None => {}
+        }
+    }
+
+    /// SIGHUP: a bad file keeps the last good policy in force.
+    async fn on_reload(&mut self) {
+        match self.location.load() {
+            Ok(policy) => {
+                tracing::info!("policy reloaded");
+                self.policy = policy;
+                self.reconcile("policy reloaded", None).await;
+            }
+            Err(e) => tracing::error!("reload refused, the last good policy stays in force: {e}"),
+        }
+    }
+
+    async fn on_exit(&mut self) {
+        match self.policy.general.on_exit {
+            OnExit::Remove => {
+                tracing::info!(
+                    "exiting: removing the endpoints mptcp-policyd created (on_exit = \"remove\")"
+                );
+                self.reconciler.remove_owned().await;
+            }
+            OnExit::Keep => tracing::info!("exiting: endpoints stay in place (on_exit = \"keep\")"),
+        }
+    }
+
+    /// Evaluate the policy against what is observed and apply the difference.
+    async fn reconcile(&mut self, why: &str, started: Option<Instant>) {
+        let observed = self.table.observed(&self.policy);
+        let desired = evaluate(&self.policy, &observed);
+        self.log_verdict_changes(&desired.interfaces);
+        for left in &desired.left_out {
+            tracing::warn!(
+                "endpoint {} ({}) left out: the kernel holds at most 8 endpoints",
+                left.addr,
+                left.ifname
+            );
+        }
+        let outcome = self.reconciler.reconcile(&desired, why).await;
+        if let Some(t0) = started.filter(|_| outcome.sent > 0) {
+            let reaction_us = t0.elapsed().as_micros() as u64;
+            let first_delete_us = outcome
+                .first_delete_acked
+                .map(|t| t.duration_since(t0).as_micros() as u64);
+            tracing::info!(
+                reaction_us,
+                first_delete_us,
+                sent = outcome.sent,
+                failed = outcome.failed,
+                "reacted to: {why}"
+            );
+        }
+    }
+
+    /// One log line per interface whose role or reason changed.
+    fn log_verdict_changes(&mut self, now: &[InterfaceVerdict]) {
+        for v in now {
+            let before = self.verdicts.iter().find(|b| b.index == v.index);
+            if before.is_none_or(|b| b.role != v.role || b.reason != v.reason || b.name != v.name) {
+                tracing::info!("{} ({}): {:?} — {}", v.name, v.kind, v.role, v.reason);
+            }
+        }
+        self.verdicts = now.to_vec();
+    }
+}
+
+fn event_time(e: &LinkEvent) -> Instant {
+    match e {
+        LinkEvent::Link { at, .. }
+        | LinkEvent::LinkRemoved { at, .. }
+        | LinkEvent::Addr { at, .. }
+        | LinkEvent::AddrRemoved { at, .. }
+        | LinkEvent::Overflow { at } => *at,
+    }
+}

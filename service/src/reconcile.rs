@@ -1,0 +1,264 @@
+//! The reconciler: the one place that changes the kernel. It asks the pure
+//! `plan()` for the difference between what the kernel holds and what the
+//! policy wants, sends exactly those commands, and records which endpoints
+//! are ours. `EEXIST`/`ENOENT` are idempotent outcomes, other kernel errors
+//! are logged with the command and do not stop the daemon.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use mptcp_policy::{plan, Actual, Desired, EndpointFlags, KernelEndpoint, Limits, Ownership, PmOp};
+use mptcp_policy_netlink::pm::{self, PmError, PmHandle};
+
+use crate::store::StateDir;
+
+/// What one reconcile did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Commands acknowledged by the kernel.
+    pub sent: usize,
+    /// Commands the kernel refused (logged).
+    pub failed: usize,
+    /// When the first command that deletes an endpoint was acknowledged —
+    /// the moment data starts moving off a dead path.
+    pub first_delete_acked: Option<Instant>,
+}
+
+/// Owns the kernel side: the last known kernel state and our ownership.
+pub struct Reconciler {
+    pm: PmHandle,
+    dry_run: bool,
+    state: StateDir,
+    actual: Actual,
+    owned: Ownership,
+    reported_foreign: Vec<KernelEndpoint>,
+}
+
+impl Reconciler {
+    /// Reads the kernel's endpoints and limits and our recorded ownership;
+    /// an id counts as ours only if the kernel still has it with the same
+    /// address (an admin may have reused the id meanwhile).
+    pub async fn start(
+        pm: PmHandle,
+        state: StateDir,
+        dry_run: bool,
+    ) -> Result<Reconciler, PmError> {
+        let mut r = Reconciler {
+            pm,
+            dry_run,
+            owned: state.load_ownership(),
+            state,
+            actual: Actual::default(),
+            reported_foreign: Vec::new(),
+        };
+        r.refresh().await?;
+        let before = r.owned.owned.len();
+        let endpoints = r.actual.endpoints.clone();
+        r.owned
+            .owned
+            .retain(|id, addr| endpoints.iter().any(|e| e.id == *id && e.addr == *addr));
+        if r.owned.owned.len() != before {
+            tracing::info!(
+                "{} recorded endpoint(s) are gone from the kernel or were reused; forgetting them",
+                before - r.owned.owned.len()
+            );
+            r.persist();
+        }
+        Ok(r)
+    }
+
+    /// Re-reads the kernel's endpoints and limits (start, after changes,
+    /// and the resync after a lost notification).
+    pub async fn refresh(&mut self) -> Result<(), PmError> {
+        let endpoints = self.pm.endpoint_dump().await?;
+        let limits = self.pm.limits_get().await?;
+        self.actual = Actual {
+            endpoints: endpoints.into_iter().map(kernel_endpoint).collect(),
+            limits: Some(Limits {
+                subflows: limits.subflows,
+                add_addr_accepted: limits.add_addr_accepted,
+            }),
+        };
+        Ok(())
+    }
+
+    /// Brings the kernel to `desired`, sending the fewest commands.
+    pub async fn reconcile(&mut self, desired: &Desired, why: &str) -> Outcome {
+        let plan = plan(&self.actual, desired, &self.owned);
+        self.report_foreign(&plan.foreign);
+        for (endpoint, reason) in &plan.blocked {
+            tracing::warn!(
+                "not adding endpoint {} ({}): {reason}",
+                endpoint.addr,
+                endpoint.ifname
+            );
+        }
+        let mut outcome = Outcome::default();
+        if plan.ops.is_empty() {
+            return outcome;
+        }
+        for op in &plan.ops {
+            if self.dry_run {
+                println!("would run: {op}");
+                continue;
+            }
+            match self.send(op).await {
+                Ok(()) => {
+                    outcome.sent += 1;
+                    if matches!(op, PmOp::DeleteEndpoint { .. })
+                        && outcome.first_delete_acked.is_none()
+                    {
+                        outcome.first_delete_acked = Some(Instant::now());
+                    }
+                    tracing::info!("{why}: {op}");
+                }
+                Err(e) if is_idempotent(op, &e) => {
+                    tracing::info!("{why}: {op} (already so: {e})");
+                }
+                Err(e) => {
+                    outcome.failed += 1;
+                    tracing::error!("{why}: {op} failed: {e}");
+                }
+            }
+        }
+        if !self.dry_run {
+            self.after_changes(&plan.ops).await;
+        }
+        outcome
+    }
+
+    /// On exit with `on_exit = "remove"`: deletes every endpoint we own.
+    pub async fn remove_owned(&mut self) {
+        let ids: Vec<(u8, IpAddr)> = self.owned.owned.iter().map(|(i, a)| (*i, *a)).collect();
+        for (id, addr) in ids {
+            let op = PmOp::DeleteEndpoint { id, addr };
+            if self.dry_run {
+                println!("would run: {op}");
+                continue;
+            }
+            match self.send(&op).await {
+                Ok(()) => tracing::info!("exit: {op}"),
+                Err(e) => tracing::warn!("exit: {op} failed: {e}"),
+            }
+            self.owned.owned.remove(&id);
+        }
+        if !self.dry_run {
+            self.persist();
+        }
+    }
+
+    async fn send(&self, op: &PmOp) -> Result<(), PmError> {
+        match op {
+            PmOp::SetLimits(l) => {
+                self.pm
+                    .limits_set(pm::Limits {
+                        subflows: l.subflows,
+                        add_addr_accepted: l.add_addr_accepted,
+                    })
+                    .await
+            }
+            PmOp::DeleteEndpoint { id, .. } => self.pm.endpoint_del(*id).await,
+            PmOp::SetFlags { id, flags, .. } => {
+                self.pm.endpoint_set_flags(*id, netlink_flags(flags)).await
+            }
+            PmOp::AddEndpoint(e) => {
+                self.pm
+                    .endpoint_add(e.addr, None, None, Some(e.ifindex), netlink_flags(&e.flags))
+                    .await
+            }
+        }
+    }
+
+    /// Re-reads the kernel and updates ownership: deleted ids are no longer
+    /// ours; an added address that now has an endpoint it did not have
+    /// before is ours.
+    async fn after_changes(&mut self, ops: &[PmOp]) {
+        let before: Vec<u8> = self.actual.endpoints.iter().map(|e| e.id).collect();
+        if let Err(e) = self.refresh().await {
+            tracing::error!("cannot re-read the kernel's endpoints after changing them: {e}");
+            return;
+        }
+        for op in ops {
+            match op {
+                PmOp::DeleteEndpoint { id, .. } => {
+                    self.owned.owned.remove(id);
+                }
+                PmOp::AddEndpoint(d) => {
+                    if let Some(k) = self
+                        .actual
+                        .endpoints
+                        .iter()
+                        .find(|k| k.addr == d.addr && !before.contains(&k.id))
+                    {
+                        self.owned.owned.insert(k.id, k.addr);
+                    }
+                }
+                PmOp::SetFlags { .. } | PmOp::SetLimits(_) => {}
+            }
+        }
+        self.persist();
+    }
+
+    fn persist(&self) {
+        if self.dry_run {
+            return;
+        }
+        if let Err(e) = self.state.save_ownership(&self.owned) {
+            tracing::error!("cannot record endpoint ownership in the state directory: {e}");
+        }
+    }
+
+    /// Logs endpoints that are not ours once per change of the set.
+    fn report_foreign(&mut self, foreign: &[KernelEndpoint]) {
+        if foreign != self.reported_foreign.as_slice() {
+            for f in foreign {
+                tracing::info!(
+                    "endpoint id {} {} ({:?}) was not created by mptcp-policyd: reported, left alone",
+                    f.id,
+                    f.addr,
+                    f.flags
+                );
+            }
+            self.reported_foreign = foreign.to_vec();
+        }
+    }
+}
+
+/// `EEXIST` on add and "not found" on delete mean the kernel already is as
+/// wanted. (The kernel answers a delete of an unknown id with `EINVAL`
+/// "address not found", not `ENOENT`.)
+fn is_idempotent(op: &PmOp, e: &PmError) -> bool {
+    match op {
+        PmOp::AddEndpoint(_) => e.is_exists(),
+        PmOp::DeleteEndpoint { .. } => {
+            e.is_not_found()
+                || matches!(e, PmError::Kernel { message: Some(m), .. } if m.contains("not found"))
+        }
+        _ => false,
+    }
+}
+
+fn kernel_endpoint(e: pm::Endpoint) -> KernelEndpoint {
+    KernelEndpoint {
+        id: e.id,
+        addr: e.addr,
+        port: e.port,
+        ifindex: e.ifindex,
+        flags: EndpointFlags {
+            signal: e.flags.signal,
+            subflow: e.flags.subflow,
+            backup: e.flags.backup,
+            fullmesh: e.flags.fullmesh,
+        },
+    }
+}
+
+fn netlink_flags(f: &EndpointFlags) -> pm::EndpointFlags {
+    pm::EndpointFlags {
+        signal: f.signal,
+        subflow: f.subflow,
+        backup: f.backup,
+        fullmesh: f.fullmesh,
+        ..Default::default()
+    }
+}
