@@ -7,7 +7,9 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use mptcp_policy::{plan, Actual, Desired, EndpointFlags, KernelEndpoint, Limits, Ownership, PmOp};
+use mptcp_policy::{
+    plan, Actual, Desired, DesiredEndpoint, EndpointFlags, KernelEndpoint, Limits, Ownership, PmOp,
+};
 use mptcp_policy_netlink::pm::{self, PmError, PmHandle};
 
 use crate::store::StateDir;
@@ -32,6 +34,7 @@ pub struct Reconciler {
     actual: Actual,
     owned: Ownership,
     reported_foreign: Vec<KernelEndpoint>,
+    reported_blocked: Vec<(DesiredEndpoint, String)>,
 }
 
 impl Reconciler {
@@ -50,6 +53,7 @@ impl Reconciler {
             state,
             actual: Actual::default(),
             reported_foreign: Vec::new(),
+            reported_blocked: Vec::new(),
         };
         r.refresh().await?;
         let before = r.owned.owned.len();
@@ -86,13 +90,7 @@ impl Reconciler {
     pub async fn reconcile(&mut self, desired: &Desired, why: &str) -> Outcome {
         let plan = plan(&self.actual, desired, &self.owned);
         self.report_foreign(&plan.foreign);
-        for (endpoint, reason) in &plan.blocked {
-            tracing::warn!(
-                "not adding endpoint {} ({}): {reason}",
-                endpoint.addr,
-                endpoint.ifname
-            );
-        }
+        self.report_blocked(&plan.blocked);
         let mut outcome = Outcome::default();
         if plan.ops.is_empty() {
             return outcome;
@@ -213,13 +211,27 @@ impl Reconciler {
         if foreign != self.reported_foreign.as_slice() {
             for f in foreign {
                 tracing::info!(
-                    "endpoint id {} {} ({:?}) was not created by mptcp-policyd: reported, left alone",
+                    "endpoint id {} {} ({}) was not created by mptcp-policyd: reported, left alone",
                     f.id,
                     f.addr,
                     f.flags
                 );
             }
             self.reported_foreign = foreign.to_vec();
+        }
+    }
+
+    /// Logs wanted endpoints that cannot be added, once per change.
+    fn report_blocked(&mut self, blocked: &[(DesiredEndpoint, String)]) {
+        if blocked != self.reported_blocked.as_slice() {
+            for (endpoint, reason) in blocked {
+                tracing::warn!(
+                    "not adding endpoint {} ({}): {reason}",
+                    endpoint.addr,
+                    endpoint.ifname
+                );
+            }
+            self.reported_blocked = blocked.to_vec();
         }
     }
 }
