@@ -100,3 +100,58 @@ fn wifi_cut_mid_stream_completes_over_lte() {
         assert!(rx.cut_to_steady(cut).is_some(), "stream never steady again");
     }
 }
+
+#[test]
+fn everything_removed_on_panic() {
+    let names = std::sync::Mutex::new(None);
+    let r = std::panic::catch_unwind(|| {
+        let mut tb = testbed();
+        let pid = tb.delayer().and_then(|d| d.pid()).expect("delayer pid");
+        *names.lock().expect("lock") = Some((
+            tb.client_ns().to_string(),
+            tb.server_ns().to_string(),
+            tb.tmp_dir().to_path_buf(),
+            pid,
+        ));
+        panic!("deliberate");
+    });
+    assert!(r.is_err());
+    let (c, s, tmp, pid) = names.lock().expect("lock").take().expect("names");
+    let list = mptcp_policy_tests::ip(&["netns", "list"]).expect("netns list");
+    assert!(!list.contains(&c) && !list.contains(&s), "{list}");
+    assert!(!tmp.exists(), "temp dir left: {}", tmp.display());
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "delayer still running"
+    );
+}
+
+#[test]
+fn rate_limits_and_ipv6_stream() {
+    let tb = Testbed::new(TestbedOpts {
+        delayer: Some(DELAYER.into()),
+        wifi_rate_kbit: Some(20_000),
+        lte_rate_kbit: Some(5_000),
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let qd = mptcp_policy_tests::run(
+        "tc",
+        &["-n", tb.client_ns(), "qdisc", "show", "dev", "wlan0"],
+        Duration::from_secs(5),
+    )
+    .expect("tc");
+    assert!(qd.contains("tbf"), "{qd}");
+    let spec = StreamSpec {
+        direction: Direction::Download,
+        duration_ms: 1000,
+        ipv6: true,
+        ..StreamSpec::default()
+    };
+    let res = StreamRun::start(&tb, Path::new(STREAM), &spec)
+        .expect("start")
+        .wait(Duration::from_secs(20))
+        .expect("stream");
+    res.check().expect("clean IPv6 stream");
+    assert_eq!(res.receiver.bytes_received, 1000 * 1024);
+}
