@@ -187,6 +187,11 @@ impl Engine {
     }
 
     /// Evaluate the policy against what is observed and apply the difference.
+    /// Logs `reaction_us` (event read → last command acknowledged),
+    /// `sent_us` (→ first command sent: the daemon's own share) and
+    /// `first_delete_us` (→ first endpoint delete acknowledged; the kernel
+    /// closes the subflows before it waits for an RCU grace period, so data
+    /// moves before this ack).
     async fn reconcile(&mut self, why: &str, started: Option<Instant>) {
         let observed = self.table.observed(&self.policy);
         let desired = evaluate(&self.policy, &observed);
@@ -201,11 +206,15 @@ impl Engine {
         let outcome = self.reconciler.reconcile(&desired, why).await;
         if let Some(t0) = started.filter(|_| outcome.sent > 0) {
             let reaction_us = t0.elapsed().as_micros() as u64;
+            let sent_us = outcome
+                .first_sent
+                .map(|t| t.duration_since(t0).as_micros() as u64);
             let first_delete_us = outcome
                 .first_delete_acked
                 .map(|t| t.duration_since(t0).as_micros() as u64);
             tracing::info!(
                 reaction_us,
+                sent_us,
                 first_delete_us,
                 sent = outcome.sent,
                 failed = outcome.failed,

@@ -21,6 +21,9 @@ pub struct Outcome {
     pub sent: usize,
     /// Commands the kernel refused (logged).
     pub failed: usize,
+    /// When the first command went out: the end of the daemon's own part
+    /// of a reaction (the rest is the kernel).
+    pub first_sent: Option<Instant>,
     /// When the first command that deletes an endpoint was acknowledged —
     /// the moment data starts moving off a dead path.
     pub first_delete_acked: Option<Instant>,
@@ -100,6 +103,7 @@ impl Reconciler {
                 println!("would run: {op}");
                 continue;
             }
+            outcome.first_sent.get_or_insert_with(Instant::now);
             match self.send(op).await {
                 Ok(()) => {
                     outcome.sent += 1;
