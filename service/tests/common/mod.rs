@@ -13,17 +13,9 @@ use mptcp_policy_tests::bins::find_bin;
 use mptcp_policy_tests::process::{wait_for, BgProcess};
 use mptcp_policy_tests::{link_bytes, Testbed};
 
-/// WiFi preferred, LTE backup: the policy most tests use.
-pub const WIFI_FIRST: &str = r#"[limits]
-subflows = 4
-add_addr_accepted = 4
-[[interface]]
-type = "wifi"
-role = "preferred"
-[[interface]]
-type = "cellular"
-role = "backup"
-"#;
+/// WiFi preferred, LTE backup: the policy most tests use (the same one the
+/// handover benchmark gives the daemon).
+pub const WIFI_FIRST: &str = mptcp_policy_tests::handover::DAEMON_POLICY;
 
 /// The same with the roles swapped.
 pub const LTE_FIRST: &str = r#"[limits]
