@@ -7,6 +7,7 @@
 pub mod bins;
 pub mod clock;
 pub mod counters;
+pub mod demo;
 pub mod handover;
 pub mod netns;
 pub mod process;
