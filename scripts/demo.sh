@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The live demo: installs what the testbed needs (apt), builds the daemon and
-# the demo, then runs it. mptcp-policyd steers an MPTCP download in a throwaway
+# the demo, then runs it. mptcp-policyd steers an MPTCP stream (upload by default) in a throwaway
 # network namespace: WiFi drops, LTE takes over, WiFi returns. Must run as
 # root (network namespaces); the host's own network is never touched.
 # Options are passed to mptcp-demo (--phase-secs N, --no-color, --daemon PATH).

@@ -1,5 +1,5 @@
 //! `mptcp-demo`: the live demo. Builds the namespace testbed, starts
-//! mptcp-policyd in the phone's namespace, streams a download over MPTCP and
+//! mptcp-policyd in the phone's namespace, streams over MPTCP (phone → server by default) and
 //! takes WiFi down and up again while drawing per-path throughput bars, the
 //! kernel's endpoints and the daemon's log. Everything is removed on exit,
 //! also on Ctrl-C (the handler only sets a flag; every guard's Drop runs).
