@@ -198,17 +198,7 @@ impl Testbed {
             ])?;
         }
         self.client_routes()?;
-        ip(&[
-            "-n",
-            &s,
-            "mptcp",
-            "limits",
-            "set",
-            "subflows",
-            "4",
-            "add_addr_accepted",
-            "4",
-        ])?;
+        set_mptcp_limits(&s)?;
         self.start_delayer(delayer_bin)?;
         self.rate_limits()?;
         wait_for("radios to come up", Duration::from_secs(5), || {
@@ -341,17 +331,7 @@ impl Testbed {
     /// "Kernel alone" baseline: client limits 4/4, WiFi `subflow`, LTE `subflow backup`.
     pub fn set_static_endpoints(&self) -> Result<()> {
         let c = self.client.name();
-        ip(&[
-            "-n",
-            c,
-            "mptcp",
-            "limits",
-            "set",
-            "subflows",
-            "4",
-            "add_addr_accepted",
-            "4",
-        ])?;
+        set_mptcp_limits(c)?;
         ip(&[
             "-n", c, "mptcp", "endpoint", "add", WLAN_V4, "dev", "wlan0", "subflow",
         ])?;
@@ -406,6 +386,23 @@ impl Testbed {
 }
 
 /// `ip -n NS link set IF up|down`; returns CLOCK_MONOTONIC µs just after it returned.
+/// `ip mptcp limits set subflows 4 add_addr_accepted 4` in `ns` (a fresh
+/// namespace starts with 2 / 0).
+fn set_mptcp_limits(ns: &str) -> Result<()> {
+    ip(&[
+        "-n",
+        ns,
+        "mptcp",
+        "limits",
+        "set",
+        "subflows",
+        "4",
+        "add_addr_accepted",
+        "4",
+    ])?;
+    Ok(())
+}
+
 pub fn link_set(ns: &str, ifname: &str, state: &str) -> Result<u64> {
     ip(&["-n", ns, "link", "set", ifname, state])?;
     Ok(monotonic_us())
