@@ -8,12 +8,13 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mptcp_policy_netlink::{PmError, PmEvent, PmEventStream};
+use mptcp_policy_tests::sock;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -112,85 +113,16 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const IPPROTO_MPTCP: libc::c_int = 262;
-
-fn mptcp_socket(addr: &SocketAddr) -> libc::c_int {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    // SAFETY: plain socket(2) call.
-    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM, IPPROTO_MPTCP) };
-    assert!(fd >= 0, "MPTCP socket: {}", std::io::Error::last_os_error());
-    fd
-}
-
-fn bind_fd(fd: libc::c_int, addr: &SocketAddr) {
-    let SocketAddr::V4(a) = addr else {
-        panic!("IPv4 only in tests")
-    };
-    let sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: a.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(a.ip().octets()),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: sin is a valid sockaddr_in of the given length.
-    let rc = unsafe {
-        libc::bind(
-            fd,
-            (&sin as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "bind {addr}: {}", std::io::Error::last_os_error());
-}
-
-/// An MPTCP listener on `addr` (port 0 = any).
+/// An MPTCP listener on `addr` (port 0 = any); the socket code is the
+/// testbed's (`mptcp_policy_tests::sock`).
 pub fn mptcp_listen(addr: SocketAddr) -> TcpListener {
-    let fd = mptcp_socket(&addr);
-    bind_fd(fd, &addr);
-    // SAFETY: fd is a bound socket we own.
-    assert_eq!(unsafe { libc::listen(fd, 16) }, 0);
-    // SAFETY: fd is a listening stream socket we own.
-    unsafe { TcpListener::from_raw_fd(fd) }
+    sock::listen(&addr).unwrap_or_else(|e| panic!("MPTCP listen on {addr}: {e:#}"))
 }
 
-/// An MPTCP client bound to `local` (port 0), connected to `remote`.
+/// An MPTCP client bound to `local`'s address, connected to `remote`.
 pub fn mptcp_connect(local: SocketAddr, remote: SocketAddr) -> TcpStream {
-    let fd = mptcp_socket(&remote);
-    bind_fd(fd, &local);
-    // SAFETY: fd is a socket we own; TcpStream::connect-like use below.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    let SocketAddr::V4(r) = remote else {
-        panic!("IPv4 only in tests")
-    };
-    let sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: r.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(r.ip().octets()),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: sin is a valid sockaddr_in.
-    let rc = unsafe {
-        libc::connect(
-            stream.as_raw_fd(),
-            (&sin as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        rc,
-        0,
-        "connect {remote}: {}",
-        std::io::Error::last_os_error()
-    );
-    stream
+    sock::connect(&remote, Some(local.ip()))
+        .unwrap_or_else(|e| panic!("MPTCP connect {local} -> {remote}: {e:#}"))
 }
 
 /// Reads events until `pred` matches one, or fails after `secs` seconds
