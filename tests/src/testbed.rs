@@ -86,7 +86,7 @@ impl Default for TestbedOpts {
 #[derive(Debug)]
 pub struct Testbed {
     // Field order = drop order: the delayer first, then namespaces, temp dir last.
-    delayer: Option<BgProcess>,
+    delayers: Vec<BgProcess>,
     client: Netns,
     server: Netns,
     tmp: TempDir,
@@ -106,7 +106,7 @@ impl Testbed {
         let client = Netns::new(&format!("{base}c"))?;
         let server = Netns::new(&format!("{base}s"))?;
         let mut tb = Self {
-            delayer: None,
+            delayers: Vec::new(),
             client,
             server,
             tmp,
@@ -132,9 +132,9 @@ impl Testbed {
         self.tmp.path()
     }
 
-    /// The delayer process (logs, liveness).
-    pub fn delayer(&mut self) -> Option<&mut BgProcess> {
-        self.delayer.as_mut()
+    /// The delayer processes, server side first (logs, liveness).
+    pub fn delayers(&mut self) -> &mut [BgProcess] {
+        &mut self.delayers
     }
 
     fn setup(&mut self, delayer_bin: &std::path::Path) -> Result<()> {
@@ -257,24 +257,32 @@ impl Testbed {
         Ok(())
     }
 
+    /// Delay is added where a packet is *received*: client→server on the
+    /// server's ingress, server→client on the client's ingress. (Held in the
+    /// sender's own egress, packets still count against its socket and TCP
+    /// small queues throttle it: downloads then measured ~20 ms slower.)
     fn start_delayer(&mut self, bin: &std::path::Path) -> Result<()> {
         let s = self.server.name().to_string();
-        let ready = self.tmp.join("delayer.ready");
+        let c = self.client.name().to_string();
         let rtts = [self.opts.wifi_rtt_ms, self.opts.lte_rtt_ms];
-        let mut args = vec!["--ready-file".to_string(), ready.display().to_string()];
-        for (r, rtt) in RADIOS.iter().zip(rtts) {
-            args.push("--queue".into());
-            args.push(format!("{}:{}", r.queue, rtt / 2));
-        }
-        let mut p = BgProcess::spawn_in_ns(&s, "delayer", bin, &args, self.tmp.path())?;
-        let waited = wait_for("delayer ready", Duration::from_secs(5), || {
-            if let Some(st) = p.try_status()? {
-                bail!("delayer exited ({st}): {}", p.stderr().trim());
+        for (ns, tag) in [(&s, "server"), (&c, "client")] {
+            let ready = self.tmp.join(&format!("delayer-{tag}.ready"));
+            let mut args = vec!["--ready-file".to_string(), ready.display().to_string()];
+            for (r, rtt) in RADIOS.iter().zip(rtts) {
+                args.push("--queue".into());
+                args.push(format!("{}:{}", r.queue, rtt / 2));
             }
-            Ok(ready.exists())
-        });
-        self.delayer = Some(p);
-        waited?;
+            let name = format!("delayer-{tag}");
+            let mut p = BgProcess::spawn_in_ns(ns, &name, bin, &args, self.tmp.path())?;
+            let waited = wait_for("delayer ready", Duration::from_secs(5), || {
+                if let Some(st) = p.try_status()? {
+                    bail!("delayer exited ({st}): {}", p.stderr().trim());
+                }
+                Ok(ready.exists())
+            });
+            self.delayers.push(p);
+            waited?;
+        }
         // This kernel has no nft `queue` expression (CONFIG_NFT_QUEUE unset) but
         // has the xtables NFQUEUE target: iptables(-nft) reaches it via nft_compat.
         let mut tools = vec!["iptables"];
@@ -284,18 +292,18 @@ impl Testbed {
         for tool in tools {
             for r in &RADIOS {
                 let q = r.queue.to_string();
-                for (chain, dir) in [("PREROUTING", "-i"), ("POSTROUTING", "-o")] {
+                for (ns, dev) in [(&s, r.peer), (&c, r.ifname)] {
                     ns_exec(
-                        &s,
+                        ns,
                         tool,
                         &[
                             "-w",
                             "-t",
                             "mangle",
                             "-A",
-                            chain,
-                            dir,
-                            r.peer,
+                            "PREROUTING",
+                            "-i",
+                            dev,
                             "-j",
                             "NFQUEUE",
                             "--queue-num",
@@ -367,6 +375,9 @@ impl Testbed {
                 "exec",
                 self.client.name(),
                 "ping",
+                // User-to-user latency: the kernel's receive timestamp is
+                // taken before the client-side ingress delay is applied.
+                "-U",
                 "-n",
                 "-q",
                 "-c",

@@ -106,24 +106,27 @@ fn everything_removed_on_panic() {
     let names = std::sync::Mutex::new(None);
     let r = std::panic::catch_unwind(|| {
         let mut tb = testbed();
-        let pid = tb.delayer().and_then(|d| d.pid()).expect("delayer pid");
+        let pids: Vec<u32> = tb.delayers().iter().filter_map(|d| d.pid()).collect();
+        assert_eq!(pids.len(), 2, "a delayer on each side");
         *names.lock().expect("lock") = Some((
             tb.client_ns().to_string(),
             tb.server_ns().to_string(),
             tb.tmp_dir().to_path_buf(),
-            pid,
+            pids,
         ));
         panic!("deliberate");
     });
     assert!(r.is_err());
-    let (c, s, tmp, pid) = names.lock().expect("lock").take().expect("names");
+    let (c, s, tmp, pids) = names.lock().expect("lock").take().expect("names");
     let list = mptcp_policy_tests::ip(&["netns", "list"]).expect("netns list");
     assert!(!list.contains(&c) && !list.contains(&s), "{list}");
     assert!(!tmp.exists(), "temp dir left: {}", tmp.display());
-    assert!(
-        !Path::new(&format!("/proc/{pid}")).exists(),
-        "delayer still running"
-    );
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "delayer {pid} still running"
+        );
+    }
 }
 
 #[test]

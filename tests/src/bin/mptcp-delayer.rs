@@ -4,8 +4,9 @@
 //! `--queue NUM:DELAY_MS` (repeatable). Packets are released in order of
 //! release time (a min-heap), so verdicts may go out of packet-id order.
 //! The netlink socket is polled with `ppoll` (µs timeouts) and drained
-//! non-blocking. Any error ends the process with a message and exit code 1:
-//! the nftables rules have no bypass, so a dead delayer stops traffic loudly.
+//! non-blocking. Any error ends the process with a message and exit code 1
+//! (the NFQUEUE rules have no bypass, so a dead delayer stops traffic
+//! loudly) — except `ENOENT` for a packet whose interface went down.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -179,6 +180,10 @@ fn run(args: &Args) -> Result<()> {
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // The kernel's answer to a verdict for a packet whose
+                // interface went down meanwhile: that packet is gone, as on
+                // a real radio. Not an error of the delayer.
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
                 Err(e) => return Err(e).context("receiving from NFQUEUE"),
             }
         }
