@@ -1,0 +1,20 @@
+//! mptcp-policy-dbus: the D-Bus contract of mptcp-policyd, shared by the
+//! service and every client (CLI, panel, NetworkManager hook).
+//!
+//! * [`names`]: bus name, object paths, interface names, polkit action ids.
+//! * [`Error`]: the `org.mptcp.Policy1.Error.*` errors.
+//! * [`types`]: structured argument and property types.
+//! * [`proxy`]: client proxies for the manager, interface and connection
+//!   objects.
+//!
+//! The introspection XML with the documentation of every member is
+//! `dbus/org.mptcp.Policy1.xml`; a test keeps it equal to the live service.
+
+pub mod error;
+pub mod names;
+pub mod proxy;
+pub mod types;
+
+pub use error::Error;
+pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
+pub use types::SubflowInfo;
