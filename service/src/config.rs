@@ -34,9 +34,11 @@ pub enum LoadError {
 }
 
 impl PolicyLocation {
-    /// Reads and merges the files. Nothing is applied here.
-    pub fn load(&self) -> Result<Policy, LoadError> {
-        let sources = self.sources()?;
+    /// Reads and merges the files, with one more layer on top (the changes
+    /// made over D-Bus). Nothing is applied here.
+    pub fn load_with(&self, top: Option<&PolicySource>) -> Result<Policy, LoadError> {
+        let mut sources = self.sources()?;
+        sources.extend(top.cloned());
         Policy::from_layers(&sources)
             .map_err(|errors| LoadError::Invalid(errors.iter().map(|e| e.to_string()).collect()))
     }
@@ -120,7 +122,7 @@ mod tests {
             admin_file: d.join("policy.toml"),
             admin_dir: d.join("absent.d"),
         };
-        let policy = loc.load().expect("valid layers");
+        let policy = loc.load_with(None).expect("valid layers");
         assert_eq!(policy.limits.subflows, 3);
         std::fs::remove_dir_all(&d).expect("cleanup");
     }
@@ -132,12 +134,12 @@ mod tests {
         std::fs::write(&f, "[[interface]]\ntype = \"wifi\"\nrole = \"sometimes\"\n")
             .expect("write");
         let err = PolicyLocation::Single(f.clone())
-            .load()
+            .load_with(None)
             .expect_err("bad role");
         let text = err.to_string();
         assert!(text.contains(&format!("{}:3:", f.display())), "{text}");
         let missing = PolicyLocation::Single(d.join("nope.toml"))
-            .load()
+            .load_with(None)
             .expect_err("missing");
         assert!(missing.to_string().contains("cannot read"), "{missing}");
         std::fs::remove_dir_all(&d).expect("cleanup");

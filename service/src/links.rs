@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use mptcp_policy::{infer_type, Observed, ObservedAddress, ObservedInterface, Policy, TypeHints};
+use mptcp_policy::{
+    infer_type, InterfaceType, Observed, ObservedAddress, ObservedInterface, Policy, TypeHints,
+    TypeSource,
+};
 use mptcp_policy_netlink::link::{sysfs, AddrInfo, LinkEvent, LinkInfo, LinkSnapshot};
 
 /// Links and addresses as the kernel reports them now.
@@ -85,13 +88,7 @@ impl LinkTable {
             .values()
             .filter(|l| !l.loopback)
             .map(|l| {
-                let hints = self.hints.get(&l.index).cloned().unwrap_or_default();
-                let type_hints = TypeHints {
-                    nm_type: None,
-                    sysfs_devtype: hints.devtype,
-                    sysfs_wireless: hints.wireless,
-                };
-                let (kind, _) = infer_type(policy, &l.name, &type_hints);
+                let (kind, _) = self.type_of(policy, l);
                 ObservedInterface {
                     index: l.index,
                     name: l.name.clone(),
@@ -106,6 +103,55 @@ impl LinkTable {
             })
             .collect();
         Observed { interfaces }
+    }
+
+    /// The interface's type and which source decided it.
+    pub fn type_of(&self, policy: &Policy, link: &LinkInfo) -> (InterfaceType, TypeSource) {
+        let hints = self.hints.get(&link.index).cloned().unwrap_or_default();
+        let type_hints = TypeHints {
+            nm_type: None,
+            sysfs_devtype: hints.devtype,
+            sysfs_wireless: hints.wireless,
+        };
+        infer_type(policy, &link.name, &type_hints)
+    }
+
+    /// The link with this index.
+    pub fn link(&self, index: u32) -> Option<&LinkInfo> {
+        self.links.get(&index)
+    }
+
+    /// The link with this name.
+    pub fn by_name(&self, name: &str) -> Option<&LinkInfo> {
+        self.links.values().find(|l| l.name == name)
+    }
+
+    /// Names of all non-loopback links (for error messages).
+    pub fn names(&self) -> Vec<String> {
+        self.links
+            .values()
+            .filter(|l| !l.loopback)
+            .map(|l| l.name.clone())
+            .collect()
+    }
+
+    /// All addresses of a link, as the kernel lists them.
+    pub fn addresses_of(&self, index: u32) -> &[AddrInfo] {
+        self.addresses.get(&index).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The interface that holds a local address (or `ifindex` when the
+    /// kernel said), for naming subflows.
+    pub fn interface_of(&self, addr: std::net::IpAddr, ifindex: Option<u32>) -> String {
+        if let Some(l) = ifindex.and_then(|i| self.links.get(&i)) {
+            return l.name.clone();
+        }
+        self.addresses
+            .iter()
+            .find(|(_, list)| list.iter().any(|a| a.addr == addr))
+            .and_then(|(i, _)| self.links.get(i))
+            .map(|l| l.name.clone())
+            .unwrap_or_default()
     }
 
     fn upsert_link(&mut self, link: LinkInfo) {

@@ -2,13 +2,17 @@
 //! runs the engine on a single-threaded runtime (one owner of state; the
 //! daemon is I/O bound and small).
 
+mod bus;
 mod cli;
 mod config;
+mod connections;
+mod control;
 mod engine;
 mod links;
 mod preflight;
 mod reconcile;
 mod store;
+mod views;
 
 use std::process::ExitCode;
 

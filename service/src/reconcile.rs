@@ -27,6 +27,8 @@ pub struct Outcome {
     /// When the first command that deletes an endpoint was acknowledged —
     /// the moment data starts moving off a dead path.
     pub first_delete_acked: Option<Instant>,
+    /// Each refused command with the kernel's answer.
+    pub errors: Vec<String>,
 }
 
 /// Owns the kernel side: the last known kernel state and our ownership.
@@ -120,6 +122,7 @@ impl Reconciler {
                 Err(e) => {
                     outcome.failed += 1;
                     tracing::error!("{why}: {op} failed: {e}");
+                    outcome.errors.push(format!("{op}: {e}"));
                 }
             }
         }
@@ -127,6 +130,21 @@ impl Reconciler {
             self.after_changes(&plan.ops).await;
         }
         outcome
+    }
+
+    /// The kernel's endpoints as last read.
+    pub fn endpoints(&self) -> &[KernelEndpoint] {
+        &self.actual.endpoints
+    }
+
+    /// The kernel's limits as last read.
+    pub fn limits(&self) -> Option<Limits> {
+        self.actual.limits
+    }
+
+    /// Endpoints not created by this daemon (reported, never touched).
+    pub fn foreign(&self) -> impl Iterator<Item = &KernelEndpoint> {
+        self.actual.endpoints.iter().filter(|e| !self.owned.owns(e))
     }
 
     /// On exit with `on_exit = "remove"`: deletes every endpoint we own.

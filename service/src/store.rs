@@ -11,6 +11,8 @@ use mptcp_policy::Ownership;
 use serde::{Deserialize, Serialize};
 
 const OWNERSHIP_FILE: &str = "endpoints.json";
+/// The policy layer changed over D-Bus (highest priority).
+const DBUS_LAYER_FILE: &str = "policy.toml";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct OwnershipFile {
@@ -76,6 +78,25 @@ impl StateDir {
                 Ownership::default()
             }
         }
+    }
+
+    /// Path of the D-Bus policy layer (also its name in error messages).
+    pub fn dbus_layer_path(&self) -> PathBuf {
+        self.dir.join(DBUS_LAYER_FILE)
+    }
+
+    /// The D-Bus layer's text, if any was saved.
+    pub fn load_dbus_layer(&self) -> std::io::Result<Option<String>> {
+        match std::fs::read_to_string(self.dbus_layer_path()) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Saves the D-Bus layer atomically.
+    pub fn save_dbus_layer(&self, text: &str) -> std::io::Result<()> {
+        write_atomically(&self.dbus_layer_path(), text.as_bytes())
     }
 
     /// Records the endpoints we own: temp file + fsync + rename + fsync dir.

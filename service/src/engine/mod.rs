@@ -5,6 +5,10 @@
 //! link going away is never delayed (a burst already queued is folded into
 //! the same reaction).
 
+mod commands;
+mod layer;
+mod publish;
+
 use std::time::Instant;
 
 use anyhow::Context;
@@ -13,19 +17,28 @@ use mptcp_policy_netlink::link::{LinkEvent, LinkWatch};
 use mptcp_policy_netlink::pm::{self, PmError, PmEvent, PmEventStream, PmHandle};
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::bus::Bus;
 use crate::cli::Args;
 use crate::config::PolicyLocation;
+use crate::connections::ConnectionTable;
+use crate::control::EngineHandle;
 use crate::links::LinkTable;
 use crate::preflight;
-use crate::reconcile::Reconciler;
+use crate::reconcile::{Outcome, Reconciler};
 use crate::store::StateDir;
 
 struct Engine {
     location: PolicyLocation,
+    state: StateDir,
+    /// The changes made over D-Bus: the top policy layer (persisted).
+    dbus_layer: Policy,
+    /// The effective policy: files + `dbus_layer`.
     policy: Policy,
     table: LinkTable,
     reconciler: Reconciler,
     verdicts: Vec<InterfaceVerdict>,
+    conns: ConnectionTable,
+    bus: Option<Bus>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -38,7 +51,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             admin_dir: args.admin_dir.clone(),
         },
     };
-    let policy = location.load()?;
+    let state = StateDir::open(&args.state_dir)?;
+    let dbus_layer = layer::load(&state);
+    let policy = location.load_with(Some(&layer::source(&state, &dbus_layer)))?;
     if args.check {
         print!("{}", policy.to_toml());
         return Ok(());
@@ -50,7 +65,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ),
         other => anyhow::Error::new(other).context("cannot open the mptcp_pm netlink socket"),
     })?;
-    let state = StateDir::open(&args.state_dir)?;
     let (mut watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
@@ -63,20 +77,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             None
         }
     };
-    let reconciler = Reconciler::start(pm, state, args.dry_run)
+    let reconciler = Reconciler::start(pm, state.clone(), args.dry_run)
         .await
         .context("cannot read the kernel's MPTCP endpoints and limits")?;
-    if !args.no_dbus {
-        tracing::info!("this build has no D-Bus interface yet; running as with --no-dbus");
-    }
+    let (handle, mut commands) = EngineHandle::new(64);
     let mut engine = Engine {
         location,
+        state,
+        dbus_layer,
         policy,
         table: LinkTable::from_snapshot(snapshot),
         reconciler,
         verdicts: Vec::new(),
+        conns: ConnectionTable::default(),
+        bus: None,
     };
     engine.reconcile("start", None).await;
+    if !args.no_dbus {
+        engine.bus = Some(Bus::start(handle.clone(), engine.manager_view()).await?);
+        engine.publish().await;
+    }
     tracing::info!(dry_run = args.dry_run, "ready");
 
     let mut hup = signal(SignalKind::hangup())?;
@@ -89,6 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 engine.on_link_event(event, &mut watch).await;
             }
             event = next_pm_event(&mut pm_events) => engine.on_pm_event(event).await,
+            Some(command) = commands.recv() => engine.on_command(command).await,
             _ = hup.recv() => engine.on_reload().await,
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -140,16 +161,22 @@ impl Engine {
 
     async fn on_pm_event(&mut self, event: Option<Result<PmEvent, PmError>>) {
         match event {
-            Some(Ok(e)) => tracing::debug!(
-                "mptcp event {:?} token {:?} {:?}:{:?} -> {:?}:{:?} backup {:?}",
-                e.kind,
-                e.token,
-                e.saddr,
-                e.sport,
-                e.daddr,
-                e.dport,
-                e.backup
-            ),
+            Some(Ok(e)) => {
+                tracing::debug!(
+                    "mptcp event {:?} token {:?} {:?}:{:?} -> {:?}:{:?} backup {:?}",
+                    e.kind,
+                    e.token,
+                    e.saddr,
+                    e.sport,
+                    e.daddr,
+                    e.dport,
+                    e.backup
+                );
+                let table = &self.table;
+                if let Some(change) = self.conns.apply(&e, |ip, idx| table.interface_of(ip, idx)) {
+                    self.publish_connection(&change).await;
+                }
+            }
             Some(Err(PmError::Overflow)) => {
                 tracing::warn!("MPTCP events were lost (ENOBUFS): re-reading endpoints");
                 if let Err(e) = self.reconciler.refresh().await {
@@ -164,14 +191,21 @@ impl Engine {
 
     /// SIGHUP: a bad file keeps the last good policy in force.
     async fn on_reload(&mut self) {
-        match self.location.load() {
-            Ok(policy) => {
-                tracing::info!("policy reloaded");
-                self.policy = policy;
-                self.reconcile("policy reloaded", None).await;
-            }
-            Err(e) => tracing::error!("reload refused, the last good policy stays in force: {e}"),
+        if let Err(e) = self.reload().await {
+            tracing::error!("reload refused, the last good policy stays in force: {e}");
         }
+    }
+
+    /// Re-reads the files (with the D-Bus layer on top) and applies them.
+    async fn reload(&mut self) -> Result<Outcome, crate::config::LoadError> {
+        let policy = self
+            .location
+            .load_with(Some(&layer::source(&self.state, &self.dbus_layer)))?;
+        tracing::info!("policy reloaded");
+        self.policy = policy;
+        let outcome = self.reconcile("policy reloaded", None).await;
+        self.policy_changed().await;
+        Ok(outcome)
     }
 
     async fn on_exit(&mut self) {
@@ -186,13 +220,14 @@ impl Engine {
         }
     }
 
-    /// Evaluate the policy against what is observed and apply the difference.
+    /// Evaluate the policy against what is observed, apply the difference
+    /// and publish the result.
     /// Logs `reaction_us` (event read → last command acknowledged),
     /// `sent_us` (→ first command sent: the daemon's own share) and
     /// `first_delete_us` (→ first endpoint delete acknowledged; the kernel
     /// closes the subflows before it waits for an RCU grace period, so data
     /// moves before this ack).
-    async fn reconcile(&mut self, why: &str, started: Option<Instant>) {
+    async fn reconcile(&mut self, why: &str, started: Option<Instant>) -> Outcome {
         let observed = self.table.observed(&self.policy);
         let desired = evaluate(&self.policy, &observed);
         self.log_verdict_changes(&desired.interfaces);
@@ -221,6 +256,8 @@ impl Engine {
                 "reacted to: {why}"
             );
         }
+        self.publish().await;
+        outcome
     }
 
     /// One log line per interface whose role or reason changed.

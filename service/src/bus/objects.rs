@@ -1,0 +1,113 @@
+//! The child objects: one per network interface
+//! (`org.mptcp.Policy1.Interface`) and one per MPTCP connection
+//! (`org.mptcp.Policy1.Connection`). Read-only views; the publisher replaces
+//! their view and emits the change.
+
+use mptcp_policy_dbus::SubflowInfo;
+
+use crate::views::{ConnectionView, InterfaceView, SubflowView};
+
+pub struct InterfaceObject {
+    pub view: InterfaceView,
+}
+
+#[zbus::interface(name = "org.mptcp.Policy1.Interface")]
+impl InterfaceObject {
+    #[zbus(property)]
+    fn name(&self) -> String {
+        self.view.name.clone()
+    }
+    #[zbus(property, name = "Type")]
+    fn kind(&self) -> String {
+        self.view.kind.clone()
+    }
+    #[zbus(property)]
+    fn type_source(&self) -> String {
+        self.view.type_source.clone()
+    }
+    #[zbus(property)]
+    fn role(&self) -> String {
+        self.view.role.clone()
+    }
+    #[zbus(property)]
+    fn role_reason(&self) -> String {
+        self.view.role_reason.clone()
+    }
+    #[zbus(property)]
+    fn up(&self) -> bool {
+        self.view.up
+    }
+    #[zbus(property)]
+    fn addresses(&self) -> Vec<String> {
+        self.view.addresses.clone()
+    }
+    #[zbus(property)]
+    fn metered(&self) -> bool {
+        self.view.metered
+    }
+    #[zbus(property)]
+    fn bytes_used(&self) -> u64 {
+        self.view.bytes_used
+    }
+    #[zbus(property)]
+    fn budget_bytes(&self) -> u64 {
+        self.view.budget_bytes
+    }
+    #[zbus(property)]
+    fn endpoint_ids(&self) -> Vec<u8> {
+        self.view.endpoint_ids.clone()
+    }
+}
+
+pub struct ConnectionObject {
+    pub view: ConnectionView,
+}
+
+pub fn subflow_info(s: &SubflowView) -> SubflowInfo {
+    SubflowInfo {
+        local_address: s.local.ip().to_string(),
+        local_port: s.local.port(),
+        remote_address: s.remote.ip().to_string(),
+        remote_port: s.remote.port(),
+        backup: s.backup,
+        interface: s.interface.clone(),
+    }
+}
+
+#[zbus::interface(name = "org.mptcp.Policy1.Connection")]
+impl ConnectionObject {
+    #[zbus(property)]
+    fn token(&self) -> u32 {
+        self.view.token
+    }
+    #[zbus(property)]
+    fn local_address(&self) -> String {
+        self.view
+            .local
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    }
+    #[zbus(property)]
+    fn local_port(&self) -> u16 {
+        self.view.local.map(|a| a.port()).unwrap_or(0)
+    }
+    #[zbus(property)]
+    fn remote_address(&self) -> String {
+        self.view
+            .remote
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    }
+    #[zbus(property)]
+    fn remote_port(&self) -> u16 {
+        self.view.remote.map(|a| a.port()).unwrap_or(0)
+    }
+    #[zbus(property)]
+    fn server_side(&self) -> bool {
+        self.view.server_side
+    }
+    #[zbus(property)]
+    fn subflows(&self) -> Vec<SubflowInfo> {
+        self.view.subflows.iter().map(subflow_info).collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! MPTCP connections as the kernel's `mptcp_pm` events describe them: a
+//! table keyed by token, updated per event, each update also naming the
+//! signal to publish. Pure: the interface of an address is looked up
+//! through the function the caller passes.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use mptcp_policy_netlink::pm::{PmEvent, PmEventKind};
+
+use crate::views::{ConnectionView, SubflowView};
+
+/// What to announce after applying an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnChange {
+    Created(ConnectionView),
+    Established(ConnectionView),
+    Closed(u32),
+    SubflowEstablished(u32, SubflowView),
+    SubflowClosed(u32, SubflowView),
+    SubflowPriority(u32, SubflowView),
+    Announced {
+        token: u32,
+        id: u8,
+        addr: SocketAddr,
+    },
+    Removed {
+        token: u32,
+        id: u8,
+    },
+}
+
+/// The connections currently known (bounded by what the kernel reports;
+/// an entry is freed on `closed`).
+#[derive(Debug, Default)]
+pub struct ConnectionTable {
+    conns: BTreeMap<u32, ConnectionView>,
+}
+
+fn sock(ip: Option<IpAddr>, port: Option<u16>) -> Option<SocketAddr> {
+    Some(SocketAddr::new(ip?, port.unwrap_or(0)))
+}
+
+impl ConnectionTable {
+    pub fn get(&self, token: u32) -> Option<&ConnectionView> {
+        self.conns.get(&token)
+    }
+
+    /// Applies one event; `iface` names the interface of a local address.
+    pub fn apply(
+        &mut self,
+        e: &PmEvent,
+        iface: impl Fn(IpAddr, Option<u32>) -> String,
+    ) -> Option<ConnChange> {
+        let token = e.token?;
+        let local = sock(e.saddr, e.sport);
+        let remote = sock(e.daddr, e.dport);
+        let subflow = || -> Option<SubflowView> {
+            Some(SubflowView {
+                local: local?,
+                remote: remote?,
+                backup: e.backup.unwrap_or(false),
+                interface: iface(local?.ip(), e.if_idx),
+            })
+        };
+        match e.kind {
+            PmEventKind::Created | PmEventKind::Established => {
+                let established = e.kind == PmEventKind::Established;
+                let conn = self.conns.entry(token).or_insert_with(|| ConnectionView {
+                    token,
+                    local,
+                    remote,
+                    server_side: e.server_side.unwrap_or(false),
+                    established,
+                    subflows: Vec::new(),
+                });
+                conn.established |= established;
+                conn.server_side |= e.server_side.unwrap_or(false);
+                if conn.subflows.is_empty() {
+                    if let Some(s) = subflow() {
+                        conn.subflows.push(s);
+                    }
+                }
+                let view = conn.clone();
+                Some(if established {
+                    ConnChange::Established(view)
+                } else {
+                    ConnChange::Created(view)
+                })
+            }
+            PmEventKind::Closed => self.conns.remove(&token).map(|_| ConnChange::Closed(token)),
+            PmEventKind::SubEstablished => {
+                let s = subflow()?;
+                let conn = self.conns.get_mut(&token)?;
+                conn.subflows
+                    .retain(|x| !(x.local == s.local && x.remote == s.remote));
+                conn.subflows.push(s.clone());
+                Some(ConnChange::SubflowEstablished(token, s))
+            }
+            PmEventKind::SubClosed => {
+                let s = subflow()?;
+                let conn = self.conns.get_mut(&token)?;
+                conn.subflows
+                    .retain(|x| !(x.local == s.local && x.remote == s.remote));
+                Some(ConnChange::SubflowClosed(token, s))
+            }
+            PmEventKind::SubPriority => {
+                let s = subflow()?;
+                let conn = self.conns.get_mut(&token)?;
+                if let Some(x) = conn
+                    .subflows
+                    .iter_mut()
+                    .find(|x| x.local == s.local && x.remote == s.remote)
+                {
+                    x.backup = s.backup;
+                }
+                Some(ConnChange::SubflowPriority(token, s))
+            }
+            PmEventKind::Announced => Some(ConnChange::Announced {
+                token,
+                id: e.rem_id.unwrap_or(0),
+                addr: remote?,
+            }),
+            PmEventKind::Removed => Some(ConnChange::Removed {
+                token,
+                id: e.rem_id.unwrap_or(0),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(kind: PmEventKind, s: &str, d: &str, backup: bool) -> PmEvent {
+        let (s, d): (SocketAddr, SocketAddr) = (s.parse().expect("s"), d.parse().expect("d"));
+        let mut e = PmEvent::new(kind);
+        e.token = Some(7);
+        e.saddr = Some(s.ip());
+        e.sport = Some(s.port());
+        e.daddr = Some(d.ip());
+        e.dport = Some(d.port());
+        e.backup = Some(backup);
+        e
+    }
+
+    #[test]
+    fn follows_a_connection_through_its_life() {
+        let mut t = ConnectionTable::default();
+        let name = |ip: IpAddr, _| {
+            if ip.to_string().starts_with("10.1.") {
+                "wlan0".into()
+            } else {
+                "wwan0".into()
+            }
+        };
+        let c = t.apply(
+            &ev(
+                PmEventKind::Created,
+                "10.1.0.2:4000",
+                "10.9.0.1:5201",
+                false,
+            ),
+            name,
+        );
+        assert!(
+            matches!(c, Some(ConnChange::Created(ref v)) if v.subflows.len() == 1 && !v.established)
+        );
+        t.apply(
+            &ev(
+                PmEventKind::Established,
+                "10.1.0.2:4000",
+                "10.9.0.1:5201",
+                false,
+            ),
+            name,
+        );
+        let c = t.apply(
+            &ev(
+                PmEventKind::SubEstablished,
+                "10.2.0.2:4001",
+                "10.9.0.1:5201",
+                true,
+            ),
+            name,
+        );
+        assert!(
+            matches!(c, Some(ConnChange::SubflowEstablished(7, ref s)) if s.backup && s.interface == "wwan0")
+        );
+        let conn = t.get(7).expect("conn");
+        assert!(conn.established);
+        assert_eq!(conn.subflows.len(), 2);
+        t.apply(
+            &ev(
+                PmEventKind::SubPriority,
+                "10.2.0.2:4001",
+                "10.9.0.1:5201",
+                false,
+            ),
+            name,
+        );
+        assert!(t.get(7).expect("conn").subflows.iter().all(|s| !s.backup));
+        t.apply(
+            &ev(
+                PmEventKind::SubClosed,
+                "10.1.0.2:4000",
+                "10.9.0.1:5201",
+                false,
+            ),
+            name,
+        );
+        assert_eq!(t.get(7).expect("conn").subflows.len(), 1);
+        assert_eq!(
+            t.apply(
+                &PmEvent {
+                    token: Some(7),
+                    ..PmEvent::new(PmEventKind::Closed)
+                },
+                name
+            ),
+            Some(ConnChange::Closed(7))
+        );
+        assert!(t.get(7).is_none());
+        // Events for unknown connections change nothing.
+        assert_eq!(
+            t.apply(
+                &ev(PmEventKind::SubClosed, "10.1.0.2:1", "10.9.0.1:2", false),
+                name
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Requests to the engine from other tasks (the D-Bus adapter): typed
+//! commands, each carrying a oneshot for its answer. The engine stays the
+//! one owner of state; callers only hold an [`EngineHandle`].
+
+use tokio::sync::{mpsc, oneshot};
+
+/// Why the engine refused or failed a request. Mapped to D-Bus errors in
+/// one place (`bus::errors`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    InvalidPolicy(String),
+    #[error("{0}")]
+    UnknownInterface(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    Kernel(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
+
+/// What the engine can be asked.
+#[derive(Debug)]
+pub enum Command {
+    GetPolicy {
+        reply: Reply<String>,
+    },
+    ValidatePolicy {
+        text: String,
+        reply: Reply<Vec<String>>,
+    },
+    SetPolicy {
+        text: String,
+        reply: Reply<()>,
+    },
+    SetRole {
+        target: String,
+        role: String,
+        reply: Reply<()>,
+    },
+    SetMetered {
+        interface: String,
+        metered: bool,
+        reply: Reply<()>,
+    },
+    SetBudget {
+        interface: String,
+        bytes: u64,
+        period: String,
+        reply: Reply<()>,
+    },
+    ResetUsage {
+        interface: String,
+        reply: Reply<()>,
+    },
+    Reload {
+        reply: Reply<()>,
+    },
+}
+
+/// Cloneable sender side of the engine's command queue.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    pub fn new(capacity: usize) -> (EngineHandle, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (EngineHandle { tx }, rx)
+    }
+
+    /// Sends a command built around a fresh reply channel and awaits the answer.
+    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| CommandError::Failed("the daemon is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| CommandError::Failed("the daemon dropped the request".into()))?
+    }
+}

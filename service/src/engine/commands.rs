@@ -1,0 +1,248 @@
+//! The engine's answers to requests from the D-Bus adapter. A change is
+//! made on a copy of the D-Bus layer, merged with the files and checked,
+//! saved atomically, then applied: the kernel reflects it when the reply is
+//! sent. Anything refused leaves policy, kernel and state untouched.
+
+use std::str::FromStr;
+
+use mptcp_policy::{Budget, InterfaceRule, InterfaceType, Period, Policy, Role, WhenExhausted};
+
+use super::{layer, Engine};
+use crate::control::{Command, CommandError};
+
+/// Longest interface name the kernel allows (IFNAMSIZ - 1).
+const MAX_IFNAME: usize = 15;
+
+impl Engine {
+    pub(super) async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::GetPolicy { reply } => {
+                let _ = reply.send(Ok(self.policy.to_toml()));
+            }
+            Command::ValidatePolicy { text, reply } => {
+                let errors = match Policy::parse("policy", &text) {
+                    Ok(_) => Vec::new(),
+                    Err(errors) => errors.iter().map(|e| e.short()).collect(),
+                };
+                let _ = reply.send(Ok(errors));
+            }
+            Command::SetPolicy { text, reply } => {
+                let r = match Policy::parse("policy", &text) {
+                    Ok(layer) => self.apply_layer(layer, "D-Bus SetPolicy").await,
+                    Err(errors) => Err(CommandError::InvalidPolicy(
+                        errors
+                            .iter()
+                            .map(|e| e.short())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    )),
+                };
+                let _ = reply.send(r);
+            }
+            Command::SetRole {
+                target,
+                role,
+                reply,
+            } => {
+                let r = self.set_role(&target, &role).await;
+                let _ = reply.send(r);
+            }
+            Command::SetMetered {
+                interface,
+                metered,
+                reply,
+            } => {
+                let r = self
+                    .edit_interface(
+                        &interface,
+                        &format!("D-Bus SetMetered {interface} {metered}"),
+                        |e| e.metered = metered,
+                    )
+                    .await;
+                let _ = reply.send(r);
+            }
+            Command::SetBudget {
+                interface,
+                bytes,
+                period,
+                reply,
+            } => {
+                let r = self.set_budget(&interface, bytes, &period).await;
+                let _ = reply.send(r);
+            }
+            Command::ResetUsage { interface, reply } => {
+                let r = self.known_interface(&interface).map(|_| {
+                    tracing::info!(
+                        "D-Bus ResetUsage {interface}: usage counting starts again from zero"
+                    );
+                });
+                let _ = reply.send(r);
+            }
+            Command::Reload { reply } => {
+                let r = match self.reload().await {
+                    Ok(outcome) => kernel_result(outcome.errors),
+                    Err(e) => Err(CommandError::InvalidPolicy(e.to_string())),
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Merges `layer` over the files, saves it, applies it.
+    async fn apply_layer(&mut self, layer: Policy, why: &str) -> Result<(), CommandError> {
+        let source = layer::source(&self.state, &layer);
+        let policy = self
+            .location
+            .load_with(Some(&source))
+            .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;
+        self.state.save_dbus_layer(&source.text).map_err(|e| {
+            CommandError::Failed(format!("cannot save {}: {e}; nothing changed", source.name))
+        })?;
+        self.dbus_layer = layer;
+        self.policy = policy;
+        tracing::info!("{why}: policy changed");
+        let outcome = self.reconcile(why, None).await;
+        self.policy_changed().await;
+        kernel_result(outcome.errors)
+    }
+
+    async fn set_role(&mut self, target: &str, role: &str) -> Result<(), CommandError> {
+        let role = Role::from_str(role).map_err(|_| {
+            CommandError::InvalidArgument(format!(
+                "unknown role {role:?}: expected preferred, backup or off"
+            ))
+        })?;
+        let why = format!("D-Bus SetInterfaceRole {target} {role}");
+        if self.table.by_name(target).is_none() {
+            if let Ok(kind) = InterfaceType::from_str(target) {
+                let mut layer = self.dbus_layer.clone();
+                type_entry_mut(&mut layer, kind, role).role = role;
+                return self.apply_layer(layer, &why).await;
+            }
+        }
+        self.edit_interface(target, &why, |e| e.role = role).await
+    }
+
+    async fn set_budget(
+        &mut self,
+        interface: &str,
+        bytes: u64,
+        period: &str,
+    ) -> Result<(), CommandError> {
+        let period = Period::from_str(period).map_err(|_| {
+            CommandError::InvalidArgument(format!(
+                "unknown period {period:?}: expected daily, weekly or monthly"
+            ))
+        })?;
+        let why = format!("D-Bus SetBudget {interface} {bytes} {period}");
+        self.edit_interface(interface, &why, |e| {
+            if bytes == 0 {
+                e.budget = None;
+            } else {
+                e.metered = true;
+                let mut budget = e.budget.clone().unwrap_or(Budget {
+                    bytes,
+                    period,
+                    reset_day: 1,
+                    warn_at: vec![0.8],
+                    when_exhausted: WhenExhausted::Backup,
+                    daily_allowance: false,
+                });
+                budget.bytes = bytes;
+                budget.period = period;
+                if period == Period::Daily {
+                    budget.reset_day = 1;
+                }
+                e.budget = Some(budget);
+            }
+        })
+        .await
+    }
+
+    /// Edits (creating it from the entry now in force) the D-Bus layer's
+    /// entry for one interface by name.
+    async fn edit_interface(
+        &mut self,
+        name: &str,
+        why: &str,
+        edit: impl FnOnce(&mut InterfaceRule),
+    ) -> Result<(), CommandError> {
+        let index = self.known_interface(name)?;
+        let current = self.matched_rule(index).cloned();
+        let current_role = self
+            .verdicts
+            .iter()
+            .find(|v| v.index == index)
+            .map_or(Role::Off, |v| v.role);
+        let mut layer = self.dbus_layer.clone();
+        let existed = layer.interfaces.iter().any(|e| {
+            e.kind.is_none()
+                && e.name
+                    .as_ref()
+                    .is_some_and(|g| g.is_literal() && g.as_str() == name)
+        });
+        let entry = layer.interface_entry_mut(name, current_role);
+        if !existed {
+            if let Some(c) = current {
+                entry.metered = c.metered;
+                entry.budget = c.budget;
+            }
+        }
+        edit(entry);
+        self.apply_layer(layer, why).await
+    }
+
+    /// The index of an existing interface, or a clear error.
+    fn known_interface(&self, name: &str) -> Result<u32, CommandError> {
+        if name.is_empty()
+            || name.len() > MAX_IFNAME
+            || name.contains(['/', ' ', '\t', '\n', '*', '?', '['])
+        {
+            return Err(CommandError::InvalidArgument(format!(
+                "{name:?} is not an interface name (1-{MAX_IFNAME} characters, no '/', blanks or glob characters)"
+            )));
+        }
+        self.table.by_name(name).map(|l| l.index).ok_or_else(|| {
+            CommandError::UnknownInterface(format!(
+                "no interface {name:?}; known: {}; types: {}",
+                self.table.names().join(", "),
+                InterfaceType::ALL
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+}
+
+/// The layer's `type = …` entry (no name), appended after the name entries
+/// when missing.
+fn type_entry_mut(layer: &mut Policy, kind: InterfaceType, role: Role) -> &mut InterfaceRule {
+    let found = layer
+        .interfaces
+        .iter()
+        .position(|e| e.name.is_none() && e.kind == Some(kind));
+    let i = found.unwrap_or_else(|| {
+        layer.interfaces.push(InterfaceRule {
+            name: None,
+            kind: Some(kind),
+            role,
+            metered: false,
+            budget: None,
+        });
+        layer.interfaces.len() - 1
+    });
+    &mut layer.interfaces[i]
+}
+
+fn kernel_result(errors: Vec<String>) -> Result<(), CommandError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::Kernel(format!(
+            "the policy was saved but the kernel refused: {}",
+            errors.join("; ")
+        )))
+    }
+}

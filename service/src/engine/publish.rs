@@ -1,0 +1,120 @@
+//! Turning the engine's state into the published views, and handing them to
+//! the bus adapter (when there is one). Publishing failures are logged, never
+//! fatal: the kernel side matters more than the bus.
+
+use mptcp_policy::{InterfaceRule, TypeSource};
+
+use super::Engine;
+use crate::connections::ConnChange;
+use crate::views::{InterfaceView, ManagerView};
+
+fn type_source_name(s: TypeSource) -> &'static str {
+    match s {
+        TypeSource::Config => "config",
+        TypeSource::NetworkManager => "networkmanager",
+        TypeSource::Sysfs => "sysfs",
+        TypeSource::Name => "name",
+        TypeSource::None => "none",
+    }
+}
+
+impl Engine {
+    pub(super) fn manager_view(&self) -> ManagerView {
+        let limits = self.reconciler.limits().unwrap_or(self.policy.limits);
+        ManagerView {
+            path_manager: self.policy.general.path_manager.as_str().to_string(),
+            policy_summary: self
+                .verdicts
+                .iter()
+                .map(|v| format!("{} {} {}", v.name, v.kind, v.role))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            limits: (limits.subflows, limits.add_addr_accepted),
+            foreign_endpoints: self
+                .reconciler
+                .foreign()
+                .map(|e| (e.id, e.addr.to_string(), e.flags.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The `[[interface]]` entry deciding for `index`, if any.
+    pub(super) fn matched_rule(&self, index: u32) -> Option<&InterfaceRule> {
+        let v = self.verdicts.iter().find(|v| v.index == index)?;
+        self.policy.interfaces.get(v.matched_entry?)
+    }
+
+    fn interface_views(&self) -> Vec<InterfaceView> {
+        self.verdicts
+            .iter()
+            .filter_map(|v| {
+                let link = self.table.link(v.index)?;
+                let (_, source) = self.table.type_of(&self.policy, link);
+                let addresses: Vec<String> = self
+                    .table
+                    .addresses_of(v.index)
+                    .iter()
+                    .map(|a| a.addr.to_string())
+                    .collect();
+                let rule = self.matched_rule(v.index);
+                Some(InterfaceView {
+                    name: v.name.clone(),
+                    kind: v.kind.to_string(),
+                    type_source: type_source_name(source).to_string(),
+                    role: v.role.to_string(),
+                    role_reason: v.reason.clone(),
+                    up: link.usable(),
+                    endpoint_ids: self
+                        .reconciler
+                        .endpoints()
+                        .iter()
+                        .filter(|e| {
+                            e.ifindex == Some(v.index) || addresses.contains(&e.addr.to_string())
+                        })
+                        .map(|e| e.id)
+                        .collect(),
+                    addresses,
+                    metered: rule.is_some_and(|r| r.metered),
+                    bytes_used: 0,
+                    budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
+                })
+            })
+            .collect()
+    }
+
+    /// Publishes the manager and interface views.
+    pub(super) async fn publish(&mut self) {
+        let manager = self.manager_view();
+        let interfaces = self.interface_views();
+        let Some(bus) = self.bus.as_mut() else { return };
+        if let Err(e) = bus.publish_manager(manager).await {
+            tracing::warn!("D-Bus: cannot publish the manager's properties: {e}");
+        }
+        if let Err(e) = bus.publish_interfaces(interfaces).await {
+            tracing::warn!("D-Bus: cannot publish interface objects: {e}");
+        }
+    }
+
+    pub(super) async fn publish_connection(&self, change: &ConnChange) {
+        let Some(bus) = self.bus.as_ref() else { return };
+        let token = match change {
+            ConnChange::Created(v) | ConnChange::Established(v) => v.token,
+            ConnChange::Closed(t) => *t,
+            ConnChange::SubflowEstablished(t, _)
+            | ConnChange::SubflowClosed(t, _)
+            | ConnChange::SubflowPriority(t, _) => *t,
+            ConnChange::Announced { token, .. } | ConnChange::Removed { token, .. } => *token,
+        };
+        if let Err(e) = bus.publish_connection(change, self.conns.get(token)).await {
+            tracing::warn!("D-Bus: cannot publish connection {token}: {e}");
+        }
+    }
+
+    pub(super) async fn policy_changed(&self) {
+        if let Some(bus) = self.bus.as_ref() {
+            if let Err(e) = bus.policy_changed().await {
+                tracing::warn!("D-Bus: cannot signal PolicyChanged: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! What the daemon publishes (D-Bus properties), as plain values computed
+//! by the engine from its state. The bus adapter diffs consecutive views
+//! and emits one change signal per object.
+
+/// The manager object's properties.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ManagerView {
+    pub path_manager: String,
+    pub policy_summary: String,
+    pub limits: (u32, u32),
+    pub foreign_endpoints: Vec<(u8, String, String)>,
+}
+
+/// One network interface.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InterfaceView {
+    pub name: String,
+    pub kind: String,
+    pub type_source: String,
+    pub role: String,
+    pub role_reason: String,
+    pub up: bool,
+    pub addresses: Vec<String>,
+    pub metered: bool,
+    pub bytes_used: u64,
+    pub budget_bytes: u64,
+    pub endpoint_ids: Vec<u8>,
+}
+
+/// One subflow of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubflowView {
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+    pub backup: bool,
+    pub interface: String,
+}
+
+/// One MPTCP connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionView {
+    pub token: u32,
+    pub local: Option<std::net::SocketAddr>,
+    pub remote: Option<std::net::SocketAddr>,
+    pub server_side: bool,
+    pub established: bool,
+    pub subflows: Vec<SubflowView>,
+}
