@@ -5,11 +5,13 @@
 //! `mptcp-delayer` NFQUEUE tool). Everything it creates is removed on drop.
 
 pub mod bins;
+pub mod bus;
 pub mod clock;
 pub mod counters;
 pub mod demo;
 pub mod handover;
 pub mod netns;
+pub mod polkit;
 pub mod process;
 pub mod record;
 pub mod sock;
@@ -17,12 +19,16 @@ pub mod stats;
 pub mod stream;
 pub mod tempdir;
 pub mod testbed;
+pub mod users;
 
+pub use bus::{BusOptions, PrivateBus, SYSTEM_BUS_ENV};
 pub use clock::monotonic_us;
 pub use counters::{link_bytes, LinkBytes};
 pub use netns::Netns;
-pub use process::{ip, ns_exec, run, BgProcess};
+pub use polkit::{Authz, Polkitd};
+pub use process::{ip, ns_exec, run, run_output, wait_for, BgProcess};
 pub use record::Record;
 pub use stream::{Direction, StreamRun};
 pub use tempdir::TempDir;
 pub use testbed::{Testbed, TestbedOpts};
+pub use users::TestUser;

@@ -58,6 +58,26 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Run a prepared command with a timeout (stdin `/dev/null`) and return its
+/// `Output` whatever the exit status (for commands expected to fail).
+pub fn run_output(cmd: &mut Command, timeout: Duration) -> Result<Output> {
+    let what = format!("{:?}", cmd.get_program());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawning {what}"))?;
+    let out = child.stdout.take().map(read_in_thread);
+    let err = child.stderr.take().map(read_in_thread);
+    let status = wait_timeout(&mut child, timeout, &what)?;
+    Ok(Output {
+        status,
+        stdout: out.and_then(|h| h.join().ok()).unwrap_or_default(),
+        stderr: err.and_then(|h| h.join().ok()).unwrap_or_default(),
+    })
+}
+
 fn read_in_thread<R: std::io::Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut v = Vec::new();
@@ -108,6 +128,25 @@ impl BgProcess {
             .stderr(File::create(&stderr).context("creating stderr log")?)
             .spawn()
             .with_context(|| format!("spawning {name} ({}) in {ns}", program.display()))?;
+        Ok(Self {
+            child: Some(child),
+            name: name.to_string(),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Spawn an arbitrary prepared command (in the current namespaces); logs
+    /// go to `log_dir/<name>.{out,err}`, stdin is `/dev/null`.
+    pub fn spawn(name: &str, cmd: &mut Command, log_dir: &Path) -> Result<Self> {
+        let stdout = log_dir.join(format!("{name}.out"));
+        let stderr = log_dir.join(format!("{name}.err"));
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).context("creating stdout log")?)
+            .stderr(File::create(&stderr).context("creating stderr log")?)
+            .spawn()
+            .with_context(|| format!("spawning {name} ({:?})", cmd.get_program()))?;
         Ok(Self {
             child: Some(child),
             name: name.to_string(),
