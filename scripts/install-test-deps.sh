@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the tests and the demo need (idempotent).
 set -euo pipefail
-need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd)
+need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

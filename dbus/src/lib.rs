@@ -8,7 +8,8 @@
 //!   objects.
 //!
 //! The introspection XML with the documentation of every member is
-//! `dbus/org.mptcp.Policy1.xml`; a test keeps it equal to the live service.
+//! `dbus/org.mptcp.Policy1.xml` ([`introspection_xml`]); a test keeps it
+//! equal to the live service.
 
 pub mod error;
 pub mod names;
@@ -18,3 +19,11 @@ pub mod types;
 pub use error::Error;
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
 pub use types::SubflowInfo;
+
+/// The documented introspection XML of all three interfaces
+/// (`dbus/org.mptcp.Policy1.xml`, installed to
+/// `/usr/share/dbus-1/interfaces/`), for tests that compare it with what the
+/// live service introspects and for clients that want the documentation.
+pub fn introspection_xml() -> &'static str {
+    include_str!("../org.mptcp.Policy1.xml")
+}
