@@ -72,6 +72,22 @@ impl LinkTable {
         }
     }
 
+    /// Takes the byte counters of a fresh dump (they change without
+    /// notifications); returns `(name, rx + tx)` per non-loopback link.
+    pub fn update_counters(&mut self, snapshot: &LinkSnapshot) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for fresh in &snapshot.links {
+            if let Some(l) = self.links.get_mut(&fresh.index) {
+                l.rx_bytes = fresh.rx_bytes;
+                l.tx_bytes = fresh.tx_bytes;
+                if !l.loopback {
+                    out.push((l.name.clone(), l.rx_bytes.saturating_add(l.tx_bytes)));
+                }
+            }
+        }
+        out
+    }
+
     /// Name of an interface, for messages.
     pub fn name(&self, index: u32) -> String {
         self.links
@@ -225,6 +241,8 @@ mod tests {
             running: up,
             loopback: false,
             kind: Some("veth".into()),
+            rx_bytes: 0,
+            tx_bytes: 0,
         }
     }
 

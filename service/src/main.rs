@@ -12,6 +12,7 @@ mod links;
 mod preflight;
 mod reconcile;
 mod store;
+mod usage;
 mod views;
 
 use std::process::ExitCode;

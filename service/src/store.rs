@@ -8,9 +8,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use mptcp_policy::Ownership;
+
+use crate::usage::Usage;
 use serde::{Deserialize, Serialize};
 
 const OWNERSHIP_FILE: &str = "endpoints.json";
+/// Bytes counted per interface.
+const USAGE_FILE: &str = "usage.json";
 /// The policy layer changed over D-Bus (highest priority).
 const DBUS_LAYER_FILE: &str = "policy.toml";
 
@@ -78,6 +82,38 @@ impl StateDir {
                 Ownership::default()
             }
         }
+    }
+
+    /// The counted usage. A corrupt file is reported, kept aside as
+    /// `usage.json.corrupt`, and counting starts again from zero.
+    pub fn load_usage(&self) -> Usage {
+        let path = self.dir.join(USAGE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                let aside = self.dir.join(format!("{USAGE_FILE}.corrupt"));
+                tracing::error!(
+                    "{} is corrupt ({e}); kept aside as {}; counting starts from zero",
+                    path.display(),
+                    aside.display()
+                );
+                let _ = std::fs::rename(&path, &aside);
+                Usage::default()
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Usage::default(),
+            Err(e) => {
+                tracing::error!(
+                    "cannot read {}: {e}; counting starts from zero",
+                    path.display()
+                );
+                Usage::default()
+            }
+        }
+    }
+
+    /// Saves the usage atomically.
+    pub fn save_usage(&self, usage: &Usage) -> std::io::Result<()> {
+        let text = serde_json::to_vec_pretty(usage).map_err(std::io::Error::other)?;
+        write_atomically(&self.dir.join(USAGE_FILE), &text)
     }
 
     /// Path of the D-Bus policy layer (also its name in error messages).

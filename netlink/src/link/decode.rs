@@ -21,6 +21,14 @@ pub(crate) fn link_info(msg: &LinkMessage) -> Option<LinkInfo> {
         }),
         _ => None,
     });
+    let (rx_bytes, tx_bytes) = msg
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Stats64(s) => Some((s.rx_bytes, s.tx_bytes)),
+            _ => None,
+        })
+        .unwrap_or((0, 0));
     let flags = msg.header.flags;
     Some(LinkInfo {
         index: msg.header.index,
@@ -29,6 +37,8 @@ pub(crate) fn link_info(msg: &LinkMessage) -> Option<LinkInfo> {
         running: flags.contains(LinkFlags::Running) && flags.contains(LinkFlags::LowerUp),
         loopback: flags.contains(LinkFlags::Loopback),
         kind,
+        rx_bytes,
+        tx_bytes,
     })
 }
 

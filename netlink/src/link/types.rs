@@ -19,6 +19,10 @@ pub struct LinkInfo {
     pub loopback: bool,
     /// Link kind from `IFLA_INFO_KIND` (`veth`, `wireguard`, ...), if any.
     pub kind: Option<String>,
+    /// Bytes received, from `IFLA_STATS64` (0 when absent).
+    pub rx_bytes: u64,
+    /// Bytes sent, from `IFLA_STATS64` (0 when absent).
+    pub tx_bytes: u64,
 }
 
 impl LinkInfo {

@@ -71,11 +71,7 @@ impl Engine {
                 let _ = reply.send(r);
             }
             Command::ResetUsage { interface, reply } => {
-                let r = self.known_interface(&interface).map(|_| {
-                    tracing::info!(
-                        "D-Bus ResetUsage {interface}: usage counting starts again from zero"
-                    );
-                });
+                let r = self.reset_usage(&interface).await;
                 let _ = reply.send(r);
             }
             Command::Reload { reply } => {
@@ -157,6 +153,20 @@ impl Engine {
             }
         })
         .await
+    }
+
+    async fn reset_usage(&mut self, interface: &str) -> Result<(), CommandError> {
+        self.known_interface(interface)?;
+        let before = self.usage.bytes(interface);
+        self.usage.reset(interface);
+        self.state
+            .save_usage(&self.usage)
+            .map_err(|e| CommandError::Failed(format!("cannot save the usage: {e}")))?;
+        tracing::info!(
+            "D-Bus ResetUsage {interface}: {before} bytes counted, counting starts again from zero"
+        );
+        self.publish().await;
+        Ok(())
     }
 
     /// Edits (creating it from the entry now in force) the D-Bus layer's

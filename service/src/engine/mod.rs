@@ -9,7 +9,7 @@ mod commands;
 mod layer;
 mod publish;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mptcp_policy::{evaluate, InterfaceVerdict, OnExit, Policy};
@@ -26,6 +26,7 @@ use crate::links::LinkTable;
 use crate::preflight;
 use crate::reconcile::{Outcome, Reconciler};
 use crate::store::StateDir;
+use crate::usage::Usage;
 
 struct Engine {
     location: PolicyLocation,
@@ -39,7 +40,16 @@ struct Engine {
     verdicts: Vec<InterfaceVerdict>,
     conns: ConnectionTable,
     bus: Option<Bus>,
+    usage: Usage,
+    /// When the usage was last saved, and whether it changed since.
+    usage_saved: Instant,
+    usage_dirty: bool,
 }
+
+/// How often the byte counters are read (they change without notifications).
+const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
+/// How often counted usage is saved at most (and on exit, and on reset).
+const USAGE_SAVE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -83,7 +93,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (handle, mut commands) = EngineHandle::new(64);
     let mut engine = Engine {
         location,
-        state,
+        state: state.clone(),
         dbus_layer,
         policy,
         table: LinkTable::from_snapshot(snapshot),
@@ -91,6 +101,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         verdicts: Vec::new(),
         conns: ConnectionTable::default(),
         bus: None,
+        usage: state.load_usage(),
+        usage_saved: Instant::now(),
+        usage_dirty: false,
     };
     engine.reconcile("start", None).await;
     if !args.no_dbus {
@@ -102,6 +115,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let mut counters = tokio::time::interval(COUNTER_INTERVAL);
+    counters.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             event = watch.next() => {
@@ -110,6 +125,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             event = next_pm_event(&mut pm_events) => engine.on_pm_event(event).await,
             Some(command) = commands.recv() => engine.on_command(command).await,
+            _ = counters.tick() => engine.on_counters(&watch).await,
             _ = hup.recv() => engine.on_reload().await,
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -208,7 +224,40 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// Reads the byte counters, counts usage, publishes, saves now and then.
+    async fn on_counters(&mut self, watch: &LinkWatch) {
+        let snapshot = match watch.dump().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot read interface counters: {e}");
+                return;
+            }
+        };
+        let mut grew = false;
+        for (name, total) in self.table.update_counters(&snapshot) {
+            grew |= self.usage.observe(&name, total);
+        }
+        if grew {
+            self.usage_dirty = true;
+            self.publish().await;
+        }
+        if self.usage_dirty && self.usage_saved.elapsed() >= USAGE_SAVE_INTERVAL {
+            self.save_usage();
+        }
+    }
+
+    fn save_usage(&mut self) {
+        match self.state.save_usage(&self.usage) {
+            Ok(()) => {
+                self.usage_saved = Instant::now();
+                self.usage_dirty = false;
+            }
+            Err(e) => tracing::error!("cannot save the counted usage: {e}"),
+        }
+    }
+
     async fn on_exit(&mut self) {
+        self.save_usage();
         match self.policy.general.on_exit {
             OnExit::Remove => {
                 tracing::info!(

@@ -75,7 +75,7 @@ impl Engine {
                         .collect(),
                     addresses,
                     metered: rule.is_some_and(|r| r.metered),
-                    bytes_used: 0,
+                    bytes_used: self.usage.bytes(&v.name),
                     budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
                 })
             })
