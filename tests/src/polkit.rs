@@ -170,7 +170,8 @@ impl Polkitd {
         .with_context(|| format!("polkitd log: {}", self.log().trim()))
     }
 
-    /// Install a copy of the rules file `path` (must end in `.rules`) into
+    /// Install a copy of the rules file `path` (`*.rules`; a `*.rules.example`
+    /// is installed as `*.rules`) into
     /// polkitd's `/etc/polkit-1/rules.d` (mode 0644, atomically by rename)
     /// and wait until polkitd has reloaded. Returns the installed path.
     pub fn add_rules(&self, path: &Path) -> Result<PathBuf> {
@@ -221,19 +222,24 @@ impl Polkitd {
     }
 }
 
-/// File name of `path`, checked to end in `suffix` (polkitd ignores other files).
+/// Installed file name for `path`, ending in `suffix` (polkitd ignores
+/// other files): `x.rules` stays, `x.rules.example` / `x.rules.in` become
+/// `x.rules`; anything else is an error.
 fn checked_name(path: &Path, suffix: &str) -> Result<String> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{} has no UTF-8 file name", path.display()))?;
-    if !name.ends_with(suffix) {
-        bail!(
+    if name.ends_with(suffix) {
+        return Ok(name.to_string());
+    }
+    match name.rfind(&format!("{suffix}.")) {
+        Some(i) if i > 0 => Ok(name[..i + suffix.len()].to_string()),
+        _ => bail!(
             "{} does not end in {suffix}: polkitd would ignore it",
             path.display()
-        );
+        ),
     }
-    Ok(name.to_string())
 }
 
 fn copy_file_into(src: &Path, dir: &Path, suffix: &str) -> Result<PathBuf> {
@@ -344,4 +350,24 @@ pub fn check_self_at(address: &str, action: &str) -> Result<Authz> {
             .with_context(|| format!("connecting to {address}"))?;
         check_self(&conn, action).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_names() {
+        let n = |p: &str| checked_name(Path::new(p), ".rules").ok();
+        assert_eq!(n("/a/50-x.rules").as_deref(), Some("50-x.rules"));
+        assert_eq!(
+            n("polkit/50-mptcp-policy.rules.example").as_deref(),
+            Some("50-mptcp-policy.rules")
+        );
+        assert_eq!(n("x.rules.in").as_deref(), Some("x.rules"));
+        assert_eq!(n("x.js"), None);
+        assert_eq!(n(".rules.example"), None);
+        assert_eq!("challenge".parse::<Authz>().ok(), Some(Authz::Challenge));
+        assert_eq!(Authz::Authorized.to_string(), "authorized");
+    }
 }

@@ -177,8 +177,16 @@ fn private_bus_real_polkitd_and_test_user() -> Result<()> {
         "no logind: the user is never active, so both need admin auth"
     );
 
-    // A rules file alone does not help a user outside the group …
-    polkitd.add_rules_text("50-mptcp-policy.rules", NETDEV_RULES)?;
+    // A rules file alone does not help a user outside the group … (the
+    // project's example once it exists, installed as 50-mptcp-policy.rules)
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../polkit/50-mptcp-policy.rules.example");
+    if example.is_file() {
+        let installed = polkitd.add_rules(&example)?;
+        assert!(installed.ends_with("50-mptcp-policy.rules"));
+    } else {
+        polkitd.add_rules_text("50-mptcp-policy.rules", NETDEV_RULES)?;
+    }
     assert_eq!(
         check_as(&user, &bus, &helper, &[CONFIGURE])?,
         [Authz::Challenge]
