@@ -35,6 +35,7 @@ fn check_size(text: &str) -> Result<(), Error> {
 #[zbus::interface(name = "org.mptcp.Policy1")]
 impl Manager {
     /// The effective policy (all layers merged) as TOML.
+    #[zbus(out_args("toml"))]
     async fn get_policy(&self) -> Result<String, Error> {
         self.engine
             .ask(|reply| Command::GetPolicy { reply })
@@ -43,6 +44,7 @@ impl Manager {
     }
 
     /// `line:column: message` for each problem of `toml`; empty when valid.
+    #[zbus(out_args("errors"))]
     async fn validate_policy(&self, toml: String) -> Result<Vec<String>, Error> {
         check_size(&toml)?;
         self.engine
@@ -144,7 +146,7 @@ impl Manager {
         self.view.path_manager.clone()
     }
 
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn version(&self) -> String {
         env!("CARGO_PKG_VERSION").to_string()
     }

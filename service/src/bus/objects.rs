@@ -13,7 +13,7 @@ pub struct InterfaceObject {
 
 #[zbus::interface(name = "org.mptcp.Policy1.Interface")]
 impl InterfaceObject {
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn name(&self) -> String {
         self.view.name.clone()
     }
@@ -76,33 +76,33 @@ pub fn subflow_info(s: &SubflowView) -> SubflowInfo {
 
 #[zbus::interface(name = "org.mptcp.Policy1.Connection")]
 impl ConnectionObject {
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn token(&self) -> u32 {
         self.view.token
     }
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn local_address(&self) -> String {
         self.view
             .local
             .map(|a| a.ip().to_string())
             .unwrap_or_default()
     }
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn local_port(&self) -> u16 {
         self.view.local.map(|a| a.port()).unwrap_or(0)
     }
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn remote_address(&self) -> String {
         self.view
             .remote
             .map(|a| a.ip().to_string())
             .unwrap_or_default()
     }
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn remote_port(&self) -> u16 {
         self.view.remote.map(|a| a.port()).unwrap_or(0)
     }
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn server_side(&self) -> bool {
         self.view.server_side
     }

@@ -33,7 +33,7 @@ impl Engine {
             foreign_endpoints: self
                 .reconciler
                 .foreign()
-                .map(|e| (e.id, e.addr.to_string(), e.flags.to_string()))
+                .map(|e| (e.id, e.addr.to_string(), e.flags.names().join(",")))
                 .collect(),
         }
     }
