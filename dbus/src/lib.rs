@@ -12,6 +12,7 @@
 //! equal to the live service.
 
 pub mod error;
+pub mod introspection;
 pub mod names;
 pub mod proxy;
 pub mod types;
@@ -19,11 +20,4 @@ pub mod types;
 pub use error::Error;
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
 pub use types::SubflowInfo;
-
-/// The documented introspection XML of all three interfaces
-/// (`dbus/org.mptcp.Policy1.xml`, installed to
-/// `/usr/share/dbus-1/interfaces/`), for tests that compare it with what the
-/// live service introspects and for clients that want the documentation.
-pub fn introspection_xml() -> &'static str {
-    include_str!("../org.mptcp.Policy1.xml")
-}
+pub use introspection::{introspection_xml, members};
