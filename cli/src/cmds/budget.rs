@@ -1,0 +1,85 @@
+//! `budget IFACE SIZE PERIOD`.
+
+use serde_json::json;
+
+use super::{done, Ctx};
+use crate::client::method;
+use crate::error::Result;
+use crate::units::{check_interface, human_bytes, parse_period, parse_size};
+
+/// Set an interface's data budget: SIZE bytes per PERIOD
+///
+/// SIZE is a number with an optional unit: B, KB/MB/GB/TB (powers of 1000),
+/// KiB/MiB/GiB/TiB (powers of 1024); fractions are allowed with a unit
+/// (1.5GiB). PERIOD is daily, weekly or monthly. The size is converted to
+/// bytes before it is sent. Needs polkit action org.mptcp.policy.configure
+/// (administrator).
+///
+/// Examples:
+///   mptcp-policyctl budget wwan0 2GiB monthly
+///   mptcp-policyctl budget wwan0 500MB daily
+///   mptcp-policyctl budget wwan0 1048576 weekly
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Interface name
+    #[arg(value_name = "IFACE")]
+    pub interface: String,
+    /// Bytes per period, e.g. 2GiB, 500MB, 1048576
+    #[arg(value_name = "SIZE")]
+    pub size: String,
+    /// daily, weekly or monthly
+    #[arg(value_name = "PERIOD")]
+    pub period: String,
+}
+
+pub fn validate(args: &Args) -> Result<(&str, u64, &'static str)> {
+    Ok((
+        check_interface(&args.interface)?,
+        parse_size(&args.size)?,
+        parse_period(&args.period)?,
+    ))
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let (interface, bytes, period) = validate(&args)?;
+    let client = ctx.connect().await?;
+    client
+        .call::<_, ()>(method::SET_BUDGET, &(interface, bytes, period))
+        .await?;
+    done(
+        ctx,
+        &format!(
+            "{interface}: budget set to {} ({bytes} bytes) {period}",
+            human_bytes(bytes)
+        ),
+        json!({"interface": interface, "budget_bytes": bytes, "period": period}),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_and_period_are_checked_before_sending() {
+        let a = |s: &str, p: &str| Args {
+            interface: "wwan0".into(),
+            size: s.into(),
+            period: p.into(),
+        };
+        assert_eq!(
+            validate(&a("2GiB", "monthly")).ok(),
+            Some(("wwan0", 2u64 << 30, "monthly"))
+        );
+        assert_eq!(
+            validate(&a("2 lots", "monthly")).map_err(|e| e.exit_code()),
+            Err(5)
+        );
+        assert_eq!(
+            validate(&a("2GiB", "yearly")).map_err(|e| e.exit_code()),
+            Err(5)
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! `metered IFACE on|off`.
+
+use serde_json::json;
+
+use super::{done, Ctx};
+use crate::client::method;
+use crate::error::Result;
+use crate::units::{check_interface, parse_on_off};
+
+/// Mark an interface as metered (on) or not (off)
+///
+/// A metered interface counts its traffic against its budget (see
+/// 'budget'); the policy decides what happens when the budget runs out.
+/// Needs polkit action org.mptcp.policy.configure (administrator).
+///
+/// Examples:
+///   mptcp-policyctl metered wwan0 on
+///   mptcp-policyctl metered wlan0 off
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Interface name
+    #[arg(value_name = "IFACE")]
+    pub interface: String,
+    /// on or off
+    #[arg(value_name = "on|off")]
+    pub state: String,
+}
+
+pub fn validate(args: &Args) -> Result<(&str, bool)> {
+    Ok((
+        check_interface(&args.interface)?,
+        parse_on_off(&args.state)?,
+    ))
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let (interface, metered) = validate(&args)?;
+    let client = ctx.connect().await?;
+    client
+        .call::<_, ()>(method::SET_METERED, &(interface, metered))
+        .await?;
+    done(
+        ctx,
+        &format!(
+            "{interface}: {}",
+            if metered { "metered" } else { "not metered" }
+        ),
+        json!({"interface": interface, "metered": metered}),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_off_is_checked_before_sending() {
+        let a = |s: &str| Args {
+            interface: "wwan0".into(),
+            state: s.into(),
+        };
+        assert_eq!(validate(&a("on")).ok(), Some(("wwan0", true)));
+        assert_eq!(validate(&a("off")).ok(), Some(("wwan0", false)));
+        assert_eq!(validate(&a("sometimes")).map_err(|e| e.exit_code()), Err(5));
+    }
+}

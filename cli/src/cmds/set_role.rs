@@ -1,0 +1,78 @@
+//! `set-role IFACE|TYPE ROLE`.
+
+use serde_json::json;
+
+use super::{done, Ctx};
+use crate::client::method;
+use crate::error::Result;
+use crate::units::{check_interface, parse_role};
+
+/// Set the role of an interface, or of every interface of a type
+///
+/// ROLE is one of:
+///   preferred  carries data
+///   backup     a subflow is kept ready, flagged backup: it carries data only
+///              when no preferred path works
+///   off        not used by MPTCP
+///
+/// IFACE|TYPE is an interface name (wlan0) or a type (wifi, cellular,
+/// ethernet, ...). Needs polkit action org.mptcp.policy.set-role (allowed to
+/// a local active user by default). The kernel has the change when the
+/// command returns.
+///
+/// Examples:
+///   mptcp-policyctl set-role wlan0 preferred
+///   mptcp-policyctl set-role cellular backup
+///   mptcp-policyctl --no-ask set-role wwan0 off
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Interface name (wlan0) or interface type (wifi, cellular, ethernet)
+    #[arg(value_name = "IFACE|TYPE")]
+    pub interface: String,
+    /// preferred, backup or off
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+}
+
+/// Local validation, before connecting (exit 5 on bad input).
+pub fn validate(args: &Args) -> Result<(&str, &'static str)> {
+    Ok((check_interface(&args.interface)?, parse_role(&args.role)?))
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let (interface, role) = validate(&args)?;
+    let client = ctx.connect().await?;
+    client
+        .call::<_, ()>(method::SET_INTERFACE_ROLE, &(interface, role))
+        .await?;
+    done(
+        ctx,
+        &format!("{interface}: role set to {role}"),
+        json!({"interface": interface, "role": role}),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_checked_before_sending() {
+        let a = |i: &str, r: &str| Args {
+            interface: i.into(),
+            role: r.into(),
+        };
+        assert!(validate(&a("wlan0", "backup")).is_ok());
+        assert!(validate(&a("cellular", "off")).is_ok());
+        let e = validate(&a("wlan0", "primary")).expect_err("bad role");
+        assert_eq!(e.exit_code(), 5);
+        assert!(
+            e.message.contains("preferred, backup, off"),
+            "{}",
+            e.message
+        );
+        assert_eq!(validate(&a("", "off")).map_err(|e| e.exit_code()), Err(5));
+    }
+}
