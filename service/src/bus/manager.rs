@@ -19,7 +19,11 @@ const MAX_POLICY_BYTES: usize = 256 * 1024;
 pub struct Manager {
     pub engine: EngineHandle,
     pub authority: AuthorityProxy<'static>,
-    pub view: ManagerView,
+    /// The published view. A watch channel, not a field replaced through
+    /// the object server: a method call holds the interface while it waits
+    /// for the engine, and the engine publishes before it answers — taking
+    /// the interface for writing then would deadlock.
+    pub view: tokio::sync::watch::Receiver<ManagerView>,
 }
 
 fn check_size(text: &str) -> Result<(), Error> {
@@ -143,7 +147,7 @@ impl Manager {
 
     #[zbus(property)]
     fn path_manager(&self) -> String {
-        self.view.path_manager.clone()
+        self.view.borrow().path_manager.clone()
     }
 
     #[zbus(property(emits_changed_signal = "const"))]
@@ -153,17 +157,17 @@ impl Manager {
 
     #[zbus(property)]
     fn policy_summary(&self) -> String {
-        self.view.policy_summary.clone()
+        self.view.borrow().policy_summary.clone()
     }
 
     #[zbus(property)]
     fn limits(&self) -> (u32, u32) {
-        self.view.limits
+        self.view.borrow().limits
     }
 
     #[zbus(property)]
     fn foreign_endpoints(&self) -> Vec<(u8, String, String)> {
-        self.view.foreign_endpoints.clone()
+        self.view.borrow().foreign_endpoints.clone()
     }
 
     #[zbus(signal)]

@@ -31,6 +31,7 @@ use objects::{subflow_info, ConnectionObject, InterfaceObject};
 pub struct Bus {
     conn: Connection,
     manager: ManagerView,
+    manager_tx: tokio::sync::watch::Sender<ManagerView>,
     interfaces: BTreeMap<String, InterfaceView>,
 }
 
@@ -45,6 +46,7 @@ impl Bus {
         let authority = AuthorityProxy::new(&conn)
             .await
             .context("cannot create the polkit authority proxy")?;
+        let (manager_tx, view) = tokio::sync::watch::channel(manager.clone());
         let server = conn.object_server();
         server.at(MANAGER_PATH, ObjectManager).await?;
         server
@@ -53,7 +55,7 @@ impl Bus {
                 Manager {
                     engine,
                     authority,
-                    view: manager.clone(),
+                    view,
                 },
             )
             .await?;
@@ -64,6 +66,7 @@ impl Bus {
         Ok(Bus {
             conn,
             manager,
+            manager_tx,
             interfaces: BTreeMap::new(),
         })
     }
@@ -94,12 +97,7 @@ impl Bus {
                 Variant::from(view.foreign_endpoints.clone()),
             );
         }
-        let iface = self
-            .conn
-            .object_server()
-            .interface::<_, Manager>(MANAGER_PATH)
-            .await?;
-        iface.get_mut().await.view = view;
+        self.manager_tx.send_replace(view);
         emit_changed(&self.emitter(MANAGER_PATH)?, MANAGER_INTERFACE, changed).await
     }
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod bus_env;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,0 +1,128 @@
+//! A daemon on a private system bus with the real polkitd, in a testbed's
+//! client namespace: what the D-Bus end-to-end tests start from. Field
+//! order is drop order: daemon, polkitd, bus, testbed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use mptcp_policy_dbus::names::BUS_NAME;
+use mptcp_policy_dbus::ManagerProxy;
+use mptcp_policy_tests::{BgProcess, Polkitd, PrivateBus, Testbed, TestbedOpts};
+
+use super::daemon_bin;
+
+/// The repository root (for the project's bus conf and polkit files).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub struct BusEnv {
+    daemon: Option<BgProcess>,
+    pub polkitd: Polkitd,
+    pub bus: PrivateBus,
+    pub tb: Testbed,
+    pub config: PathBuf,
+    pub state: PathBuf,
+    runs: u32,
+}
+
+impl BusEnv {
+    /// Testbed (IPv4), bus with `dbus/org.mptcp.Policy1.conf`, polkitd with
+    /// `polkit/org.mptcp.policy.policy`, and the daemon running `policy`.
+    pub fn start(policy: &str) -> Result<BusEnv> {
+        let tb = Testbed::new(TestbedOpts {
+            ipv6: false,
+            ..TestbedOpts::default()
+        })?;
+        let bus = PrivateBus::start(&[&repo().join("dbus/org.mptcp.Policy1.conf")])?;
+        let polkitd = Polkitd::start(&bus, &[&repo().join("polkit/org.mptcp.policy.policy")], &[])?;
+        let config = tb.tmp_dir().join("policy.toml");
+        std::fs::write(&config, policy)?;
+        let state = tb.tmp_dir().join("state");
+        let mut env = BusEnv {
+            daemon: None,
+            polkitd,
+            bus,
+            tb,
+            config,
+            state,
+            runs: 0,
+        };
+        env.start_daemon()?;
+        Ok(env)
+    }
+
+    /// Starts the daemon (again) and waits until it owns its bus name.
+    pub fn start_daemon(&mut self) -> Result<()> {
+        self.runs += 1;
+        let mut cmd: Command = self.bus.command("ip");
+        cmd.args(["netns", "exec", self.tb.client_ns()])
+            .arg(daemon_bin())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state);
+        let name = format!("mptcp-policyd-{}", self.runs);
+        self.daemon = Some(BgProcess::spawn(&name, &mut cmd, self.tb.tmp_dir())?);
+        self.bus
+            .wait_for_name(BUS_NAME, Duration::from_secs(10))
+            .with_context(|| format!("daemon log:\n{}", self.log()))
+    }
+
+    /// SIGTERM, wait for a clean exit, and for the name to be released.
+    pub fn stop_daemon(&mut self) -> Result<()> {
+        if let Some(mut d) = self.daemon.take() {
+            let pid = d.pid().context("no pid")?;
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            d.wait_success(Duration::from_secs(10))?;
+        }
+        mptcp_policy_tests::wait_for("name released", Duration::from_secs(5), || {
+            Ok(!self.bus.has_owner(BUS_NAME)?)
+        })
+    }
+
+    /// Is the daemon process still running?
+    pub fn daemon_alive(&mut self) -> bool {
+        self.daemon
+            .as_mut()
+            .is_some_and(|d| matches!(d.try_status(), Ok(None)))
+    }
+
+    pub fn log(&self) -> String {
+        self.daemon.as_ref().map(|d| d.stderr()).unwrap_or_default()
+    }
+
+    /// Runs `f` with a manager proxy on a fresh root connection.
+    pub fn manager<T>(&self, f: impl AsyncFnOnce(&ManagerProxy<'_>) -> T) -> Result<T> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let conn = self.bus.connect().await?;
+            let m = ManagerProxy::new(&conn).await?;
+            Ok(f(&m).await)
+        })
+    }
+
+    /// The state directory's files and their contents (to prove "unchanged").
+    pub fn state_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&self.state)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| {
+                        let p = e.path();
+                        (
+                            p.display().to_string(),
+                            std::fs::read(&p).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
