@@ -46,21 +46,32 @@ impl ConnectionTable {
         self.conns.get(&token)
     }
 
-    /// Applies one event; `iface` names the interface of a local address.
+    /// Applies one event. `local` tells, for a local address (and the
+    /// event's ifindex), its interface name and whether a backup endpoint
+    /// holds it: the kernel's `backup` attribute of a new subflow reports
+    /// only what the peer asked, so a subflow made from our backup endpoint
+    /// would otherwise look active.
     pub fn apply(
         &mut self,
         e: &PmEvent,
-        iface: impl Fn(IpAddr, Option<u32>) -> String,
+        local: impl Fn(IpAddr, Option<u32>) -> (String, bool),
     ) -> Option<ConnChange> {
         let token = e.token?;
-        let local = sock(e.saddr, e.sport);
+        let local_addr = sock(e.saddr, e.sport);
         let remote = sock(e.daddr, e.dport);
         let subflow = || -> Option<SubflowView> {
+            let (interface, backup_endpoint) = local(local_addr?.ip(), e.if_idx);
+            // A priority change reports the new state; otherwise either side
+            // asking for backup makes it one.
+            let backup = match e.kind {
+                PmEventKind::SubPriority => e.backup.unwrap_or(false),
+                _ => e.backup.unwrap_or(false) || backup_endpoint,
+            };
             Some(SubflowView {
-                local: local?,
+                local: local_addr?,
                 remote: remote?,
-                backup: e.backup.unwrap_or(false),
-                interface: iface(local?.ip(), e.if_idx),
+                backup,
+                interface,
             })
         };
         match e.kind {
@@ -68,7 +79,7 @@ impl ConnectionTable {
                 let established = e.kind == PmEventKind::Established;
                 let conn = self.conns.entry(token).or_insert_with(|| ConnectionView {
                     token,
-                    local,
+                    local: local_addr,
                     remote,
                     server_side: e.server_side.unwrap_or(false),
                     established,
@@ -151,9 +162,10 @@ mod tests {
         let mut t = ConnectionTable::default();
         let name = |ip: IpAddr, _| {
             if ip.to_string().starts_with("10.1.") {
-                "wlan0".into()
+                ("wlan0".to_string(), false)
             } else {
-                "wwan0".into()
+                // wwan0's address is held by a backup endpoint.
+                ("wwan0".to_string(), true)
             }
         };
         let c = t.apply(
@@ -182,7 +194,8 @@ mod tests {
                 PmEventKind::SubEstablished,
                 "10.2.0.2:4001",
                 "10.9.0.1:5201",
-                true,
+                // The kernel reports only the peer's wish; the endpoint decides.
+                false,
             ),
             name,
         );

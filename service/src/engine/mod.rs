@@ -189,7 +189,12 @@ impl Engine {
                     e.backup
                 );
                 let table = &self.table;
-                if let Some(change) = self.conns.apply(&e, |ip, idx| table.interface_of(ip, idx)) {
+                let endpoints = self.reconciler.endpoints();
+                let local = |ip, idx| {
+                    let backup = endpoints.iter().any(|k| k.addr == ip && k.flags.backup);
+                    (table.interface_of(ip, idx), backup)
+                };
+                if let Some(change) = self.conns.apply(&e, local) {
                     self.publish_connection(&change).await;
                 }
             }

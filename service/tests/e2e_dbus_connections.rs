@@ -1,0 +1,128 @@
+//! End-to-end: a real MPTCP connection in the testbed shows up on the bus
+//! as an object and as signals — right token, addresses, the LTE subflow
+//! flagged backup — within 100 ms, and disappears when it closes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bus_env::BusEnv;
+use common::*;
+use futures::StreamExt;
+use mptcp_policy_dbus::names::connection_path;
+use mptcp_policy_dbus::{ConnectionProxy, ManagerProxy, SubflowInfo};
+use mptcp_policy_tests::monotonic_us;
+use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
+use mptcp_policy_tests::testbed::{SERVER_V4, WLAN_V4, WWAN_V4};
+
+#[derive(Debug, Default)]
+struct Seen {
+    token: Option<u32>,
+    created_at: Option<u64>,
+    object_ok: bool,
+    lte_backup_subflow: Option<SubflowInfo>,
+    closed: bool,
+}
+
+#[test]
+fn a_connection_appears_as_object_and_signals_and_disappears() {
+    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 1500,
+        ..StreamSpec::default()
+    };
+    let (seen, run) = rt.block_on(async {
+        let conn = env.bus.connect().await.expect("bus");
+        let m = ManagerProxy::new(&conn).await.expect("proxy");
+        let mut signals = m.inner().receive_all_signals().await.expect("subscribe");
+        let run = StreamRun::start(&env.tb, &stream_bin(), &spec).expect("stream");
+        let mut seen = Seen::default();
+        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(deadline);
+        while !seen.closed {
+            let msg = tokio::select! {
+                m = signals.next() => m.expect("signal stream"),
+                _ = &mut deadline => panic!("timed out; seen {seen:?}\n{}", env.log()),
+            };
+            let header = msg.header();
+            let member = header.member().map(|m| m.to_string()).unwrap_or_default();
+            match member.as_str() {
+                "ConnectionCreated" => {
+                    let (token, local, _lport, remote, rport): (u32, String, u16, String, u16) =
+                        msg.body().deserialize().expect("body");
+                    assert_eq!(
+                        (local.as_str(), remote.as_str(), rport),
+                        (WLAN_V4, SERVER_V4, spec.port)
+                    );
+                    seen.token = Some(token);
+                    seen.created_at = Some(monotonic_us());
+                    // The object is there when the signal is.
+                    let c = ConnectionProxy::builder(&conn)
+                        .path(connection_path(token))
+                        .build()
+                        .await
+                        .expect("connection proxy");
+                    assert_eq!(c.token().await.expect("Token"), token);
+                    assert_eq!(c.remote_address().await.expect("RemoteAddress"), SERVER_V4);
+                    assert_eq!(c.remote_port().await.expect("RemotePort"), spec.port);
+                    assert!(!c.server_side().await.expect("ServerSide"));
+                    seen.object_ok = true;
+                }
+                "SubflowEstablished" => {
+                    let (token, sf): (u32, SubflowInfo) = msg.body().deserialize().expect("body");
+                    if Some(token) == seen.token && sf.local_address == WWAN_V4 {
+                        let c = ConnectionProxy::builder(&conn)
+                            .path(connection_path(token))
+                            .build()
+                            .await
+                            .expect("proxy");
+                        let subflows = c.subflows().await.expect("Subflows");
+                        assert!(
+                            subflows
+                                .iter()
+                                .any(|s| s.local_address == WWAN_V4 && s.backup),
+                            "{subflows:?}"
+                        );
+                        seen.lte_backup_subflow = Some(sf);
+                    }
+                }
+                "ConnectionClosed" => {
+                    let (token,): (u32,) = msg.body().deserialize().expect("body");
+                    seen.closed = Some(token) == seen.token;
+                }
+                _ => {}
+            }
+        }
+        let token = seen.token.expect("token");
+        let gone = ConnectionProxy::builder(&conn)
+            .path(connection_path(token))
+            .build()
+            .await
+            .expect("proxy")
+            .token()
+            .await;
+        assert!(gone.is_err(), "connection object still there after close");
+        (seen, run)
+    });
+    let result = run.wait(Duration::from_secs(20)).expect("stream");
+    result.check().expect("stream intact");
+    let sf = seen.lte_backup_subflow.expect("LTE subflow signal");
+    assert!(sf.backup && sf.interface == "wwan0", "{sf:?}");
+    assert!(seen.object_ok);
+    let first_read = result.receiver.reads.first().expect("data").0;
+    let created = seen.created_at.expect("created");
+    println!(
+        "ConnectionCreated seen {:.1} ms before the first byte reached the server",
+        (first_read as f64 - created as f64) / 1000.0
+    );
+    assert!(
+        created <= first_read + 100_000,
+        "the signal came more than 100 ms after the connection carried data"
+    );
+}
