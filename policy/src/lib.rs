@@ -12,6 +12,7 @@
 //! No I/O, no async, no clock reads anywhere in this crate: the daemon
 //! reads files, netlink and time, and hands them in.
 
+mod budget;
 mod errors;
 mod evaluate;
 mod layers;
@@ -26,6 +27,7 @@ mod size;
 mod types;
 mod write;
 
+pub use budget::{budget_crossings, BudgetCrossing};
 pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,

@@ -126,3 +126,74 @@ fn a_connection_appears_as_object_and_signals_and_disappears() {
         "the signal came more than 100 ms after the connection carried data"
     );
 }
+
+#[test]
+fn budget_warning_and_exhaustion_are_signalled_once() {
+    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let signals: Vec<(String, String, u64, u64)> = rt.block_on(async {
+        let conn = env.bus.connect().await.expect("bus");
+        let m = ManagerProxy::new(&conn).await.expect("proxy");
+        let mut signals = m.inner().receive_all_signals().await.expect("subscribe");
+        // 200 kB; SetBudget warns at 80 % by default.
+        m.set_budget("wwan0", 200_000, "monthly")
+            .await
+            .expect("SetBudget");
+        let ns = env.tb.client_ns().to_string();
+        // ~300 kB each way over wwan0.
+        tokio::task::spawn_blocking(move || {
+            mptcp_policy_tests::ns_exec(
+                &ns,
+                "ping",
+                &[
+                    "-q", "-c", "150", "-i", "0.002", "-s", "1000", "-I", WWAN_V4, SERVER_V4,
+                ],
+            )
+        })
+        .await
+        .expect("join")
+        .expect("ping");
+        let mut got = Vec::new();
+        let deadline = tokio::time::sleep(Duration::from_secs(5));
+        tokio::pin!(deadline);
+        loop {
+            let msg = tokio::select! {
+                m = signals.next() => m.expect("signal stream"),
+                _ = &mut deadline => break,
+            };
+            let header = msg.header();
+            let member = header.member().map(|m| m.to_string()).unwrap_or_default();
+            if member.starts_with("Budget") {
+                let (iface, used, budget): (String, u64, u64) =
+                    msg.body().deserialize().expect("body");
+                got.push((member, iface, used, budget));
+            }
+        }
+        got
+    });
+    let names: Vec<&str> = signals.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["BudgetWarning", "BudgetExhausted"],
+        "{signals:?}\n{}",
+        env.log()
+    );
+    assert!(
+        signals.iter().all(|s| s.1 == "wwan0" && s.3 == 200_000),
+        "{signals:?}"
+    );
+    assert!(
+        signals[0].2 >= 160_000 && signals[1].2 >= 200_000,
+        "{signals:?}"
+    );
+    assert!(
+        env.log()
+            .contains("wwan0: budget of 200000 bytes exhausted"),
+        "{}",
+        env.log()
+    );
+}

@@ -226,6 +226,24 @@ impl Bus {
         result
     }
 
+    pub async fn budget_warning(
+        &self,
+        interface: &str,
+        used: u64,
+        budget: u64,
+    ) -> zbus::Result<()> {
+        Manager::budget_warning(&self.emitter(MANAGER_PATH)?, interface, used, budget).await
+    }
+
+    pub async fn budget_exhausted(
+        &self,
+        interface: &str,
+        used: u64,
+        budget: u64,
+    ) -> zbus::Result<()> {
+        Manager::budget_exhausted(&self.emitter(MANAGER_PATH)?, interface, used, budget).await
+    }
+
     pub async fn policy_changed(&self) -> zbus::Result<()> {
         Manager::policy_changed(&self.emitter(MANAGER_PATH)?).await
     }

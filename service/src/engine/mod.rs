@@ -239,8 +239,16 @@ impl Engine {
             }
         };
         let mut grew = false;
+        let mut crossed = Vec::new();
         for (name, total) in self.table.update_counters(&snapshot) {
-            grew |= self.usage.observe(&name, total);
+            let before = self.usage.bytes(&name);
+            if self.usage.observe(&name, total) {
+                grew = true;
+                crossed.push((name, before));
+            }
+        }
+        for (name, before) in crossed {
+            self.check_budget(&name, before).await;
         }
         if grew {
             self.usage_dirty = true;
