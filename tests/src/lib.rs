@@ -8,6 +8,7 @@ pub mod bins;
 pub mod bus;
 pub mod clock;
 pub mod counters;
+pub mod daemon_env;
 pub mod demo;
 pub mod handover;
 pub mod netns;
