@@ -62,9 +62,14 @@ mod tests {
     #[test]
     fn the_shipped_xml_lists_the_three_interfaces() {
         let m = super::members(super::introspection_xml()).expect("parses");
-        for i in ["org.mptcp.Policy1", "org.mptcp.Policy1.Interface", "org.mptcp.Policy1.Connection"] {
+        for i in [
+            "org.mptcp.Policy1",
+            "org.mptcp.Policy1.Interface",
+            "org.mptcp.Policy1.Connection",
+        ] {
             assert!(m.get(i).is_some_and(|v| !v.is_empty()), "{i} missing");
         }
-        assert!(m["org.mptcp.Policy1"].contains(&"method SetInterfaceRole(interface:s:in,role:s:in)".to_string()));
+        assert!(m["org.mptcp.Policy1"]
+            .contains(&"method SetInterfaceRole(interface:s:in,role:s:in)".to_string()));
     }
 }

@@ -18,6 +18,6 @@ pub mod proxy;
 pub mod types;
 
 pub use error::Error;
+pub use introspection::{introspection_xml, members};
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
 pub use types::SubflowInfo;
-pub use introspection::{introspection_xml, members};

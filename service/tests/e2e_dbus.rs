@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::bus_env::BusEnv;
+use common::bus_env::{self, BusEnv};
 use common::*;
 use mptcp_policy_dbus::names::{interface_path, BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
 use mptcp_policy_dbus::{introspection_xml, members, Error, InterfaceProxy};
@@ -28,7 +28,7 @@ fn role_of(env: &BusEnv, ifname: &str) -> String {
 
 #[test]
 fn root_changes_roles_and_the_kernel_follows_when_the_call_returns() {
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
 
     env.manager(async |m| m.set_interface_role("wlan0", "backup").await)
@@ -74,7 +74,7 @@ fn root_changes_roles_and_the_kernel_follows_when_the_call_returns() {
 
 #[test]
 fn bad_input_gets_a_named_error_and_changes_nothing() {
-    let mut env = BusEnv::start(WIFI_FIRST).expect("env");
+    let mut env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     let eps_before = endpoints(&env.tb).expect("eps");
     let state_before = env.state_files();
@@ -191,7 +191,7 @@ fn bad_input_gets_a_named_error_and_changes_nothing() {
 
 #[test]
 fn live_introspection_equals_the_shipped_xml() {
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     let shipped = members(introspection_xml()).expect("shipped XML");
     let live_xml = |path: String| {
         env.bus
@@ -224,7 +224,7 @@ fn live_introspection_equals_the_shipped_xml() {
 
 #[test]
 fn roles_budgets_and_usage_survive_a_restart() {
-    let mut env = BusEnv::start(WIFI_FIRST).expect("env");
+    let mut env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     env.manager(async |m| {
         m.set_interface_role("wlan0", "backup").await?;

@@ -10,9 +10,10 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::bus_env::{repo, BusEnv};
+use common::bus_env::{self, BusEnv};
 use common::*;
 use mptcp_policy_tests::bins::find_bin;
+use mptcp_policy_tests::daemon_env::repo;
 use mptcp_policy_tests::testbed::WLAN_V4;
 use mptcp_policy_tests::users::stage_executable;
 use mptcp_policy_tests::TestUser;
@@ -33,7 +34,7 @@ fn error_name(out: &Output) -> String {
 
 #[test]
 fn an_unprivileged_user_is_denied_until_the_rules_allow_it() {
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     let user = TestUser::create("mptcpe2e").expect("user");
 

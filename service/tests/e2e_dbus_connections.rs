@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::bus_env::BusEnv;
+use common::bus_env;
 use common::*;
 use futures::StreamExt;
 use mptcp_policy_dbus::names::connection_path;
@@ -26,7 +26,7 @@ struct Seen {
 
 #[test]
 fn a_connection_appears_as_object_and_signals_and_disappears() {
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -129,7 +129,7 @@ fn a_connection_appears_as_object_and_signals_and_disappears() {
 
 #[test]
 fn budget_warning_and_exhaustion_are_signalled_once() {
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

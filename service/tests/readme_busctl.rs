@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::bus_env::BusEnv;
+use common::bus_env;
 use common::*;
 use mptcp_policy_dbus::names::interface_path;
 use mptcp_policy_dbus::InterfaceProxy;
@@ -59,7 +59,7 @@ fn every_busctl_command_of_the_readme_works_verbatim() {
     assert!(cmds.len() >= 10, "too few commands: {cmds:?}");
     assert!(cmds.iter().all(|c| c.starts_with("busctl ")), "{cmds:?}");
 
-    let env = BusEnv::start(WIFI_FIRST).expect("env");
+    let env = bus_env::start(WIFI_FIRST).expect("env");
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
 
     // A working directory with the policy.toml the block reads.

@@ -1,13 +1,14 @@
 //! `mptcp-policyd` on a private system bus with the real polkitd, running in
-//! a fresh testbed's client namespace: the setup of the D-Bus benchmark (the
-//! same steps as the service tests' `BusEnv`). Field order is drop order:
-//! daemon, polkitd, bus, testbed — everything stops and is removed on drop.
+//! a fresh testbed's client namespace: the setup of the D-Bus end-to-end
+//! tests and of the D-Bus benchmark. Field order is drop order: daemon,
+//! polkitd, bus, testbed — everything stops and is removed on drop.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use mptcp_policy_dbus::names::BUS_NAME;
+use mptcp_policy_dbus::ManagerProxy;
 
 use crate::{BgProcess, Polkitd, PrivateBus, Testbed, TestbedOpts};
 
@@ -18,10 +19,15 @@ pub fn repo() -> PathBuf {
 
 /// A running daemon on its private bus; see the module doc.
 pub struct DaemonEnv {
-    daemon: BgProcess,
+    daemon: Option<BgProcess>,
     pub polkitd: Polkitd,
     pub bus: PrivateBus,
     pub tb: Testbed,
+    /// The daemon's `--config` file and `--state-dir`.
+    pub config: PathBuf,
+    pub state: PathBuf,
+    binary: PathBuf,
+    runs: u32,
 }
 
 impl DaemonEnv {
@@ -38,33 +44,91 @@ impl DaemonEnv {
         let config = tb.tmp_dir().join("policy.toml");
         std::fs::write(&config, policy)?;
         let state = tb.tmp_dir().join("state");
-        let mut cmd = bus.command("ip");
-        cmd.args(["netns", "exec", tb.client_ns()])
-            .arg(daemon)
-            .arg("--config")
-            .arg(&config)
-            .arg("--state-dir")
-            .arg(&state);
-        let process = BgProcess::spawn("mptcp-policyd", &mut cmd, tb.tmp_dir())?;
-        let env = DaemonEnv {
-            daemon: process,
+        let mut env = DaemonEnv {
+            daemon: None,
             polkitd,
             bus,
             tb,
+            config,
+            state,
+            binary: daemon.to_path_buf(),
+            runs: 0,
         };
-        env.bus
-            .wait_for_name(BUS_NAME, Duration::from_secs(10))
-            .with_context(|| format!("daemon log:\n{}", env.log()))?;
+        env.start_daemon()?;
         Ok(env)
     }
 
-    /// The daemon's log (stderr) so far.
+    /// Starts the daemon (again: same config and state) and waits until it
+    /// owns its bus name.
+    pub fn start_daemon(&mut self) -> Result<()> {
+        self.runs += 1;
+        let mut cmd = self.bus.command("ip");
+        cmd.args(["netns", "exec", self.tb.client_ns()])
+            .arg(&self.binary)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state);
+        let name = format!("mptcp-policyd-{}", self.runs);
+        self.daemon = Some(BgProcess::spawn(&name, &mut cmd, self.tb.tmp_dir())?);
+        self.bus
+            .wait_for_name(BUS_NAME, Duration::from_secs(10))
+            .with_context(|| format!("daemon log:\n{}", self.log()))
+    }
+
+    /// SIGTERM, wait for a clean exit and for the bus name to be released.
+    pub fn stop_daemon(&mut self) -> Result<()> {
+        if let Some(mut d) = self.daemon.take() {
+            let pid = d.pid().context("no pid")?;
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            d.wait_success(Duration::from_secs(10))?;
+        }
+        crate::wait_for("name released", Duration::from_secs(5), || {
+            Ok(!self.bus.has_owner(BUS_NAME)?)
+        })
+    }
+
+    /// The current daemon run's log (stderr) so far.
     pub fn log(&self) -> String {
-        self.daemon.stderr()
+        self.daemon.as_ref().map(|d| d.stderr()).unwrap_or_default()
     }
 
     /// Is the daemon still running?
     pub fn daemon_alive(&mut self) -> bool {
-        matches!(self.daemon.try_status(), Ok(None))
+        self.daemon
+            .as_mut()
+            .is_some_and(|d| matches!(d.try_status(), Ok(None)))
+    }
+
+    /// Runs `f` with a manager proxy on a fresh root connection.
+    pub fn manager<T>(&self, f: impl AsyncFnOnce(&ManagerProxy<'_>) -> T) -> Result<T> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let conn = self.bus.connect().await?;
+            let m = ManagerProxy::new(&conn).await?;
+            Ok(f(&m).await)
+        })
+    }
+
+    /// The state directory's files and contents (to prove "unchanged").
+    pub fn state_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&self.state)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| {
+                        let p = e.path();
+                        (
+                            p.display().to_string(),
+                            std::fs::read(&p).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
     }
 }
