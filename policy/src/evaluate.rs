@@ -1,11 +1,14 @@
 //! `evaluate`: observed interfaces + policy → desired endpoints, limits and
 //! a per-interface verdict explaining each decision. Pure and
-//! deterministic; no I/O, no clock here.
+//! deterministic; no I/O, no clock here (`now` is an input).
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 
+use jiff::ZonedDateTime;
+
+use crate::budget::{budget_verdict, BudgetState, BudgetVerdict};
 use crate::model::{Limits, Policy, Role};
 use crate::net::unusable_reason;
 use crate::observed::{Observed, ObservedInterface};
@@ -69,7 +72,8 @@ pub struct InterfaceVerdict {
     pub name: String,
     /// Type used for matching.
     pub kind: InterfaceType,
-    /// Role from the matching entry, `Off` when none matches.
+    /// Role from the matching entry (demoted by its budget when exhausted
+    /// or today's allowance is spent), `Off` when none matches.
     pub role: Role,
     /// 0-based index into `Policy::interfaces` of the deciding entry
     /// (messages count from 1).
@@ -78,6 +82,9 @@ pub struct InterfaceVerdict {
     pub reason: String,
     /// Addresses not used and why (loopback, link-local, tentative, ...).
     pub skipped_addresses: Vec<(IpAddr, String)>,
+    /// The budget verdict, when the matching entry has a budget and the
+    /// interface's usage is known.
+    pub budget: Option<BudgetVerdict>,
 }
 
 /// The desired in-kernel PM state.
@@ -101,13 +108,18 @@ pub struct Desired {
 /// preferred/backup get one endpoint per usable address. Endpoints are
 /// ranked preferred before backup, then by entry order, ifindex, IPv4
 /// before IPv6, and address; the first [`MAX_ENDPOINTS`] are kept.
-pub fn evaluate(policy: &Policy, observed: &Observed) -> Desired {
+///
+/// An entry with a `budget` on an interface whose `usage` is known gets a
+/// [`BudgetVerdict`] at `now` (local time is `now`'s time zone); when the
+/// budget is exhausted or today's allowance spent, the role is lowered to
+/// `when_exhausted` (preferred > backup > off), never raised.
+pub fn evaluate(policy: &Policy, observed: &Observed, now: &ZonedDateTime) -> Desired {
     let mut ifaces: Vec<&ObservedInterface> = observed.interfaces.iter().collect();
     ifaces.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
     let mut interfaces = Vec::new();
     let mut candidates = Vec::new();
     for iface in ifaces {
-        let (verdict, mut wanted) = judge(policy, iface);
+        let (verdict, mut wanted) = judge(policy, iface, now);
         candidates.append(&mut wanted);
         interfaces.push(verdict);
     }
@@ -136,20 +148,45 @@ type Rank = (u8, usize, u32, bool, IpAddr);
 fn judge(
     policy: &Policy,
     iface: &ObservedInterface,
+    now: &ZonedDateTime,
 ) -> (InterfaceVerdict, Vec<(Rank, DesiredEndpoint)>) {
     let matched = policy
         .interfaces
         .iter()
         .position(|e| e.matches(&iface.name, iface.kind));
+    let mut budget = None;
     let (role, mut reason) = match matched {
         Some(i) => {
             let entry = &policy.interfaces[i];
-            let reason = format!(
+            let mut reason = format!(
                 "matched [[interface]] #{} ({})",
                 i + 1,
                 entry.describe_match()
             );
-            (entry.role, reason)
+            let mut role = entry.role;
+            if let (Some(b), Some(usage)) = (&entry.budget, &iface.usage) {
+                let v = budget_verdict(b, usage, now);
+                if let (Some(demote_to), Some(what)) = (v.demote_to, v.describe(b, usage)) {
+                    reason.push_str("; ");
+                    reason.push_str(&what);
+                    if rank(demote_to) < rank(role) {
+                        role = demote_to;
+                        match v.state {
+                            BudgetState::AllowanceSpent => reason.push_str(&format!(
+                                ": demoted to {demote_to} until {}",
+                                v.next_midnight.strftime("%H:%M")
+                            )),
+                            _ => {
+                                reason.push_str(&format!(": when_exhausted = {}", b.when_exhausted))
+                            }
+                        }
+                    } else {
+                        reason.push_str(&format!(": already {role}"));
+                    }
+                }
+                budget = Some(v);
+            }
+            (role, reason)
         }
         None => (
             Role::Off,
@@ -164,6 +201,7 @@ fn judge(
         matched_entry: matched,
         reason: String::new(),
         skipped_addresses: Vec::new(),
+        budget,
     };
     let mut wanted = Vec::new();
     if !iface.up {
@@ -197,6 +235,15 @@ fn judge(
     }
     verdict.reason = reason;
     (verdict, wanted)
+}
+
+/// How much a role uses an interface: preferred 2 > backup 1 > off 0.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Preferred => 2,
+        Role::Backup => 1,
+        Role::Off => 0,
+    }
 }
 
 /// Endpoint flags for a role, `None` for `off`.

@@ -27,7 +27,10 @@ mod size;
 mod types;
 mod write;
 
-pub use budget::{budget_crossings, BudgetCrossing};
+pub use budget::{
+    budget_crossings, budget_verdict, day_start, period_bounds, BudgetCrossing, BudgetInput,
+    BudgetState, BudgetVerdict, PeriodBounds,
+};
 pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
@@ -41,8 +44,12 @@ pub use names::{NameGlob, TypeMap};
 pub use net::{unusable_reason, Cidr};
 pub use observed::{Observed, ObservedAddress, ObservedInterface};
 pub use plan::{plan, Actual, KernelEndpoint, Ownership, Plan, PmOp};
-pub use size::{format_size, parse_size};
+pub use size::{format_size, human_bytes, parse_size};
 pub use types::{infer_type, InterfaceType, TypeHints, TypeSource};
+
+/// The `jiff` this crate's time types come from ([`jiff::ZonedDateTime`]),
+/// so callers use the same version.
+pub use jiff;
 
 /// The in-kernel path manager's maximum number of endpoints (and of each
 /// limit); adding a ninth endpoint fails with `ERANGE`.

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::budget::BudgetInput;
 use crate::types::InterfaceType;
 
 /// One address on an interface, with the flags that decide whether it may
@@ -47,6 +48,9 @@ pub struct ObservedInterface {
     pub up: bool,
     /// Its addresses.
     pub addresses: Vec<ObservedAddress>,
+    /// Counted usage for its budget; `None` when not counted (yet): no
+    /// budget enforcement then.
+    pub usage: Option<BudgetInput>,
 }
 
 /// Everything `evaluate` looks at.

@@ -49,6 +49,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     u64::try_from(value).map_err(|_| too_big())
 }
 
+/// Bytes for humans (log lines, reasons), binary units with one decimal as
+/// `mptcp-policyctl` prints them: `512 B`, `1.5 KiB`, `2.0 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// The shortest exact text for `bytes` (`2GiB`, `500MB`, `1234B`); on a
 /// tie binary units win.
 pub fn format_size(bytes: u64) -> String {

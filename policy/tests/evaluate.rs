@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{addr, iface, observed, policy, EXAMPLE};
+use common::{addr, fixed_now, iface, observed, policy, EXAMPLE};
 use mptcp_policy::{evaluate, Desired, InterfaceType as T, Role, MAX_ENDPOINTS};
 
 /// (addr, ifname, flags) for compact comparison.
@@ -43,7 +43,7 @@ fn example_with_ipv4_ipv6_and_several_addresses() {
         iface(4, "eth0", T::Ethernet, true, &["10.0.0.2/24"]),
         iface(1, "lo", T::Unknown, true, &["127.0.0.1/8", "::1/128"]),
     ]);
-    let d = evaluate(&p, &o);
+    let d = evaluate(&p, &o, &fixed_now());
     assert_eq!(
         eps(&d),
         vec![
@@ -105,7 +105,7 @@ fn announce_and_fullmesh_flags() {
             iface(2, "wlan0", T::Wifi, true, &["192.168.1.20"]),
             iface(3, "wwan0", T::Cellular, true, &["100.64.1.2"]),
         ]);
-        let d = evaluate(&p, &o);
+        let d = evaluate(&p, &o, &fixed_now());
         assert_eq!(d.endpoints[0].flags.to_string(), want_pref, "{general}");
         assert_eq!(d.endpoints[1].flags.to_string(), want_backup, "{general}");
     }
@@ -141,7 +141,7 @@ fn address_filtering() {
     flagged("2001:db8::12/64", false, false, true);
     flagged("2001:db8::13/64", false, false, false);
     flagged("192.0.2.7/24", false, false, false);
-    let d = evaluate(&p, &observed(vec![wlan]));
+    let d = evaluate(&p, &observed(vec![wlan]), &fixed_now());
     assert_eq!(
         eps(&d),
         vec![
@@ -180,13 +180,17 @@ fn interfaces_appearing_disappearing_and_going_down() {
     let p = policy(EXAMPLE);
     let wlan = iface(2, "wlan0", T::Wifi, true, &["192.168.1.20"]);
     let wwan = iface(3, "wwan0", T::Cellular, true, &["100.64.1.2"]);
-    let both = evaluate(&p, &observed(vec![wlan.clone(), wwan.clone()]));
+    let both = evaluate(
+        &p,
+        &observed(vec![wlan.clone(), wwan.clone()]),
+        &fixed_now(),
+    );
     assert_eq!(both.endpoints.len(), 2);
 
     // wlan0 goes down: its endpoint goes, the verdict says why.
     let mut down = wlan.clone();
     down.up = false;
-    let d = evaluate(&p, &observed(vec![down, wwan.clone()]));
+    let d = evaluate(&p, &observed(vec![down, wwan.clone()]), &fixed_now());
     assert_eq!(eps(&d), vec![row("100.64.1.2", "wwan0", "subflow backup")]);
     assert_eq!(
         d.interfaces[0].reason,
@@ -195,13 +199,13 @@ fn interfaces_appearing_disappearing_and_going_down() {
     assert_eq!(d.interfaces[0].role, Role::Preferred);
 
     // wlan0 disappears entirely.
-    let d = evaluate(&p, &observed(vec![wwan.clone()]));
+    let d = evaluate(&p, &observed(vec![wwan.clone()]), &fixed_now());
     assert_eq!(d.interfaces.len(), 1);
     assert_eq!(eps(&d), vec![row("100.64.1.2", "wwan0", "subflow backup")]);
 
     // wlan0 comes back up without an address yet.
     let bare = iface(2, "wlan0", T::Wifi, true, &[]);
-    let d = evaluate(&p, &observed(vec![bare, wwan.clone()]));
+    let d = evaluate(&p, &observed(vec![bare, wwan.clone()]), &fixed_now());
     assert_eq!(
         d.interfaces[0].reason,
         "matched [[interface]] #1 (type = wifi); no usable address"
@@ -210,7 +214,7 @@ fn interfaces_appearing_disappearing_and_going_down() {
 
     // a new ethernet appears: ranked by entry order before the backup.
     let eth = iface(7, "eth1", T::Ethernet, true, &["10.0.0.2"]);
-    let d = evaluate(&p, &observed(vec![wwan, eth, wlan]));
+    let d = evaluate(&p, &observed(vec![wwan, eth, wlan]), &fixed_now());
     assert_eq!(
         eps(&d),
         vec![
@@ -229,7 +233,7 @@ fn unmatched_and_off_interfaces_get_no_endpoint() {
         iface(2, "eth0", T::Ethernet, true, &["10.0.0.2"]), // name matches, type does not
         iface(3, "docker0", T::Bridge, true, &["172.17.0.1"]),
     ]);
-    let d = evaluate(&p, &o);
+    let d = evaluate(&p, &o, &fixed_now());
     assert!(d.endpoints.is_empty());
     assert_eq!(d.interfaces[0].role, Role::Off);
     assert_eq!(d.interfaces[0].matched_entry, Some(0));
@@ -247,7 +251,7 @@ fn first_matching_entry_decides() {
         iface(1, "wlan0", T::Wifi, true, &["192.168.1.2"]),
         iface(2, "wlan1", T::Wifi, true, &["192.168.2.2"]),
     ]);
-    let d = evaluate(&p, &o);
+    let d = evaluate(&p, &o, &fixed_now());
     assert_eq!(
         eps(&d),
         vec![
@@ -290,7 +294,7 @@ fn more_than_eight_endpoints_are_ranked_and_the_rest_left_out() {
             &["2001:db8:a::2/64", "192.168.1.20"],
         ),
     ]);
-    let d = evaluate(&p, &o);
+    let d = evaluate(&p, &o, &fixed_now());
     assert_eq!(d.endpoints.len(), MAX_ENDPOINTS);
     let order: Vec<String> = d.endpoints.iter().map(|e| e.addr.to_string()).collect();
     assert_eq!(
@@ -317,7 +321,7 @@ fn same_address_on_two_interfaces_is_used_once() {
         iface(2, "wlan0", T::Wifi, true, &["192.168.1.20"]),
         iface(4, "eth0", T::Ethernet, true, &["192.168.1.20"]),
     ]);
-    let d = evaluate(&p, &o);
+    let d = evaluate(&p, &o, &fixed_now());
     assert_eq!(eps(&d), vec![row("192.168.1.20", "wlan0", "subflow")]);
     assert_eq!(d.left_out.len(), 1);
 }
@@ -342,10 +346,10 @@ fn output_does_not_depend_on_input_order() {
         ),
         iface(4, "eth0", T::Ethernet, false, &["10.0.0.2"]),
     ];
-    let first = evaluate(&p, &observed(ifaces.clone()));
+    let first = evaluate(&p, &observed(ifaces.clone()), &fixed_now());
     ifaces.reverse();
     for i in &mut ifaces {
         i.addresses.reverse();
     }
-    assert_eq!(evaluate(&p, &observed(ifaces)), first);
+    assert_eq!(evaluate(&p, &observed(ifaces), &fixed_now()), first);
 }

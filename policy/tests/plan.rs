@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use common::{iface, observed, policy, EXAMPLE};
+use common::{fixed_now, iface, observed, policy, EXAMPLE};
 use mptcp_policy::{
     evaluate, plan, Actual, Desired, DesiredEndpoint, EndpointFlags, InterfaceType as T,
     KernelEndpoint, Limits, Observed, Ownership, PmOp, MAX_ENDPOINTS,
@@ -422,7 +422,7 @@ fn generated_states_converge_and_respect_ownership() {
         };
         let mut own = Ownership::default();
         // Reach a realistic owned state from some earlier observation.
-        let before = evaluate(&policy, &gen_observed(&mut rng));
+        let before = evaluate(&policy, &gen_observed(&mut rng), &fixed_now());
         let first = plan(&actual, &before, &own);
         apply(&mut actual, &mut own, &first.ops);
         assert!(
@@ -431,7 +431,7 @@ fn generated_states_converge_and_respect_ownership() {
         );
 
         // Something changes; plan, check invariants, apply, plan again.
-        let now = evaluate(&policy, &gen_observed(&mut rng));
+        let now = evaluate(&policy, &gen_observed(&mut rng), &fixed_now());
         let old = state_of(&actual);
         let p = plan(&actual, &now, &own);
         for op in &p.ops {
@@ -515,7 +515,7 @@ fn after_link_down_the_first_op_deletes_the_dead_endpoint() {
         let mut obs = gen_observed(&mut rng);
         let mut actual = Actual::default();
         let mut own = Ownership::default();
-        let d = evaluate(&p, &obs);
+        let d = evaluate(&p, &obs, &fixed_now());
         let first = plan(&actual, &d, &own);
         apply(&mut actual, &mut own, &first.ops);
         // Take down an interface that has an endpoint.
@@ -533,7 +533,7 @@ fn after_link_down_the_first_op_deletes_the_dead_endpoint() {
                 i.up = false;
             }
         }
-        let after = plan(&actual, &evaluate(&p, &obs), &own);
+        let after = plan(&actual, &evaluate(&p, &obs, &fixed_now()), &own);
         match after.ops.first() {
             Some(PmOp::DeleteEndpoint { addr, .. }) => {
                 assert!(dead.contains(addr), "round {round}")

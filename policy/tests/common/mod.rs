@@ -22,7 +22,13 @@ pub fn iface(
         kind,
         up,
         addresses: addrs.iter().map(|a| addr(a)).collect(),
+        usage: None,
     }
+}
+
+/// A fixed instant for evaluations that do not depend on time.
+pub fn fixed_now() -> mptcp_policy::jiff::ZonedDateTime {
+    "2026-05-15T12:00:00+00:00[UTC]".parse().expect("instant")
 }
 
 pub fn observed(ifaces: Vec<ObservedInterface>) -> Observed {
