@@ -54,6 +54,14 @@ pub struct InterfaceInfo {
     pub bytes_used: u64,
     /// 0: no budget.
     pub budget_bytes: u64,
+    /// "daily" | "weekly" | "monthly", "" without a budget.
+    pub budget_period: String,
+    /// "within-budget" | "allowance-spent" | "exhausted", "" without a budget.
+    pub budget_state: String,
+    /// Bytes still allowed today.
+    pub allowance_bytes: u64,
+    /// End of the period, RFC 3339 local time; "" without a budget.
+    pub next_reset: String,
     pub endpoint_ids: Vec<u8>,
 }
 
@@ -116,6 +124,10 @@ pub fn interface_from_props(path: &str, p: &Props) -> Result<InterfaceInfo, CliE
         metered: prop(p, path, "Metered")?,
         bytes_used: prop(p, path, "BytesUsed")?,
         budget_bytes: prop(p, path, "BudgetBytes")?,
+        budget_period: prop(p, path, "BudgetPeriod")?,
+        budget_state: prop(p, path, "BudgetState")?,
+        allowance_bytes: prop(p, path, "AllowanceBytes")?,
+        next_reset: prop(p, path, "NextReset")?,
         endpoint_ids: prop(p, path, "EndpointIds")?,
     })
 }
@@ -201,6 +213,10 @@ pub(crate) mod tests {
                 ("Metered", v(true)),
                 ("BytesUsed", v(1u64 << 30)),
                 ("BudgetBytes", v(2u64 << 30)),
+                ("BudgetPeriod", v("monthly")),
+                ("BudgetState", v("within-budget")),
+                ("AllowanceBytes", v(100u64 << 20)),
+                ("NextReset", v("2026-12-01T00:00:00+01:00")),
                 ("EndpointIds", v(vec![2u8])),
             ],
         );

@@ -104,6 +104,14 @@ pub trait Interface {
     #[zbus(property)]
     fn budget_bytes(&self) -> zbus::Result<u64>;
     #[zbus(property)]
+    fn budget_period(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn budget_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn allowance_bytes(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn next_reset(&self) -> zbus::Result<String>;
+    #[zbus(property)]
     fn endpoint_ids(&self) -> zbus::Result<Vec<u8>>;
 }
 

@@ -71,6 +71,10 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "Metered:b",
         "BytesUsed:t",
         "BudgetBytes:t",
+        "BudgetPeriod:s",
+        "BudgetState:s",
+        "AllowanceBytes:t",
+        "NextReset:s",
         "EndpointIds:ay",
     ];
     let connection = [
@@ -223,8 +227,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 24 manager members + 11 + 7 properties.
-    assert_eq!(docs.len(), 3 + 24 + 11 + 7);
+    // 3 interfaces + 24 manager members + 15 + 7 properties.
+    assert_eq!(docs.len(), 3 + 24 + 15 + 7);
 }
 
 #[test]

@@ -115,6 +115,8 @@ impl LinkTable {
                         .get(&l.index)
                         .map(|list| list.iter().map(observed_address).collect())
                         .unwrap_or_default(),
+                    // Filled in by the engine, which owns the counted usage.
+                    usage: None,
                 }
             })
             .collect();

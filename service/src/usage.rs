@@ -1,8 +1,9 @@
 //! Bytes counted per interface (rx + tx as the interface counters report,
 //! the way a carrier counts), accumulated across counter resets (a link
 //! recreated starts again at zero) and daemon restarts (persisted by the
-//! engine). Period boundaries and budget verdicts come from the policy
-//! crate; this only counts.
+//! engine), split by budget period and by local day for the daily
+//! allowance. Where periods begin is the policy crate's pure decision; this
+//! only counts and rolls over when told.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,17 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Counted {
-    /// Bytes counted so far.
+    /// Bytes counted in the current period.
     bytes: u64,
+    /// Start of the period `bytes` belongs to (Unix seconds), when the
+    /// interface has a budget.
+    #[serde(default)]
+    period_start: Option<i64>,
+    /// Bytes counted today (local day `today`).
+    #[serde(default)]
+    today_bytes: u64,
+    #[serde(default)]
+    today: Option<String>,
     /// The interface counter at the last observation (None after a
     /// restart: the first observation only sets the baseline).
     #[serde(skip)]
@@ -38,11 +48,52 @@ impl Usage {
         };
         c.last = Some(counter);
         c.bytes = c.bytes.saturating_add(delta);
+        c.today_bytes = c.today_bytes.saturating_add(delta);
         delta > 0
     }
 
+    /// Bytes in the current period.
     pub fn bytes(&self, name: &str) -> u64 {
         self.interfaces.get(name).map_or(0, |c| c.bytes)
+    }
+
+    /// The policy's budget input for `name`.
+    pub fn input(&self, name: &str) -> mptcp_policy::BudgetInput {
+        mptcp_policy::BudgetInput {
+            used_in_period: self.bytes(name),
+            used_today: self.today(name),
+        }
+    }
+
+    /// Bytes today.
+    pub fn today(&self, name: &str) -> u64 {
+        self.interfaces.get(name).map_or(0, |c| c.today_bytes)
+    }
+
+    /// Starts a new period and/or day for `name` when `period_start` (Unix
+    /// seconds) / `today` (local date) differ from the recorded ones.
+    /// Periods only move forward: a recorded start later than
+    /// `period_start` (the clock went back) keeps the count, so a period
+    /// never starts early. Returns true when a period restarted.
+    pub fn roll(&mut self, name: &str, period_start: i64, today: &str) -> bool {
+        let c = self.interfaces.entry(name.to_string()).or_default();
+        let new_period = match c.period_start {
+            None => {
+                c.period_start = Some(period_start);
+                false
+            }
+            Some(r) if period_start > r => {
+                c.period_start = Some(period_start);
+                c.bytes = 0;
+                true
+            }
+            Some(_) => false,
+        };
+        if c.today.as_deref() != Some(today) {
+            c.today = Some(today.to_string());
+            c.today_bytes = 0;
+        }
+        new_period
     }
 
     /// Starts counting `name` from zero (the current counter is the new
@@ -50,6 +101,7 @@ impl Usage {
     pub fn reset(&mut self, name: &str) {
         if let Some(c) = self.interfaces.get_mut(name) {
             c.bytes = 0;
+            c.today_bytes = 0;
         }
     }
 }
@@ -80,5 +132,30 @@ mod tests {
         back.observe("wwan0", 5_150);
         assert_eq!(back.bytes("wwan0"), 50);
         assert_eq!(back.bytes("nothing"), 0);
+    }
+
+    #[test]
+    fn periods_and_days_roll_forward_only() {
+        let mut u = Usage::default();
+        assert!(!u.roll("wwan0", 1000, "2026-11-28")); // first sight: no restart
+        u.observe("wwan0", 0);
+        u.observe("wwan0", 300);
+        assert_eq!((u.bytes("wwan0"), u.today("wwan0")), (300, 300));
+        // Next day, same period.
+        assert!(!u.roll("wwan0", 1000, "2026-11-29"));
+        assert_eq!((u.bytes("wwan0"), u.today("wwan0")), (300, 0));
+        u.observe("wwan0", 400);
+        assert_eq!((u.bytes("wwan0"), u.today("wwan0")), (400, 100));
+        // The clock went back: nothing restarts early.
+        assert!(!u.roll("wwan0", 500, "2026-11-29"));
+        assert_eq!(u.bytes("wwan0"), 400);
+        // A new period.
+        assert!(u.roll("wwan0", 2000, "2026-12-01"));
+        assert_eq!((u.bytes("wwan0"), u.today("wwan0")), (0, 0));
+        // Survives a restart, including the recorded period.
+        let back: Usage =
+            serde_json::from_str(&serde_json::to_string(&u).expect("json")).expect("parse");
+        let mut back = back;
+        assert!(!back.roll("wwan0", 2000, "2026-12-01"));
     }
 }

@@ -24,6 +24,10 @@ pub struct InterfaceView {
     pub metered: bool,
     pub bytes_used: u64,
     pub budget_bytes: u64,
+    pub budget_period: String,
+    pub budget_state: String,
+    pub allowance_bytes: u64,
+    pub next_reset: String,
     pub endpoint_ids: Vec<u8>,
 }
 

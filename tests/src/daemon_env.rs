@@ -35,10 +35,19 @@ impl DaemonEnv {
     /// `polkit/org.mptcp.policy.policy`, and `daemon` running `policy` in the
     /// client namespace; returns once the daemon owns its bus name.
     pub fn start(daemon: &Path, policy: &str) -> Result<DaemonEnv> {
-        let tb = Testbed::new(TestbedOpts {
-            ipv6: false,
-            ..TestbedOpts::default()
-        })?;
+        Self::start_with(
+            daemon,
+            policy,
+            TestbedOpts {
+                ipv6: false,
+                ..TestbedOpts::default()
+            },
+        )
+    }
+
+    /// Like [`DaemonEnv::start`] with a testbed built from `opts`.
+    pub fn start_with(daemon: &Path, policy: &str, opts: TestbedOpts) -> Result<DaemonEnv> {
+        let tb = Testbed::new(opts)?;
         let bus = PrivateBus::start(&[&repo().join("dbus/org.mptcp.Policy1.conf")])?;
         let polkitd = Polkitd::start(&bus, &[&repo().join("polkit/org.mptcp.policy.policy")], &[])?;
         let config = tb.tmp_dir().join("policy.toml");

@@ -93,17 +93,34 @@ fn dash(s: &str) -> String {
     }
 }
 
-/// `1.0 GiB / 2.0 GiB (50%)`, or just the usage without a budget.
+/// `1.0 GiB / 2.0 GiB monthly (50%), 34 MiB left today, resets 2026-12-01T00:00:00+01:00`,
+/// or just the usage without a budget.
 pub fn usage(i: &InterfaceInfo) -> String {
     if i.budget_bytes == 0 {
         human_bytes(i.bytes_used)
     } else {
         let pct = i.bytes_used as f64 * 100.0 / i.budget_bytes as f64;
-        format!(
-            "{} / {} ({pct:.0}%)",
+        let mut s = format!(
+            "{} / {}",
             human_bytes(i.bytes_used),
             human_bytes(i.budget_bytes)
-        )
+        );
+        if !i.budget_period.is_empty() {
+            s.push(' ');
+            s.push_str(&i.budget_period);
+        }
+        s.push_str(&format!(" ({pct:.0}%)"));
+        // An older daemon sends no state: then there is nothing more to say.
+        match i.budget_state.as_str() {
+            "" => {}
+            "exhausted" => s.push_str(", EXHAUSTED"),
+            "allowance-spent" => s.push_str(", today's allowance spent"),
+            _ => s.push_str(&format!(", {} left today", human_bytes(i.allowance_bytes))),
+        }
+        if !i.next_reset.is_empty() {
+            s.push_str(&format!(", resets {}", i.next_reset));
+        }
+        s
     }
 }
 
@@ -236,9 +253,9 @@ Version:            0.1.0
 Limits:             subflows 4, add_addr_accepted 2
 Foreign endpoints:  id 9 192.0.2.1 (signal)
 
-INTERFACE  TYPE              STATE  ROLE       ADDRESSES  METERED  USAGE/BUDGET             ENDPOINTS  REASON
-wlan0      -                 up     preferred  -          no       0 B                      -          -
-wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0 GiB (50%)  2          policy entry 3 (type cellular)
+INTERFACE  TYPE              STATE  ROLE       ADDRESSES  METERED  USAGE/BUDGET                                                                             ENDPOINTS  REASON
+wlan0      -                 up     preferred  -          no       0 B                                                                                      -          -
+wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0 GiB monthly (50%), 100.0 MiB left today, resets 2026-12-01T00:00:00+01:00  2          policy entry 3 (type cellular)
 ";
         assert_eq!(text, expected, "\n{text}");
     }

@@ -289,6 +289,18 @@ fn interface_changes(
     if old.budget_bytes != new.budget_bytes {
         c.insert("BudgetBytes", Variant::from(new.budget_bytes));
     }
+    if old.budget_period != new.budget_period {
+        c.insert("BudgetPeriod", Variant::from(new.budget_period.clone()));
+    }
+    if old.budget_state != new.budget_state {
+        c.insert("BudgetState", Variant::from(new.budget_state.clone()));
+    }
+    if old.allowance_bytes != new.allowance_bytes {
+        c.insert("AllowanceBytes", Variant::from(new.allowance_bytes));
+    }
+    if old.next_reset != new.next_reset {
+        c.insert("NextReset", Variant::from(new.next_reset.clone()));
+    }
     if old.endpoint_ids != new.endpoint_ids {
         c.insert("EndpointIds", Variant::from(new.endpoint_ids.clone()));
     }

@@ -54,6 +54,22 @@ impl InterfaceObject {
         self.view.budget_bytes
     }
     #[zbus(property)]
+    fn budget_period(&self) -> String {
+        self.view.budget_period.clone()
+    }
+    #[zbus(property)]
+    fn budget_state(&self) -> String {
+        self.view.budget_state.clone()
+    }
+    #[zbus(property)]
+    fn allowance_bytes(&self) -> u64 {
+        self.view.allowance_bytes
+    }
+    #[zbus(property)]
+    fn next_reset(&self) -> String {
+        self.view.next_reset.clone()
+    }
+    #[zbus(property)]
     fn endpoint_ids(&self) -> Vec<u8> {
         self.view.endpoint_ids.clone()
     }

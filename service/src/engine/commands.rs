@@ -165,7 +165,9 @@ impl Engine {
         tracing::info!(
             "D-Bus ResetUsage {interface}: {before} bytes counted, counting starts again from zero"
         );
-        self.publish().await;
+        // A demotion for a spent budget ends at once.
+        self.reconcile(&format!("D-Bus ResetUsage {interface}"), None)
+            .await;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! link going away is never delayed (a burst already queued is folded into
 //! the same reaction).
 
+mod budget;
 mod commands;
 mod layer;
 mod publish;
@@ -12,6 +13,7 @@ mod publish;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mptcp_policy::jiff::ZonedDateTime;
 use mptcp_policy::{evaluate, InterfaceVerdict, OnExit, Policy};
 use mptcp_policy_netlink::link::{LinkEvent, LinkWatch};
 use mptcp_policy_netlink::pm::{self, PmError, PmEvent, PmEventStream, PmHandle};
@@ -44,10 +46,20 @@ struct Engine {
     /// When the usage was last saved, and whether it changed since.
     usage_saved: Instant,
     usage_dirty: bool,
+    /// When usage was last published (at most once a second while data flows).
+    usage_published: Instant,
+    /// Usage grew since it was last published.
+    usage_unpublished: bool,
+    /// Budget state per interface as of the last evaluation.
+    budget_states: std::collections::BTreeMap<String, mptcp_policy::BudgetState>,
 }
 
-/// How often the byte counters are read (they change without notifications).
-const COUNTER_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the byte counters are read (they change without
+/// notifications): often enough that a spent budget is enforced well within
+/// a second of being crossed.
+const COUNTER_INTERVAL: Duration = Duration::from_millis(250);
+/// PropertiesChanged for usage at most this often.
+const USAGE_PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often counted usage is saved at most (and on exit, and on reset).
 const USAGE_SAVE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -104,6 +116,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         usage: state.load_usage(),
         usage_saved: Instant::now(),
         usage_dirty: false,
+        usage_published: Instant::now(),
+        usage_unpublished: false,
+        budget_states: Default::default(),
     };
     engine.reconcile("start", None).await;
     if !args.no_dbus {
@@ -229,36 +244,6 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Reads the byte counters, counts usage, publishes, saves now and then.
-    async fn on_counters(&mut self, watch: &LinkWatch) {
-        let snapshot = match watch.dump().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot read interface counters: {e}");
-                return;
-            }
-        };
-        let mut grew = false;
-        let mut crossed = Vec::new();
-        for (name, total) in self.table.update_counters(&snapshot) {
-            let before = self.usage.bytes(&name);
-            if self.usage.observe(&name, total) {
-                grew = true;
-                crossed.push((name, before));
-            }
-        }
-        for (name, before) in crossed {
-            self.check_budget(&name, before).await;
-        }
-        if grew {
-            self.usage_dirty = true;
-            self.publish().await;
-        }
-        if self.usage_dirty && self.usage_saved.elapsed() >= USAGE_SAVE_INTERVAL {
-            self.save_usage();
-        }
-    }
-
     fn save_usage(&mut self) {
         match self.state.save_usage(&self.usage) {
             Ok(()) => {
@@ -291,7 +276,13 @@ impl Engine {
     /// moves before this ack).
     async fn reconcile(&mut self, why: &str, started: Option<Instant>) -> Outcome {
         let observed = self.table.observed(&self.policy);
-        let desired = evaluate(&self.policy, &observed);
+        let now = ZonedDateTime::now();
+        let mut observed = observed;
+        for i in &mut observed.interfaces {
+            i.usage = Some(self.usage.input(&i.name));
+        }
+        let desired = evaluate(&self.policy, &observed, &now);
+        self.budget_states = budget::states_of(&desired);
         self.log_verdict_changes(&desired.interfaces);
         for left in &desired.left_out {
             tracing::warn!(

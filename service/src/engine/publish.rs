@@ -2,7 +2,9 @@
 //! the bus adapter (when there is one). Publishing failures are logged, never
 //! fatal: the kernel side matters more than the bus.
 
-use mptcp_policy::{budget_crossings, BudgetCrossing, InterfaceRule, TypeSource};
+use mptcp_policy::{InterfaceRule, TypeSource};
+
+use super::budget::state_name;
 
 use super::Engine;
 use crate::connections::ConnChange;
@@ -77,6 +79,24 @@ impl Engine {
                     metered: rule.is_some_and(|r| r.metered),
                     bytes_used: self.usage.bytes(&v.name),
                     budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
+                    budget_period: rule
+                        .and_then(|r| r.budget.as_ref())
+                        .map(|b| b.period.as_str().to_string())
+                        .unwrap_or_default(),
+                    budget_state: v
+                        .budget
+                        .as_ref()
+                        .map(|b| state_name(b.state).to_string())
+                        .unwrap_or_default(),
+                    allowance_bytes: v
+                        .budget
+                        .as_ref()
+                        .map_or(0, |b| b.allowance_left_today.unwrap_or(b.remaining)),
+                    next_reset: v
+                        .budget
+                        .as_ref()
+                        .map(|b| b.period.end.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                        .unwrap_or_default(),
                 })
             })
             .collect()
@@ -107,46 +127,6 @@ impl Engine {
         };
         if let Err(e) = bus.publish_connection(change, self.conns.get(token)).await {
             tracing::warn!("D-Bus: cannot publish connection {token}: {e}");
-        }
-    }
-
-    /// Logs and signals each budget threshold `name`'s usage crossed since
-    /// `before` (once per crossing; a reset makes them count again).
-    pub(super) async fn check_budget(&self, name: &str, before: u64) {
-        let Some(link) = self.table.by_name(name) else {
-            return;
-        };
-        let Some(budget) = self.matched_rule(link.index).and_then(|r| r.budget.clone()) else {
-            return;
-        };
-        let used = self.usage.bytes(name);
-        for crossing in budget_crossings(&budget, before, used) {
-            let result = match crossing {
-                BudgetCrossing::Warning(f) => {
-                    tracing::warn!(
-                        "{name}: {used} of {} budget bytes used ({:.0} % warning threshold crossed)",
-                        budget.bytes,
-                        f * 100.0
-                    );
-                    match self.bus.as_ref() {
-                        Some(bus) => bus.budget_warning(name, used, budget.bytes).await,
-                        None => Ok(()),
-                    }
-                }
-                BudgetCrossing::Exhausted => {
-                    tracing::warn!(
-                        "{name}: budget of {} bytes exhausted ({used} used)",
-                        budget.bytes
-                    );
-                    match self.bus.as_ref() {
-                        Some(bus) => bus.budget_exhausted(name, used, budget.bytes).await,
-                        None => Ok(()),
-                    }
-                }
-            };
-            if let Err(e) = result {
-                tracing::warn!("D-Bus: cannot signal the budget of {name}: {e}");
-            }
         }
     }
 
