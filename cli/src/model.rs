@@ -52,6 +52,8 @@ pub struct InterfaceInfo {
     pub addresses: Vec<String>,
     pub metered: bool,
     pub bytes_used: u64,
+    /// The part of `bytes_used` MPTCP subflows carried.
+    pub mptcp_bytes_used: u64,
     /// 0: no budget.
     pub budget_bytes: u64,
     /// "daily" | "weekly" | "monthly", "" without a budget.
@@ -123,6 +125,7 @@ pub fn interface_from_props(path: &str, p: &Props) -> Result<InterfaceInfo, CliE
         addresses: prop(p, path, "Addresses")?,
         metered: prop(p, path, "Metered")?,
         bytes_used: prop(p, path, "BytesUsed")?,
+        mptcp_bytes_used: prop(p, path, "MptcpBytesUsed")?,
         budget_bytes: prop(p, path, "BudgetBytes")?,
         budget_period: prop(p, path, "BudgetPeriod")?,
         budget_state: prop(p, path, "BudgetState")?,

@@ -102,6 +102,8 @@ pub trait Interface {
     #[zbus(property)]
     fn bytes_used(&self) -> zbus::Result<u64>;
     #[zbus(property)]
+    fn mptcp_bytes_used(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
     fn budget_bytes(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn budget_period(&self) -> zbus::Result<String>;

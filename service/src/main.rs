@@ -12,6 +12,7 @@ mod links;
 mod preflight;
 mod reconcile;
 mod store;
+mod subflow_bytes;
 mod usage;
 mod views;
 

@@ -22,6 +22,10 @@ struct Counted {
     today_bytes: u64,
     #[serde(default)]
     today: Option<String>,
+    /// The part of `bytes` carried by MPTCP subflows (from the subflows'
+    /// own TCP counters).
+    #[serde(default)]
+    mptcp_bytes: u64,
     /// The interface counter at the last observation (None after a
     /// restart: the first observation only sets the baseline).
     #[serde(skip)]
@@ -50,6 +54,17 @@ impl Usage {
         c.bytes = c.bytes.saturating_add(delta);
         c.today_bytes = c.today_bytes.saturating_add(delta);
         delta > 0
+    }
+
+    /// Adds bytes that MPTCP subflows on `name` carried.
+    pub fn add_mptcp(&mut self, name: &str, bytes: u64) {
+        let c = self.interfaces.entry(name.to_string()).or_default();
+        c.mptcp_bytes = c.mptcp_bytes.saturating_add(bytes);
+    }
+
+    /// Bytes MPTCP subflows carried in the current period.
+    pub fn mptcp_bytes(&self, name: &str) -> u64 {
+        self.interfaces.get(name).map_or(0, |c| c.mptcp_bytes)
     }
 
     /// Bytes in the current period.
@@ -85,6 +100,7 @@ impl Usage {
             Some(r) if period_start > r => {
                 c.period_start = Some(period_start);
                 c.bytes = 0;
+                c.mptcp_bytes = 0;
                 true
             }
             Some(_) => false,
@@ -102,6 +118,7 @@ impl Usage {
         if let Some(c) = self.interfaces.get_mut(name) {
             c.bytes = 0;
             c.today_bytes = 0;
+            c.mptcp_bytes = 0;
         }
     }
 }

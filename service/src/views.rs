@@ -23,6 +23,7 @@ pub struct InterfaceView {
     pub addresses: Vec<String>,
     pub metered: bool,
     pub bytes_used: u64,
+    pub mptcp_bytes_used: u64,
     pub budget_bytes: u64,
     pub budget_period: String,
     pub budget_state: String,

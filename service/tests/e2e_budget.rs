@@ -102,6 +102,20 @@ fn the_lte_endpoint_goes_within_a_second_of_the_budget_and_lte_stays_quiet() {
         after <= AFTER_LIMIT,
         "{after} B crossed wwan0 after the demotion (limit {AFTER_LIMIT})"
     );
+    // The MPTCP share of wwan0's bytes comes from the subflows' own counters.
+    let (used, mptcp) = env
+        .interface("wwan0", async |p| {
+            (
+                p.bytes_used().await.expect("BytesUsed"),
+                p.mptcp_bytes_used().await.expect("MptcpBytesUsed"),
+            )
+        })
+        .expect("bus");
+    println!("wwan0: {used} B counted, {mptcp} B of it carried by MPTCP subflows");
+    assert!(
+        mptcp > BUDGET / 2 && mptcp <= used,
+        "MPTCP share {mptcp} of {used}"
+    );
     let log = env.log();
     assert!(log.contains("budget of 3145728 bytes exhausted"), "{log}");
     assert!(

@@ -11,19 +11,12 @@ use std::time::Duration;
 use common::bus_env::{self, BusEnv};
 use common::*;
 use mptcp_policy_dbus::names::{interface_path, BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
-use mptcp_policy_dbus::{introspection_xml, members, Error, InterfaceProxy};
+use mptcp_policy_dbus::{introspection_xml, members, Error};
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
 
 fn role_of(env: &BusEnv, ifname: &str) -> String {
-    env.manager(async |m| {
-        let p = InterfaceProxy::builder(m.inner().connection())
-            .path(interface_path(ifname))
-            .build()
-            .await
-            .expect("proxy");
-        p.role().await.expect("Role")
-    })
-    .expect("bus")
+    env.interface(ifname, async |p| p.role().await.expect("Role"))
+        .expect("bus")
 }
 
 #[test]
@@ -244,12 +237,7 @@ fn roles_budgets_and_usage_survive_a_restart() {
     )
     .expect("ping over wwan0");
     let used = |env: &BusEnv| {
-        env.manager(async |m| {
-            let p = InterfaceProxy::builder(m.inner().connection())
-                .path(interface_path("wwan0"))
-                .build()
-                .await
-                .expect("proxy");
+        env.interface("wwan0", async |p| {
             (
                 p.bytes_used().await.expect("BytesUsed"),
                 p.budget_bytes().await.expect("BudgetBytes"),

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use common::bus_env;
 use common::*;
-use mptcp_policy_dbus::names::interface_path;
-use mptcp_policy_dbus::InterfaceProxy;
 use mptcp_policy_tests::testbed::WLAN_V4;
 use mptcp_policy_tests::{run_output, TempDir, SYSTEM_BUS_ENV};
 
@@ -121,25 +119,16 @@ fn every_busctl_command_of_the_readme_works_verbatim() {
     let eps = endpoints(&env.tb).expect("endpoints");
     let wlan = endpoint(&eps, WLAN_V4).expect("wlan0 endpoint");
     assert!(wlan.has("backup"), "{eps:?}");
-    let (budget, metered, role) = env
-        .manager(async |m| {
-            let conn = m.inner().connection();
-            let wwan = InterfaceProxy::builder(conn)
-                .path(interface_path("wwan0"))
-                .build()
-                .await
-                .expect("wwan0 proxy");
-            let wlan = InterfaceProxy::builder(conn)
-                .path(interface_path("wlan0"))
-                .build()
-                .await
-                .expect("wlan0 proxy");
+    let (budget, metered) = env
+        .interface("wwan0", async |p| {
             (
-                wwan.budget_bytes().await.expect("BudgetBytes"),
-                wwan.metered().await.expect("Metered"),
-                wlan.role().await.expect("Role"),
+                p.budget_bytes().await.expect("BudgetBytes"),
+                p.metered().await.expect("Metered"),
             )
         })
+        .expect("bus");
+    let role = env
+        .interface("wlan0", async |p| p.role().await.expect("Role"))
         .expect("bus");
     assert_eq!(budget, 2_147_483_648);
     assert!(metered);

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mptcp_policy_dbus::names::BUS_NAME;
-use mptcp_policy_dbus::ManagerProxy;
+use mptcp_policy_dbus::names::{interface_path, BUS_NAME};
+use mptcp_policy_dbus::{InterfaceProxy, ManagerProxy};
 
 use crate::{BgProcess, Polkitd, PrivateBus, Testbed, TestbedOpts};
 
@@ -119,6 +119,26 @@ impl DaemonEnv {
             let conn = self.bus.connect().await?;
             let m = ManagerProxy::new(&conn).await?;
             Ok(f(&m).await)
+        })
+    }
+
+    /// Runs `f` with the proxy of interface object `ifname` on a fresh root
+    /// connection.
+    pub fn interface<T>(
+        &self,
+        ifname: &str,
+        f: impl AsyncFnOnce(&InterfaceProxy<'_>) -> T,
+    ) -> Result<T> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let conn = self.bus.connect().await?;
+            let p = InterfaceProxy::builder(&conn)
+                .path(interface_path(ifname))
+                .build()
+                .await?;
+            Ok(f(&p).await)
         })
     }
 

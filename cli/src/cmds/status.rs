@@ -110,6 +110,9 @@ pub fn usage(i: &InterfaceInfo) -> String {
             s.push_str(&i.budget_period);
         }
         s.push_str(&format!(" ({pct:.0}%)"));
+        if i.mptcp_bytes_used > 0 {
+            s.push_str(&format!(", {} by MPTCP", human_bytes(i.mptcp_bytes_used)));
+        }
         // An older daemon sends no state: then there is nothing more to say.
         match i.budget_state.as_str() {
             "" => {}

@@ -108,7 +108,8 @@ const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 /// Receive buffer for one datagram of a dump (the kernel fills up to ~32 KiB).
 const RECV_BUF: usize = 64 * 1024;
 
-/// One MPTCP subflow (a kernel TCP socket with the `mptcp` ULP).
+/// One MPTCP subflow (a kernel TCP socket with the `mptcp` ULP). `Default`
+/// (unspecified addresses, zero counters) is for building test values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubflowDiag {
     /// Local address; IPv4-mapped IPv6 addresses are given as IPv4.
@@ -558,6 +559,41 @@ fn parse_ulp(b: &[u8]) -> Option<MptcpInfo> {
         }
     }
     is_mptcp.then_some(info)
+}
+
+impl Default for SubflowDiag {
+    fn default() -> Self {
+        let any = SocketAddr::from(([0, 0, 0, 0], 0));
+        SubflowDiag {
+            local: any,
+            remote: any,
+            ifindex: None,
+            state: 0,
+            family: 0,
+            token: None,
+            remote_token: None,
+            local_id: None,
+            remote_id: None,
+            flags: 0,
+            backup_local: false,
+            backup_remote: false,
+            bytes_acked: 0,
+            bytes_received: 0,
+            bytes_sent: 0,
+            unacked: 0,
+            last_ack_recv_ms: 0,
+            last_data_recv_ms: 0,
+            last_data_sent_ms: 0,
+            rtt_us: 0,
+            rttvar_us: 0,
+            rto_us: 0,
+            retransmits: 0,
+            backoff: 0,
+            total_retrans: 0,
+            tcp_info_len: 0,
+            cookie: 0,
+        }
+    }
 }
 
 /// [`DiagSocket::dump_subflows`] on a fresh socket opened in the calling

@@ -286,6 +286,9 @@ fn interface_changes(
     if old.bytes_used != new.bytes_used {
         c.insert("BytesUsed", Variant::from(new.bytes_used));
     }
+    if old.mptcp_bytes_used != new.mptcp_bytes_used {
+        c.insert("MptcpBytesUsed", Variant::from(new.mptcp_bytes_used));
+    }
     if old.budget_bytes != new.budget_bytes {
         c.insert("BudgetBytes", Variant::from(new.budget_bytes));
     }

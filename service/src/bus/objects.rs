@@ -50,6 +50,10 @@ impl InterfaceObject {
         self.view.bytes_used
     }
     #[zbus(property)]
+    fn mptcp_bytes_used(&self) -> u64 {
+        self.view.mptcp_bytes_used
+    }
+    #[zbus(property)]
     fn budget_bytes(&self) -> u64 {
         self.view.budget_bytes
     }

@@ -10,9 +10,14 @@ use mptcp_policy::jiff::ZonedDateTime;
 use mptcp_policy::{
     budget_crossings, budget_verdict, period_bounds, BudgetCrossing, BudgetState, Desired,
 };
+use mptcp_policy_netlink::diag;
 use mptcp_policy_netlink::link::LinkWatch;
 
 use super::{Engine, USAGE_PUBLISH_INTERVAL, USAGE_SAVE_INTERVAL};
+
+/// Subflow counters are read every this many counter ticks (~1 s): a dump
+/// walks the kernel's whole TCP table (~1 ms).
+const SUBFLOW_EVERY_TICKS: u64 = 4;
 
 /// Budget state per interface name, from an evaluation.
 pub(super) fn states_of(desired: &Desired) -> BTreeMap<String, BudgetState> {
@@ -52,6 +57,10 @@ impl Engine {
                 counted.push((name, before));
             }
         }
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) {
+            self.count_subflow_bytes().await;
+        }
         self.usage_dirty |= grew || !restarted.is_empty();
         self.usage_unpublished |= grew;
         for (name, before) in counted {
@@ -75,6 +84,27 @@ impl Engine {
         }
         if self.usage_dirty && self.usage_saved.elapsed() >= USAGE_SAVE_INTERVAL {
             self.save_usage();
+        }
+    }
+
+    /// Adds what MPTCP subflows carried since the last reading to each
+    /// interface's MPTCP share.
+    async fn count_subflow_bytes(&mut self) {
+        match diag::dump_subflows().await {
+            Ok(subflows) => {
+                let table = &self.table;
+                let grown = self
+                    .subflow_bytes
+                    .update(&subflows, |ip| table.interface_of(ip, None));
+                for (name, bytes) in grown {
+                    self.usage.add_mptcp(&name, bytes);
+                }
+            }
+            Err(e) if !self.diag_warned => {
+                self.diag_warned = true;
+                tracing::warn!("cannot read MPTCP subflow counters (inet_diag): {e}; the MPTCP share stays unknown");
+            }
+            Err(_) => {}
         }
     }
 

@@ -50,6 +50,10 @@ struct Engine {
     usage_published: Instant,
     /// Usage grew since it was last published.
     usage_unpublished: bool,
+    /// Counter ticks so far (subflow counters are read every few).
+    ticks: u64,
+    subflow_bytes: crate::subflow_bytes::SubflowBytes,
+    diag_warned: bool,
     /// Budget state per interface as of the last evaluation.
     budget_states: std::collections::BTreeMap<String, mptcp_policy::BudgetState>,
 }
@@ -118,6 +122,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         usage_dirty: false,
         usage_published: Instant::now(),
         usage_unpublished: false,
+        ticks: 0,
+        subflow_bytes: Default::default(),
+        diag_warned: false,
         budget_states: Default::default(),
     };
     engine.reconcile("start", None).await;

@@ -78,6 +78,7 @@ impl Engine {
                     addresses,
                     metered: rule.is_some_and(|r| r.metered),
                     bytes_used: self.usage.bytes(&v.name),
+                    mptcp_bytes_used: self.usage.mptcp_bytes(&v.name),
                     budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
                     budget_period: rule
                         .and_then(|r| r.budget.as_ref())
