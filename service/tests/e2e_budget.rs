@@ -116,6 +116,15 @@ fn the_lte_endpoint_goes_within_a_second_of_the_budget_and_lte_stays_quiet() {
         mptcp > BUDGET / 2 && mptcp <= used,
         "MPTCP share {mptcp} of {used}"
     );
+    // ResetUsage restores the configured role at once: the endpoint is back
+    // when the call returns.
+    env.manager(async |m| m.reset_usage("wwan0").await)
+        .expect("bus")
+        .expect("ResetUsage");
+    let eps = endpoints(&env.tb).expect("eps");
+    let lte =
+        endpoint(&eps, WWAN_V4).unwrap_or_else(|| panic!("LTE endpoint not restored: {eps:?}"));
+    assert!(!lte.has("backup"), "{eps:?}");
     let log = env.log();
     assert!(log.contains("budget of 3145728 bytes exhausted"), "{log}");
     assert!(

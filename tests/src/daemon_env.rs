@@ -98,6 +98,19 @@ impl DaemonEnv {
         })
     }
 
+    /// SIGKILL: no chance to save anything.
+    pub fn kill_daemon(&mut self) -> Result<()> {
+        if let Some(mut d) = self.daemon.take() {
+            let pid = d.pid().context("no pid")?;
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            d.wait(Duration::from_secs(10))?;
+        }
+        crate::wait_for("name released", Duration::from_secs(5), || {
+            Ok(!self.bus.has_owner(BUS_NAME)?)
+        })
+    }
+
     /// The current daemon run's log (stderr) so far.
     pub fn log(&self) -> String {
         self.daemon.as_ref().map(|d| d.stderr()).unwrap_or_default()

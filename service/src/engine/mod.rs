@@ -69,6 +69,11 @@ const USAGE_SAVE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    // First of all: a SIGTERM during start-up must end the daemon through
+    // its orderly exit, not the default action.
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let location = match &args.config {
         Some(file) => PolicyLocation::Single(file.clone()),
         None => PolicyLocation::Layered {
@@ -134,9 +139,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     tracing::info!(dry_run = args.dry_run, "ready");
 
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     let mut counters = tokio::time::interval(COUNTER_INTERVAL);
     counters.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
