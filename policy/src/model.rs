@@ -237,7 +237,8 @@ pub struct Budget {
     /// Default `backup`.
     pub when_exhausted: WhenExhausted,
     /// Spread what is left evenly over the rest of the period (Android's
-    /// multipath budget). Default false.
+    /// multipath budget). Default true: a period's quota is not burnt in
+    /// its first days unless the user turns this off.
     pub daily_allowance: bool,
 }
 

@@ -212,7 +212,7 @@ impl Checker<'_> {
             reset_day,
             warn_at,
             when_exhausted,
-            daily_allowance: raw.daily_allowance.unwrap_or(false),
+            daily_allowance: raw.daily_allowance.unwrap_or(true),
         };
         (self.errors.len() == before).then_some(budget)
     }

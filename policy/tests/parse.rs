@@ -55,7 +55,7 @@ fn example_parses() {
             reset_day: 1,
             warn_at: vec![0.8],
             when_exhausted: WhenExhausted::Off,
-            daily_allowance: false,
+            daily_allowance: true,
         })
     );
     assert_eq!(p.rules.len(), 1);

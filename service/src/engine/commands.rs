@@ -142,7 +142,7 @@ impl Engine {
                     reset_day: 1,
                     warn_at: vec![0.8],
                     when_exhausted: WhenExhausted::Backup,
-                    daily_allowance: false,
+                    daily_allowance: true,
                 });
                 budget.bytes = bytes;
                 budget.period = period;
