@@ -197,3 +197,55 @@ fn budget_warning_and_exhaustion_are_signalled_once() {
         env.log()
     );
 }
+
+#[test]
+fn usage_changes_are_published_at_most_once_a_second() {
+    let env = bus_env::start(WIFI_FIRST).expect("env");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (changes, secs) = rt.block_on(async {
+        let conn = env.bus.connect().await.expect("bus");
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.DBus.Properties")
+            .member("PropertiesChanged")
+            .path(mptcp_policy_dbus::names::interface_path("wwan0"))
+            .build()
+            .expect("match rule");
+        let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, None).await.expect("match");
+        let ns = env.tb.client_ns().to_string();
+        let start = std::time::Instant::now();
+        // ~3.5 s of steady traffic over wwan0.
+        let ping = tokio::task::spawn_blocking(move || {
+            mptcp_policy_tests::ns_exec(&ns, "ping", &["-q", "-c", "700", "-i", "0.005", "-s", "500", "-I", WWAN_V4, SERVER_V4])
+        });
+        let mut changes = 0u32;
+        let deadline = tokio::time::sleep(Duration::from_millis(3500));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                m = stream.next() => {
+                    let msg = m.expect("stream").expect("message");
+                    let (_, changed, _): (String, std::collections::HashMap<String, zbus::OwnedVariant>, Vec<String>) =
+                        msg.body().deserialize().expect("body");
+                    if changed.contains_key("BytesUsed") {
+                        changes += 1;
+                    }
+                }
+                _ = &mut deadline => break,
+            }
+        }
+        // The window counted, not the ping's total run time.
+        let window = start.elapsed().as_secs_f64();
+        ping.await.expect("join").expect("ping");
+        (changes, window)
+    });
+    println!("{changes} BytesUsed changes in a {secs:.1} s window of traffic");
+    assert!(changes >= 2, "usage not published while data flows");
+    assert!(
+        f64::from(changes) <= secs.ceil() + 1.0,
+        "{changes} changes in {secs:.1} s"
+    );
+}
