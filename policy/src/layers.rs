@@ -83,6 +83,12 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, PolicyError> {
         let l = &mut policy.limits;
         l.subflows = layer.subflows.unwrap_or(l.subflows);
         l.add_addr_accepted = layer.add_addr_accepted.unwrap_or(l.add_addr_accepted);
+        let (h, lh) = (&mut policy.health, layer.health);
+        h.enable = lh.enable.unwrap_or(h.enable);
+        h.floor_ms = lh.floor_ms.unwrap_or(h.floor_ms);
+        h.multiplier = lh.multiplier.unwrap_or(h.multiplier);
+        h.recovery_ms = lh.recovery_ms.unwrap_or(h.recovery_ms);
+        h.probe_interval_ms = lh.probe_interval_ms.unwrap_or(h.probe_interval_ms);
         for (glob, kind) in layer.interface_types {
             policy.interface_types.insert(glob, kind);
         }

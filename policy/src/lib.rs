@@ -8,6 +8,9 @@
 //! - [`evaluate`]: observed interfaces → [`Desired`] endpoints and limits.
 //! - [`plan()`]: actual kernel state + desired + ownership → ordered
 //!   [`PmOp`]s that touch only what the daemon created.
+//! - [`PathHealth`]: a path's `good`/`suspect`/`stalled` verdict from
+//!   subflow samples, probe answers and the time (`[health]`,
+//!   [`HealthConfig`]).
 //!
 //! No I/O, no async, no clock reads anywhere in this crate: the daemon
 //! reads files, netlink and time, and hands them in.
@@ -15,6 +18,7 @@
 mod budget;
 mod errors;
 mod evaluate;
+mod health;
 mod layers;
 mod model;
 mod names;
@@ -35,10 +39,11 @@ pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
 };
+pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
-    Budget, ConnectionRule, General, InterfaceRule, Limits, Mode, OnExit, PathManager, Period,
-    Policy, Role, WhenExhausted,
+    Budget, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,
+    PathManager, Period, Policy, Role, WhenExhausted,
 };
 pub use names::{NameGlob, TypeMap};
 pub use net::{unusable_reason, Cidr};

@@ -126,6 +126,61 @@ pub struct Policy {
     pub interfaces: Vec<InterfaceRule>,
     /// `[[rule]]` entries (per connection); the first that matches decides.
     pub rules: Vec<ConnectionRule>,
+    /// `[health]`: silent-loss detection on preferred paths.
+    pub health: HealthConfig,
+}
+
+/// `[health]` with defaults applied: when a path with data outstanding (or
+/// that was receiving) has gone silent long enough to be demoted, and how a
+/// demoted path comes back. Used by [`crate::PathHealth`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthConfig {
+    /// Watch paths at all. Default true.
+    pub enable: bool,
+    /// Minimum silence before a path is suspect/stalled, in ms (1..=10000,
+    /// default 40).
+    pub floor_ms: u32,
+    /// Silence bound = max(`floor_ms`, `multiplier` × srtt + 4 × rttvar)
+    /// (1..=20, default 4.0).
+    pub multiplier: f64,
+    /// A stalled path must answer probes this long before it is restored,
+    /// in ms (0..=600000, default 2000).
+    pub recovery_ms: u32,
+    /// How often a stalled path is probed, in ms (10..=60000, default 200).
+    pub probe_interval_ms: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            enable: true,
+            floor_ms: 40,
+            multiplier: 4.0,
+            recovery_ms: 2000,
+            probe_interval_ms: 200,
+        }
+    }
+}
+
+impl HealthConfig {
+    /// Accepted `floor_ms` values.
+    pub const FLOOR_MS: std::ops::RangeInclusive<u32> = 1..=10_000;
+    /// Accepted `multiplier` values.
+    pub const MULTIPLIER: std::ops::RangeInclusive<f64> = 1.0..=20.0;
+    /// Accepted `recovery_ms` values.
+    pub const RECOVERY_MS: std::ops::RangeInclusive<u32> = 0..=600_000;
+    /// Accepted `probe_interval_ms` values.
+    pub const PROBE_INTERVAL_MS: std::ops::RangeInclusive<u32> = 10..=60_000;
+
+    /// The silence bound in ms for a subflow with this smoothed RTT and
+    /// variance (µs, as in `tcp_info`): max(`floor_ms`, `multiplier` × srtt
+    /// + 4 × rttvar), rounded up to a whole ms.
+    pub fn bound_ms(&self, rtt_us: u32, rttvar_us: u32) -> u64 {
+        let us = self.multiplier * f64::from(rtt_us) + 4.0 * f64::from(rttvar_us);
+        let ms = (us / 1000.0).ceil();
+        // Saturating float-to-int cast; NaN (never valid config) gives 0.
+        u64::from(self.floor_ms).max(ms as u64)
+    }
 }
 
 /// `[general]` with defaults applied.

@@ -3,18 +3,19 @@
 //! errors collected with their positions. Produces a `Layer` for merging.
 //! No I/O here: the text is handed in.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::str::FromStr;
 
 use toml::Spanned;
 
 use crate::errors::{Origin, PolicyError};
 use crate::model::{
-    Budget, ConnectionRule, InterfaceRule, OnExit, PathManager, Period, Role, WhenExhausted,
+    Budget, ConnectionRule, HealthConfig, InterfaceRule, OnExit, PathManager, Period, Role,
+    WhenExhausted,
 };
 use crate::names::NameGlob;
 use crate::net::Cidr;
-use crate::raw::{RawBudget, RawFile, RawInterface, RawRule, RawSize};
+use crate::raw::{RawBudget, RawFile, RawHealth, RawInterface, RawRule, RawSize};
 use crate::size::parse_size;
 use crate::types::InterfaceType;
 use crate::MAX_ENDPOINTS;
@@ -29,9 +30,20 @@ pub(crate) struct Layer {
     pub fullmesh: Option<(bool, Origin)>,
     pub subflows: Option<u32>,
     pub add_addr_accepted: Option<u32>,
+    pub health: HealthLayer,
     pub interface_types: Vec<(NameGlob, InterfaceType)>,
     pub interfaces: Vec<InterfaceRule>,
     pub rules: Vec<ConnectionRule>,
+}
+
+/// `[health]` keys this file sets, each checked.
+#[derive(Debug, Default)]
+pub(crate) struct HealthLayer {
+    pub enable: Option<bool>,
+    pub floor_ms: Option<u32>,
+    pub multiplier: Option<f64>,
+    pub recovery_ms: Option<u32>,
+    pub probe_interval_ms: Option<u32>,
 }
 
 /// Parses and checks one file; all semantic errors at once.
@@ -101,6 +113,9 @@ impl Checker<'_> {
             layer.subflows = self.limit("subflows", l.subflows);
             layer.add_addr_accepted = self.limit("add_addr_accepted", l.add_addr_accepted);
         }
+        if let Some(h) = raw.health {
+            layer.health = self.health(h);
+        }
         for (pattern, kind) in raw.interface_types.unwrap_or_default() {
             let glob = NameGlob::new(pattern.get_ref()).map_err(|e| self.error(pattern.span(), e));
             let kind = self.word::<InterfaceType>(&kind);
@@ -140,6 +155,57 @@ impl Checker<'_> {
             }
         }
         layer
+    }
+
+    fn health(&mut self, raw: RawHealth) -> HealthLayer {
+        // In the documented key order, so errors come out in that order.
+        let floor_ms = self.ms("floor_ms", raw.floor_ms, HealthConfig::FLOOR_MS);
+        let multiplier = raw.multiplier.and_then(|m| {
+            let v = *m.get_ref();
+            if HealthConfig::MULTIPLIER.contains(&v) {
+                Some(v)
+            } else {
+                self.error(
+                    m.span(),
+                    format!("multiplier = {v} is out of range (1..=20)"),
+                );
+                None
+            }
+        });
+        HealthLayer {
+            enable: raw.enable,
+            floor_ms,
+            multiplier,
+            recovery_ms: self.ms("recovery_ms", raw.recovery_ms, HealthConfig::RECOVERY_MS),
+            probe_interval_ms: self.ms(
+                "probe_interval_ms",
+                raw.probe_interval_ms,
+                HealthConfig::PROBE_INTERVAL_MS,
+            ),
+        }
+    }
+
+    /// A millisecond count within `range`, recording the error.
+    fn ms(
+        &mut self,
+        name: &str,
+        v: Option<Spanned<i64>>,
+        range: RangeInclusive<u32>,
+    ) -> Option<u32> {
+        let v = v?;
+        let n = *v.get_ref();
+        let ok = u32::try_from(n).ok().filter(|n| range.contains(n));
+        if ok.is_none() {
+            self.error(
+                v.span(),
+                format!(
+                    "{name} = {n} is out of range ({}..={} ms)",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+        ok
     }
 
     fn interface(

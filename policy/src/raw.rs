@@ -15,6 +15,7 @@ use toml::Spanned;
 pub(crate) struct RawFile {
     pub general: Option<RawGeneral>,
     pub limits: Option<RawLimits>,
+    pub health: Option<RawHealth>,
     pub interface_types: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     #[serde(default, rename = "interface")]
     pub interfaces: Vec<Spanned<RawInterface>>,
@@ -38,6 +39,18 @@ pub(crate) struct RawGeneral {
 pub(crate) struct RawLimits {
     pub subflows: Option<Spanned<u32>>,
     pub add_addr_accepted: Option<Spanned<u32>>,
+}
+
+/// `[health]`. Numbers kept as `i64` so that out-of-range values get the
+/// range in the message, not serde's "expected u32".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHealth {
+    pub enable: Option<bool>,
+    pub floor_ms: Option<Spanned<i64>>,
+    pub multiplier: Option<Spanned<f64>>,
+    pub recovery_ms: Option<Spanned<i64>>,
+    pub probe_interval_ms: Option<Spanned<i64>>,
 }
 
 /// One `[[interface]]`.

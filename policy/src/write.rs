@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{
-    Budget, ConnectionRule, General, InterfaceRule, Limits, OnExit, PathManager, Policy, Role,
+    Budget, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, OnExit, PathManager,
+    Policy, Role,
 };
 use crate::names::NameGlob;
 use crate::size::format_size;
@@ -19,6 +20,8 @@ struct OutFile<'a> {
     general: OutGeneral,
     #[serde(skip_serializing_if = "OutLimits::is_empty")]
     limits: OutLimits,
+    #[serde(skip_serializing_if = "OutHealth::is_empty")]
+    health: OutHealth,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     interface_types: BTreeMap<&'a str, InterfaceType>,
     #[serde(rename = "interface", skip_serializing_if = "Vec::is_empty")]
@@ -60,6 +63,41 @@ struct OutLimits {
 impl OutLimits {
     fn is_empty(&self) -> bool {
         self.subflows.is_none() && self.add_addr_accepted.is_none()
+    }
+}
+
+#[derive(Serialize)]
+struct OutHealth {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    floor_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multiplier: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probe_interval_ms: Option<u32>,
+}
+
+impl OutHealth {
+    fn new(all: bool, h: &HealthConfig) -> Self {
+        let d = HealthConfig::default();
+        OutHealth {
+            enable: keep(all, h.enable, d.enable),
+            floor_ms: keep(all, h.floor_ms, d.floor_ms),
+            multiplier: keep(all, h.multiplier, d.multiplier),
+            recovery_ms: keep(all, h.recovery_ms, d.recovery_ms),
+            probe_interval_ms: keep(all, h.probe_interval_ms, d.probe_interval_ms),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.enable.is_none()
+            && self.floor_ms.is_none()
+            && self.multiplier.is_none()
+            && self.recovery_ms.is_none()
+            && self.probe_interval_ms.is_none()
     }
 }
 
@@ -111,10 +149,11 @@ impl Policy {
         self.write(true)
     }
 
-    /// Like [`Policy::to_toml`] but `[general]` and `[limits]` keys equal
-    /// to their defaults are left out. Use it for a layer that must not
-    /// override lower layers' keys it never set (the D-Bus changes layer,
-    /// built from `Policy::default()` plus entries). Also round-trips.
+    /// Like [`Policy::to_toml`] but `[general]`, `[limits]` and `[health]`
+    /// keys equal to their defaults are left out. Use it for a layer that
+    /// must not override lower layers' keys it never set (the D-Bus changes
+    /// layer, built from `Policy::default()` plus entries). Also
+    /// round-trips.
     pub fn to_toml_overrides(&self) -> String {
         self.write(false)
     }
@@ -137,6 +176,7 @@ impl Policy {
                     limits.add_addr_accepted,
                 ),
             },
+            health: OutHealth::new(all, &self.health),
             interface_types: self
                 .interface_types
                 .entries()

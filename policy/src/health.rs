@@ -1,0 +1,489 @@
+//! Path health, pure: a path (one interface) goes `good` → `suspect` →
+//! `stalled` when it falls silent, and back to `good` when probes over it
+//! have answered for the recovery time. Samples, probe results and the
+//! monotonic time are inputs; no I/O, no clock reads.
+//!
+//! - Sending side: data outstanding and no ACK for longer than the bound
+//!   (max(`floor_ms`, `multiplier` × srtt + 4 × rttvar)) → `stalled` at
+//!   once (`suspect` from half the bound, informative only). The silence
+//!   counts from the later of the last ACK and the moment data became
+//!   outstanding, so a sender resuming after a pause is not "silent".
+//! - Receiving side: a path that was receiving and now has heard nothing
+//!   (no data, no ACK) for longer than the bound, with nothing unacked,
+//!   cannot tell a
+//!   dead path from a paused sender: `suspect`, and [`PathHealth::wants_probe`]
+//!   asks for one probe; `Unreachable` → `stalled`, `Reachable` or data
+//!   flowing again → `good`.
+//! - Stalled: subflows are ignored (the daemon removes the path's
+//!   endpoints); `Reachable` answers for `recovery_ms` without an
+//!   `Unreachable` in between → `good`. After that, the sending side cannot
+//!   stall the path again until an ACK has arrived over it (no flapping on
+//!   subflows left over from before).
+//!
+//! Sample contract (the daemon's side):
+//! - feed the path's *established* subflows (subflows without an RTT
+//!   sample, e.g. a `SYN_SENT` join, are ignored), every poll, including
+//!   the one that shows the path idle; poll every
+//!   [`PathHealth::poll_interval_ms`] while [`PathHealth::busy`];
+//! - run at most one probe per path at a time, start one when
+//!   [`PathHealth::wants_probe`] says so, and feed its result to the next
+//!   [`PathHealth::observe`] (with the samples of that moment, or none);
+//! - while the path is not `good`, keep calling `observe` (probe results
+//!   drive it) even when no subflow is left.
+
+use std::fmt;
+
+use crate::model::HealthConfig;
+
+/// One subflow's counters at one instant (from `tcp_info`; the `_ms` fields
+/// are "ms since", as the kernel reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SubflowSample {
+    /// Segments sent and not yet acknowledged (`tcpi_unacked`).
+    pub unacked: u32,
+    /// ms since the last ACK was received (`tcpi_last_ack_recv`).
+    pub last_ack_recv_ms: u32,
+    /// ms since data was last received (`tcpi_last_data_recv`).
+    pub last_data_recv_ms: u32,
+    /// ms since data was last sent (`tcpi_last_data_sent`).
+    pub last_data_sent_ms: u32,
+    /// Smoothed RTT in µs (`tcpi_rtt`); 0 = no RTT sample yet (handshake
+    /// not complete): such a subflow is ignored.
+    pub rtt_us: u32,
+    /// RTT variance in µs (`tcpi_rttvar`).
+    pub rttvar_us: u32,
+    /// Bytes acknowledged by the peer (`tcpi_bytes_acked`).
+    pub bytes_acked: u64,
+    /// Bytes received (`tcpi_bytes_received`).
+    pub bytes_received: u64,
+}
+
+impl SubflowSample {
+    fn established(&self) -> bool {
+        self.rtt_us > 0
+    }
+
+    fn bound_ms(&self, cfg: &HealthConfig) -> u64 {
+        cfg.bound_ms(self.rtt_us, self.rttvar_us)
+    }
+
+    /// How long after its last data a subflow still counts as receiving
+    /// for [`PathHealth::busy`]: 1 s, or twice the largest bound any
+    /// accepted `multiplier` gives for this RTT.
+    fn recent_rx_ms(&self) -> u64 {
+        let max_bound_us = 20 * u64::from(self.rtt_us) + 4 * u64::from(self.rttvar_us);
+        (2 * max_bound_us / 1000).max(1000)
+    }
+}
+
+/// A path's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Health {
+    /// Carrying data, or idle.
+    #[default]
+    Good,
+    /// Silent for a while: informative on the sending side; on the
+    /// receiving side a probe decides.
+    Suspect,
+    /// Silent past the bound (or the probe got no answer): demote it.
+    Stalled,
+}
+
+impl Health {
+    /// Every value, in declaration order.
+    pub const ALL: &'static [Health] = &[Health::Good, Health::Suspect, Health::Stalled];
+
+    /// The name used on D-Bus and in `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Good => "good",
+            Health::Suspect => "suspect",
+            Health::Stalled => "stalled",
+        }
+    }
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer of a probe the daemon ran over this path's interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeResult {
+    /// The probe got an answer.
+    Reachable,
+    /// No answer in time.
+    Unreachable,
+}
+
+/// A change of a path's verdict, with the evidence to log once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// State before.
+    pub from: Health,
+    /// State after.
+    pub to: Health,
+    /// Why, e.g. `no ACK for 64 ms with 12 segments unacked (srtt 10.2 ms,
+    /// rttvar 1.1 ms, bound 46 ms)`.
+    pub evidence: String,
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {}: {}", self.from, self.to, self.evidence)
+    }
+}
+
+/// Why a path is `Suspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// ACK silence past half the bound: informative.
+    Send,
+    /// Receive silence past the bound: a probe decides.
+    Receive,
+}
+
+/// One path's health state machine; `Default` is a `good` path with no
+/// history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PathHealth {
+    state: Health,
+    /// Why `Suspect` (`None` in the other states).
+    suspect: Option<Side>,
+    /// When the previous sample was fed (not stalled).
+    last_sample_ms: Option<u64>,
+    /// Since when data has been outstanding on the path, if it is.
+    outstanding_since: Option<u64>,
+    /// The path's `bytes_received` total at the previous sample.
+    rx_total: Option<u64>,
+    /// The path has been receiving and its current receive silence has
+    /// not been judged by a probe yet.
+    rx_armed: bool,
+    /// Set when the path recovers: no sending-side verdict until an ACK
+    /// has arrived after this instant.
+    ack_gate: Option<u64>,
+    /// Stalled: when the last probe answer came (or the path stalled).
+    last_probe_ms: u64,
+    /// Stalled: start of the current unbroken run of `Reachable` answers.
+    reachable_since: Option<u64>,
+}
+
+/// The sending side's silence at one sample.
+struct Silence {
+    silence_ms: u64,
+    bound_ms: u64,
+    rtt_us: u32,
+    rttvar_us: u32,
+    unacked: u64,
+}
+
+impl Silence {
+    fn rtt(&self) -> String {
+        format!(
+            "srtt {:.1} ms, rttvar {:.1} ms, bound {} ms",
+            f64::from(self.rtt_us) / 1000.0,
+            f64::from(self.rttvar_us) / 1000.0,
+            self.bound_ms
+        )
+    }
+}
+
+impl PathHealth {
+    /// A `good` path with no history (same as `Default`).
+    pub fn new() -> Self {
+        PathHealth::default()
+    }
+
+    /// The current verdict.
+    pub fn state(&self) -> Health {
+        self.state
+    }
+
+    /// Feeds the subflows of this path seen at `now_ms` (monotonic ms) and,
+    /// if one finished since the last call, a probe result. Returns the
+    /// transition if the state changed. With `cfg.enable == false` the
+    /// path is always `good` (a path that was not returns to it).
+    pub fn observe(
+        &mut self,
+        cfg: &HealthConfig,
+        subflows: &[SubflowSample],
+        probe: Option<ProbeResult>,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        if !cfg.enable {
+            let from = self.state;
+            *self = PathHealth::default();
+            return (from != Health::Good).then(|| Transition {
+                from,
+                to: Health::Good,
+                evidence: "health monitoring disabled".to_owned(),
+            });
+        }
+        match self.state {
+            Health::Stalled => self.observe_stalled(cfg, probe, now_ms),
+            Health::Good | Health::Suspect => self.observe_live(cfg, subflows, probe, now_ms),
+        }
+    }
+
+    /// Whether the daemon should start a probe over this path now: a
+    /// stalled path every `probe_interval_ms` (counted from the stall and
+    /// from each answer), a receive-side suspicion at once (one probe: its
+    /// answer ends the suspicion). Never with `cfg.enable == false`.
+    pub fn wants_probe(&self, cfg: &HealthConfig, now_ms: u64) -> bool {
+        cfg.enable
+            && match self.state {
+                Health::Good => false,
+                Health::Suspect => self.suspect == Some(Side::Receive),
+                Health::Stalled => {
+                    now_ms.saturating_sub(self.last_probe_ms) >= u64::from(cfg.probe_interval_ms)
+                }
+            }
+    }
+
+    /// Whether this path needs fast polling: some established subflow has
+    /// data in flight, or received data recently (within 1 s, or twice the
+    /// largest bound its RTT can give). Idle paths need no polling.
+    pub fn busy(subflows: &[SubflowSample]) -> bool {
+        subflows.iter().filter(|s| s.established()).any(|s| {
+            s.unacked > 0
+                || (s.bytes_received > 0 && u64::from(s.last_data_recv_ms) < s.recent_rx_ms())
+        })
+    }
+
+    /// Poll interval suited to this path: half the smallest smoothed RTT of
+    /// its established subflows, at least 5 ms, at most 50 ms (50 ms when
+    /// no RTT is known).
+    pub fn poll_interval_ms(subflows: &[SubflowSample]) -> u64 {
+        subflows
+            .iter()
+            .filter(|s| s.established())
+            .map(|s| u64::from(s.rtt_us) / 2000)
+            .min()
+            .map_or(50, |ms| ms.clamp(5, 50))
+    }
+
+    fn observe_stalled(
+        &mut self,
+        cfg: &HealthConfig,
+        probe: Option<ProbeResult>,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        let probe = probe?;
+        self.last_probe_ms = now_ms;
+        if probe == ProbeResult::Unreachable {
+            self.reachable_since = None;
+            return None;
+        }
+        let since = *self.reachable_since.get_or_insert(now_ms);
+        let held = now_ms.saturating_sub(since);
+        if held < u64::from(cfg.recovery_ms) {
+            return None;
+        }
+        *self = PathHealth {
+            ack_gate: Some(now_ms),
+            ..PathHealth::default()
+        };
+        Some(Transition {
+            from: Health::Stalled,
+            to: Health::Good,
+            evidence: format!("probe answered for {:.1} s", held as f64 / 1000.0),
+        })
+    }
+
+    fn observe_live(
+        &mut self,
+        cfg: &HealthConfig,
+        subflows: &[SubflowSample],
+        probe: Option<ProbeResult>,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        let live: Vec<&SubflowSample> = subflows.iter().filter(|s| s.established()).collect();
+        let path_bound = live
+            .iter()
+            .map(|s| s.bound_ms(cfg))
+            .max()
+            .unwrap_or(u64::from(cfg.floor_ms));
+        // Samples further apart than the bound: the path may have gone idle
+        // and resumed in between, so outstanding data is dated afresh.
+        let gap = self
+            .last_sample_ms
+            .is_none_or(|t| now_ms.saturating_sub(t) > path_bound);
+        self.last_sample_ms = Some(now_ms);
+
+        let send = self.send_silence(cfg, &live, gap, now_ms);
+        let grew = self.rx_grew(cfg, &live);
+        if grew {
+            self.rx_armed = true;
+        }
+        let from = self.state;
+
+        if let Some(s) = send.as_ref().filter(|s| s.silence_ms > s.bound_ms) {
+            let evidence = format!(
+                "no ACK for {} ms with {} segments unacked ({})",
+                s.silence_ms,
+                s.unacked,
+                s.rtt()
+            );
+            return self.stall(from, now_ms, evidence);
+        }
+
+        let rx = self.rx_silence(cfg, &live);
+        if self.suspect == Some(Side::Receive) {
+            let what = rx.as_ref().map_or_else(
+                || "nothing received".to_owned(),
+                |r| format!("nothing received for {} ms", r.silence_ms),
+            );
+            return if grew {
+                self.to(from, Health::Good, "data flowing again".to_owned())
+            } else {
+                match probe {
+                    Some(ProbeResult::Unreachable) => self.stall(
+                        from,
+                        now_ms,
+                        format!("{what} and the probe over the path got no answer"),
+                    ),
+                    Some(ProbeResult::Reachable) => {
+                        self.rx_armed = false;
+                        let evidence = format!("{what} but the probe answered: the sender paused");
+                        self.to(from, Health::Good, evidence)
+                    }
+                    None => None,
+                }
+            };
+        }
+
+        if let Some(r) = rx.filter(|r| r.silence_ms > r.bound_ms) {
+            let evidence = format!(
+                "nothing received for {} ms after receiving data, nothing unacked ({}): probing",
+                r.silence_ms,
+                r.rtt()
+            );
+            let t = self.to(from, Health::Suspect, evidence);
+            self.suspect = Some(Side::Receive);
+            return t;
+        }
+
+        if let Some(s) = send.filter(|s| 2 * s.silence_ms > s.bound_ms) {
+            let evidence = format!(
+                "no ACK for {} ms with {} segments unacked ({})",
+                s.silence_ms,
+                s.unacked,
+                s.rtt()
+            );
+            let t = self.to(from, Health::Suspect, evidence);
+            self.suspect = Some(Side::Send);
+            return t;
+        }
+
+        let evidence = if live.iter().any(|s| s.unacked > 0) {
+            "ACKs flowing again".to_owned()
+        } else {
+            "all data acknowledged".to_owned()
+        };
+        self.to(from, Health::Good, evidence)
+    }
+
+    /// Updates the outstanding-data bookkeeping and the recovery ACK gate;
+    /// the ACK silence while data is outstanding, unless gated.
+    fn send_silence(
+        &mut self,
+        cfg: &HealthConfig,
+        live: &[&SubflowSample],
+        gap: bool,
+        now_ms: u64,
+    ) -> Option<Silence> {
+        let last_ack_age = live.iter().map(|s| u64::from(s.last_ack_recv_ms)).min();
+        if let (Some(t), Some(age)) = (self.ack_gate, last_ack_age) {
+            if age <= now_ms.saturating_sub(t) {
+                self.ack_gate = None;
+            }
+        }
+        let sending: Vec<&SubflowSample> = live.iter().copied().filter(|s| s.unacked > 0).collect();
+        let Some(last_send_age) = sending.iter().map(|s| u64::from(s.last_data_sent_ms)).min()
+        else {
+            self.outstanding_since = None;
+            return None;
+        };
+        // Newly outstanding (or dated afresh after a gap): from the latest
+        // send seen, which is never earlier than the real start.
+        let fresh = now_ms.saturating_sub(last_send_age);
+        let since = match self.outstanding_since {
+            Some(old) if !gap => old,
+            old => old.map_or(fresh, |o| o.max(fresh)),
+        };
+        self.outstanding_since = Some(since);
+        if self.ack_gate.is_some() {
+            return None;
+        }
+        let ack_at = now_ms.saturating_sub(last_ack_age.unwrap_or(u64::MAX));
+        let worst = sending.iter().max_by_key(|s| s.bound_ms(cfg))?;
+        Some(Silence {
+            silence_ms: now_ms.saturating_sub(since.max(ack_at)),
+            bound_ms: worst.bound_ms(cfg),
+            rtt_us: worst.rtt_us,
+            rttvar_us: worst.rttvar_us,
+            unacked: sending.iter().map(|s| u64::from(s.unacked)).sum(),
+        })
+    }
+
+    /// Whether the path received data since the previous sample (on the
+    /// first sample: whether it received within the bound).
+    fn rx_grew(&mut self, cfg: &HealthConfig, live: &[&SubflowSample]) -> bool {
+        let total: u64 = live.iter().map(|s| s.bytes_received).sum();
+        let grew = match self.rx_total {
+            Some(prev) => total > prev,
+            None => live
+                .iter()
+                .any(|s| s.bytes_received > 0 && u64::from(s.last_data_recv_ms) <= s.bound_ms(cfg)),
+        };
+        self.rx_total = Some(total);
+        grew
+    }
+
+    /// How long nothing (no data, no ACK) has been heard over a path that
+    /// was receiving and has nothing outstanding, if it is being watched.
+    /// An ACK counts: the peer still reaches us.
+    fn rx_silence(&self, cfg: &HealthConfig, live: &[&SubflowSample]) -> Option<Silence> {
+        if !self.rx_armed || live.iter().any(|s| s.unacked > 0) {
+            return None;
+        }
+        let silence = live
+            .iter()
+            .map(|s| u64::from(s.last_data_recv_ms.min(s.last_ack_recv_ms)))
+            .min()?;
+        let worst = live
+            .iter()
+            .filter(|s| s.bytes_received > 0)
+            .max_by_key(|s| s.bound_ms(cfg))?;
+        Some(Silence {
+            silence_ms: silence,
+            bound_ms: worst.bound_ms(cfg),
+            rtt_us: worst.rtt_us,
+            rttvar_us: worst.rttvar_us,
+            unacked: 0,
+        })
+    }
+
+    /// Moves to `to` (not `Stalled`), returning the transition if the state
+    /// changed.
+    fn to(&mut self, from: Health, to: Health, evidence: String) -> Option<Transition> {
+        self.state = to;
+        self.suspect = None;
+        (from != to).then_some(Transition { from, to, evidence })
+    }
+
+    fn stall(&mut self, from: Health, now_ms: u64, evidence: String) -> Option<Transition> {
+        *self = PathHealth {
+            state: Health::Stalled,
+            last_probe_ms: now_ms,
+            ..PathHealth::default()
+        };
+        Some(Transition {
+            from,
+            to: Health::Stalled,
+            evidence,
+        })
+    }
+}
