@@ -47,6 +47,8 @@ pub struct InterfaceInfo {
     pub kind: String,
     pub type_source: String,
     pub up: bool,
+    /// "good" | "suspect" | "stalled", "" when not monitored.
+    pub health: String,
     pub role: String,
     pub role_reason: String,
     pub addresses: Vec<String>,
@@ -120,6 +122,7 @@ pub fn interface_from_props(path: &str, p: &Props) -> Result<InterfaceInfo, CliE
         kind: prop(p, path, "Type")?,
         type_source: prop(p, path, "TypeSource")?,
         up: prop(p, path, "Up")?,
+        health: prop(p, path, "Health")?,
         role: prop(p, path, "Role")?,
         role_reason: prop(p, path, "RoleReason")?,
         addresses: prop(p, path, "Addresses")?,

@@ -72,6 +72,8 @@ pub trait Manager {
     #[zbus(signal)]
     fn policy_changed(&self) -> zbus::Result<()>;
     #[zbus(signal)]
+    fn health_changed(&self, interface: &str, health: &str, evidence: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
     fn budget_warning(&self, interface: &str, used: u64, budget: u64) -> zbus::Result<()>;
     #[zbus(signal)]
     fn budget_exhausted(&self, interface: &str, used: u64, budget: u64) -> zbus::Result<()>;
@@ -95,6 +97,8 @@ pub trait Interface {
     fn role_reason(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn up(&self) -> zbus::Result<bool>;
+    #[zbus(property)]
+    fn health(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn addresses(&self) -> zbus::Result<Vec<String>>;
     #[zbus(property)]

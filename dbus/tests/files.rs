@@ -57,6 +57,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "signal AddressAnnounced(token:u,id:y,address:s,port:q)".into(),
         "signal AddressRemoved(token:u,id:y)".into(),
         "signal PolicyChanged()".into(),
+        "signal HealthChanged(interface:s,health:s,evidence:s)".into(),
         "signal BudgetWarning(interface:s,used:t,budget:t)".into(),
         "signal BudgetExhausted(interface:s,used:t,budget:t)".into(),
     ];
@@ -67,6 +68,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "Role:s",
         "RoleReason:s",
         "Up:b",
+        "Health:s",
         "Addresses:as",
         "Metered:b",
         "BytesUsed:t",
@@ -228,8 +230,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 24 manager members + 16 + 7 properties.
-    assert_eq!(docs.len(), 3 + 24 + 16 + 7);
+    // 3 interfaces + 25 manager members + 17 + 7 properties.
+    assert_eq!(docs.len(), 3 + 25 + 17 + 7);
 }
 
 #[test]

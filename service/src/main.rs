@@ -8,6 +8,7 @@ mod config;
 mod connections;
 mod control;
 mod engine;
+mod health;
 mod links;
 mod preflight;
 mod reconcile;

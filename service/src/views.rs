@@ -20,6 +20,8 @@ pub struct InterfaceView {
     pub role: String,
     pub role_reason: String,
     pub up: bool,
+    /// "good" | "suspect" | "stalled", "" when not monitored.
+    pub health: String,
     pub addresses: Vec<String>,
     pub metered: bool,
     pub bytes_used: u64,

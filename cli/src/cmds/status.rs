@@ -93,6 +93,15 @@ fn dash(s: &str) -> String {
     }
 }
 
+/// `up`, `down`, or `up, stalled` when the path's health is not good.
+pub fn state(i: &InterfaceInfo) -> String {
+    let link = if i.up { "up" } else { "down" };
+    match i.health.as_str() {
+        "" | "good" => link.to_string(),
+        health => format!("{link}, {health}"),
+    }
+}
+
 /// `1.0 GiB / 2.0 GiB monthly (50%), 34 MiB left today, resets 2026-12-01T00:00:00+01:00`,
 /// or just the usage without a budget.
 pub fn usage(i: &InterfaceInfo) -> String {
@@ -178,7 +187,7 @@ pub fn render(s: &Status) -> String {
                     (false, true) => i.kind.clone(),
                     (false, false) => format!("{} ({})", i.kind, i.type_source),
                 },
-                if i.up { "up" } else { "down" }.into(),
+                state(i),
                 dash(&i.role),
                 if i.addresses.is_empty() {
                     "-".into()

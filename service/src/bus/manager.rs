@@ -221,6 +221,13 @@ impl Manager {
     #[zbus(signal)]
     pub async fn policy_changed(e: &SignalEmitter<'_>) -> zbus::Result<()>;
     #[zbus(signal)]
+    pub async fn health_changed(
+        e: &SignalEmitter<'_>,
+        interface: &str,
+        health: &str,
+        evidence: &str,
+    ) -> zbus::Result<()>;
+    #[zbus(signal)]
     pub async fn budget_warning(
         e: &SignalEmitter<'_>,
         interface: &str,

@@ -244,6 +244,15 @@ impl Bus {
         Manager::budget_exhausted(&self.emitter(MANAGER_PATH)?, interface, used, budget).await
     }
 
+    pub async fn health_changed(
+        &self,
+        interface: &str,
+        health: &str,
+        evidence: &str,
+    ) -> zbus::Result<()> {
+        Manager::health_changed(&self.emitter(MANAGER_PATH)?, interface, health, evidence).await
+    }
+
     pub async fn policy_changed(&self) -> zbus::Result<()> {
         Manager::policy_changed(&self.emitter(MANAGER_PATH)?).await
     }
@@ -276,6 +285,9 @@ fn interface_changes(
     }
     if old.up != new.up {
         c.insert("Up", Variant::from(new.up));
+    }
+    if old.health != new.health {
+        c.insert("Health", Variant::from(new.health.clone()));
     }
     if old.addresses != new.addresses {
         c.insert("Addresses", Variant::from(new.addresses.clone()));

@@ -38,6 +38,10 @@ impl InterfaceObject {
         self.view.up
     }
     #[zbus(property)]
+    fn health(&self) -> String {
+        self.view.health.clone()
+    }
+    #[zbus(property)]
     fn addresses(&self) -> Vec<String> {
         self.view.addresses.clone()
     }

@@ -63,6 +63,9 @@ impl Engine {
         }
         self.usage_dirty |= grew || !restarted.is_empty();
         self.usage_unpublished |= grew;
+        if grew {
+            self.wake_health();
+        }
         for (name, before) in counted {
             self.check_budget(&name, before).await;
         }

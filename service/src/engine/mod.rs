@@ -8,6 +8,7 @@
 mod budget;
 mod commands;
 mod layer;
+mod paths;
 mod publish;
 
 use std::time::{Duration, Instant};
@@ -24,11 +25,14 @@ use crate::cli::Args;
 use crate::config::PolicyLocation;
 use crate::connections::ConnectionTable;
 use crate::control::EngineHandle;
+use crate::health::HealthMonitor;
 use crate::links::LinkTable;
 use crate::preflight;
 use crate::reconcile::{Outcome, Reconciler};
 use crate::store::StateDir;
 use crate::usage::Usage;
+use mptcp_policy::Health;
+use std::collections::{BTreeMap, BTreeSet};
 
 struct Engine {
     location: PolicyLocation,
@@ -55,7 +59,12 @@ struct Engine {
     subflow_bytes: crate::subflow_bytes::SubflowBytes,
     diag_warned: bool,
     /// Budget state per interface as of the last evaluation.
-    budget_states: std::collections::BTreeMap<String, mptcp_policy::BudgetState>,
+    budget_states: BTreeMap<String, mptcp_policy::BudgetState>,
+    /// The path health monitor (None when it could not start).
+    health: Option<HealthMonitor>,
+    /// Health per monitored interface, and the paths demoted as stalled.
+    health_states: BTreeMap<String, Health>,
+    stalled: BTreeSet<String>,
 }
 
 /// How often the byte counters are read (they change without
@@ -131,7 +140,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         subflow_bytes: Default::default(),
         diag_warned: false,
         budget_states: Default::default(),
+        health: None,
+        health_states: BTreeMap::new(),
+        stalled: BTreeSet::new(),
     };
+    let (health_tx, mut health_rx) = tokio::sync::mpsc::channel(64);
+    match HealthMonitor::spawn(health_tx) {
+        Ok(m) => engine.health = Some(m),
+        Err(e) => tracing::warn!("path health monitoring off: cannot start its thread: {e}"),
+    }
     engine.reconcile("start", None).await;
     if !args.no_dbus {
         engine.bus = Some(Bus::start(handle.clone(), engine.manager_view()).await?);
@@ -149,6 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             event = next_pm_event(&mut pm_events) => engine.on_pm_event(event).await,
             Some(command) = commands.recv() => engine.on_command(command).await,
+            Some(event) = health_rx.recv() => engine.on_health(event).await,
             _ = counters.tick() => engine.on_counters(&watch).await,
             _ = hup.recv() => engine.on_reload().await,
             _ = term.recv() => break,
@@ -289,6 +307,11 @@ impl Engine {
         let mut observed = observed;
         for i in &mut observed.interfaces {
             i.usage = Some(self.usage.input(&i.name));
+            // A stalled path is treated like a link that went down: its
+            // endpoints go, so its subflows close and the data moves at once.
+            if self.stalled.contains(&i.name) {
+                i.up = false;
+            }
         }
         let desired = evaluate(&self.policy, &observed, &now);
         self.budget_states = budget::states_of(&desired);
@@ -319,6 +342,7 @@ impl Engine {
             );
         }
         self.publish().await;
+        self.update_health_paths();
         outcome
     }
 

@@ -66,6 +66,7 @@ impl Engine {
                     role: v.role.to_string(),
                     role_reason: v.reason.clone(),
                     up: link.usable(),
+                    health: self.health_of(&v.name),
                     endpoint_ids: self
                         .reconciler
                         .endpoints()

@@ -1,0 +1,87 @@
+//! Path health in the engine: which paths the monitor watches (preferred
+//! interfaces with a working link), and what a transition does — a stalled
+//! path is demoted the fast way (its endpoints deleted, like a link that went
+//! down) and restored when its probes answer again.
+
+use mptcp_policy::{Health, Role};
+
+use super::Engine;
+use crate::health::{HealthContext, HealthEvent};
+
+impl Engine {
+    /// Tells the monitor which paths to watch: preferred interfaces whose
+    /// link works (stalled ones included, so they can recover).
+    pub(super) fn update_health_paths(&self) {
+        let Some(monitor) = &self.health else { return };
+        let paths = self
+            .verdicts
+            .iter()
+            .filter(|v| v.role == Role::Preferred || self.stalled.contains(&v.name))
+            .filter_map(|v| {
+                let link = self.table.link(v.index)?;
+                link.usable().then(|| {
+                    let addrs = self
+                        .table
+                        .addresses_of(v.index)
+                        .iter()
+                        .map(|a| a.addr)
+                        .collect();
+                    (v.name.clone(), addrs)
+                })
+            })
+            .collect();
+        monitor.update(HealthContext {
+            cfg: self.policy.health,
+            paths,
+        });
+    }
+
+    /// Traffic was counted: the monitor starts polling if it slept.
+    pub(super) fn wake_health(&self) {
+        if let Some(m) = &self.health {
+            m.wake();
+        }
+    }
+
+    pub(super) async fn on_health(&mut self, event: HealthEvent) {
+        let HealthEvent {
+            interface,
+            transition,
+            at,
+        } = event;
+        tracing::info!(
+            "{interface}: health {} -> {} ({})",
+            transition.from.as_str(),
+            transition.to.as_str(),
+            transition.evidence
+        );
+        self.health_states.insert(interface.clone(), transition.to);
+        let changed = match transition.to {
+            Health::Stalled => self.stalled.insert(interface.clone()),
+            Health::Good => self.stalled.remove(&interface),
+            Health::Suspect => false,
+        };
+        if changed {
+            let why = format!("{interface}: path {}", transition.to.as_str());
+            self.reconcile(&why, Some(at)).await;
+        } else {
+            self.publish().await;
+        }
+        if let Some(bus) = &self.bus {
+            if let Err(e) = bus
+                .health_changed(&interface, transition.to.as_str(), &transition.evidence)
+                .await
+            {
+                tracing::warn!("D-Bus: cannot signal HealthChanged: {e}");
+            }
+        }
+    }
+
+    /// Health of an interface for publishing ("" when not monitored).
+    pub(super) fn health_of(&self, name: &str) -> String {
+        self.health_states
+            .get(name)
+            .map(|h| h.as_str().to_string())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,233 @@
+//! The health monitor: a thread that watches the MPTCP subflows of the
+//! monitored (preferred) paths through inet_diag, feeds each path's pure
+//! state machine (`policy::PathHealth`) and tells the engine about
+//! transitions. It polls fast only while some subflow has data in flight or
+//! was receiving; when everything is idle it sleeps until the engine wakes
+//! it (the interface counters grew), so idle costs no polls. Stalled paths
+//! are probed (a TCP connection attempt over the path) until they answer.
+
+mod probe;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use mptcp_policy::{HealthConfig, PathHealth, ProbeResult, SubflowSample, Transition};
+use mptcp_policy_netlink::diag::{DiagSocket, SubflowDiag};
+use tokio::sync::{mpsc, watch};
+
+/// What the monitor needs to know from the engine.
+#[derive(Debug, Clone, Default)]
+pub struct HealthContext {
+    pub cfg: HealthConfig,
+    /// Paths to watch: interface name and its local addresses.
+    pub paths: Vec<(String, Vec<IpAddr>)>,
+}
+
+/// A path changed state.
+#[derive(Debug)]
+pub struct HealthEvent {
+    pub interface: String,
+    pub transition: Transition,
+    /// When the sample that decided it was taken (reaction time start).
+    pub at: Instant,
+}
+
+/// The engine's side of the monitor.
+pub struct HealthMonitor {
+    context: watch::Sender<HealthContext>,
+    wake: std_mpsc::Sender<()>,
+}
+
+impl HealthMonitor {
+    /// Starts the monitor thread in the daemon's network namespace.
+    pub fn spawn(events: mpsc::Sender<HealthEvent>) -> std::io::Result<HealthMonitor> {
+        let (context, ctx_rx) = watch::channel(HealthContext::default());
+        let (wake, wake_rx) = std_mpsc::channel();
+        std::thread::Builder::new()
+            .name("health".into())
+            .spawn(move || Monitor::new(ctx_rx, wake_rx, events).run())?;
+        Ok(HealthMonitor { context, wake })
+    }
+
+    /// New configuration or set of paths.
+    pub fn update(&self, ctx: HealthContext) {
+        self.context.send_replace(ctx);
+        let _ = self.wake.send(());
+    }
+
+    /// Traffic was seen: start polling.
+    pub fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+}
+
+struct Monitor {
+    ctx: watch::Receiver<HealthContext>,
+    wake: std_mpsc::Receiver<()>,
+    events: mpsc::Sender<HealthEvent>,
+    paths: HashMap<String, PathHealth>,
+    /// The last peer each path talked to, and from which address: the probe target.
+    peers: HashMap<String, (IpAddr, SocketAddr, Duration)>,
+    probes_tx: std_mpsc::Sender<ProbeAnswer>,
+    probes_rx: std_mpsc::Receiver<ProbeAnswer>,
+    probing: std::collections::HashSet<String>,
+    started: Instant,
+    diag_warned: bool,
+}
+
+/// A finished probe: the path's name and what it found.
+type ProbeAnswer = (String, ProbeResult);
+
+/// Longest sleep while nothing is busy but a path is not good.
+const SLOW_POLL: Duration = Duration::from_millis(200);
+
+impl Monitor {
+    fn new(
+        ctx: watch::Receiver<HealthContext>,
+        wake: std_mpsc::Receiver<()>,
+        events: mpsc::Sender<HealthEvent>,
+    ) -> Monitor {
+        let (probes_tx, probes_rx) = std_mpsc::channel();
+        Monitor {
+            ctx,
+            wake,
+            events,
+            paths: HashMap::new(),
+            peers: HashMap::new(),
+            probes_tx,
+            probes_rx,
+            probing: Default::default(),
+            started: Instant::now(),
+            diag_warned: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut sock = match DiagSocket::open() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("health monitor off: cannot open inet_diag ({e})");
+                return;
+            }
+        };
+        loop {
+            let ctx = self.ctx.borrow().clone();
+            if !ctx.cfg.enable || ctx.paths.is_empty() {
+                self.paths.clear();
+                if self.wake.recv().is_err() {
+                    return;
+                }
+                continue;
+            }
+            let pause = match sock.dump_subflows() {
+                Ok(subflows) => self.step(&ctx, &subflows),
+                Err(e) => {
+                    if !self.diag_warned {
+                        self.diag_warned = true;
+                        tracing::warn!("health monitor: inet_diag dump failed: {e}");
+                    }
+                    Some(Duration::from_secs(1))
+                }
+            };
+            match pause {
+                Some(d) => std::thread::sleep(d),
+                // Idle and healthy: no polling until the engine sees traffic.
+                None => {
+                    if self.wake.recv().is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One poll; returns how long to wait before the next (None: sleep
+    /// until woken).
+    fn step(&mut self, ctx: &HealthContext, subflows: &[SubflowDiag]) -> Option<Duration> {
+        let now = Instant::now();
+        let now_ms = now.duration_since(self.started).as_millis() as u64;
+        let mut results: HashMap<String, ProbeResult> = HashMap::new();
+        while let Ok((name, r)) = self.probes_rx.try_recv() {
+            self.probing.remove(&name);
+            results.insert(name, r);
+        }
+        self.paths
+            .retain(|name, _| ctx.paths.iter().any(|(n, _)| n == name));
+        let mut next: Option<u64> = None;
+        for (name, addrs) in &ctx.paths {
+            let own: Vec<&SubflowDiag> = subflows
+                .iter()
+                .filter(|s| addrs.contains(&s.local.ip()))
+                .collect();
+            let samples: Vec<SubflowSample> = own.iter().map(|s| sample(s)).collect();
+            if let Some(s) = own.iter().find(|s| s.unacked > 0 || s.bytes_received > 0) {
+                let rtt = Duration::from_micros(u64::from(s.rtt_us));
+                self.peers
+                    .insert(name.clone(), (s.local.ip(), s.remote, rtt));
+            }
+            let path = self.paths.entry(name.clone()).or_default();
+            if let Some(transition) = path.observe(&ctx.cfg, &samples, results.remove(name), now_ms)
+            {
+                let _ = self.events.blocking_send(HealthEvent {
+                    interface: name.clone(),
+                    transition,
+                    at: now,
+                });
+            }
+            let wants_probe = path.wants_probe(&ctx.cfg, now_ms);
+            let state = path.state();
+            if wants_probe && !self.probing.contains(name) {
+                self.start_probe(name, &ctx.cfg);
+            }
+            let busy = PathHealth::busy(&samples);
+            let interval = if busy {
+                Some(PathHealth::poll_interval_ms(&samples))
+            } else if state != mptcp_policy::Health::Good {
+                Some(SLOW_POLL.as_millis() as u64)
+            } else {
+                None
+            };
+            next = match (next, interval) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        next.map(Duration::from_millis)
+    }
+
+    fn start_probe(&mut self, name: &str, cfg: &HealthConfig) {
+        let Some(&(local, remote, rtt)) = self.peers.get(name) else {
+            return;
+        };
+        // Long enough for a slow but working path, short enough to decide fast.
+        let timeout = (rtt * 3)
+            .max(Duration::from_millis(u64::from(cfg.floor_ms)))
+            .min(Duration::from_secs(1));
+        let tx = self.probes_tx.clone();
+        let name = name.to_string();
+        self.probing.insert(name.clone());
+        let spawned = std::thread::Builder::new()
+            .name("probe".into())
+            .spawn(move || {
+                let _ = tx.send((name, probe::probe(local, remote, timeout)));
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a path probe: {e}");
+        }
+    }
+}
+
+fn sample(s: &SubflowDiag) -> SubflowSample {
+    SubflowSample {
+        unacked: s.unacked,
+        last_ack_recv_ms: s.last_ack_recv_ms,
+        last_data_recv_ms: s.last_data_recv_ms,
+        last_data_sent_ms: s.last_data_sent_ms,
+        rtt_us: s.rtt_us,
+        rttvar_us: s.rttvar_us,
+        bytes_acked: s.bytes_acked,
+        bytes_received: s.bytes_received,
+    }
+}
