@@ -24,3 +24,12 @@ pub fn find_bin(name: &str, env: &str) -> Result<PathBuf> {
     }
     bail!("binary {name} not found (set {env}); tried {tried:?}")
 }
+
+/// The daemon binary for the benchmarks when none is given: next to the
+/// current executable (target/release/handover-bench → target/release/mptcp-policyd).
+pub fn default_daemon_bin() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("mptcp-policyd")))
+        .unwrap_or_else(|| PathBuf::from("target/release/mptcp-policyd"))
+}

@@ -1,7 +1,9 @@
-//! One handover measurement: fresh testbed, stream, cut WiFi, measure.
+//! One handover measurement: fresh testbed, stream, cut WiFi (link down or
+//! silent loss), measure; shared by `handover-bench` and `health-bench`.
 
 use crate::clock::{monotonic_us, sleep_until_us};
 use crate::process::{wait_for, BgProcess};
+use crate::stats::Summary;
 use crate::stream::{Direction, StreamRun, StreamSpec};
 use crate::testbed::{Testbed, TestbedOpts, WLAN_V4, WWAN_V4};
 use anyhow::{bail, Context, Result};
@@ -40,16 +42,29 @@ impl Scenario {
     }
 }
 
+/// How WiFi is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Cut {
+    /// `ip link set wlan0 down` (the daemon must log `reaction_us=`).
+    LinkDown,
+    /// [`Testbed::blackhole`]: every WiFi packet dropped, link up (a daemon
+    /// line with `health` and `reaction_us=` is reported when present).
+    Blackhole,
+}
+
 /// Parameters of one run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub scenario: Scenario,
     pub direction: Direction,
+    pub cut: Cut,
     pub cut_after_ms: u64,
     pub after_cut_ms: u64,
     pub stream_bin: PathBuf,
     pub delayer_bin: PathBuf,
     pub daemon_bin: Option<PathBuf>,
+    /// Policy file text for the daemon (None: [`DAEMON_POLICY`]).
+    pub policy: Option<String>,
 }
 
 /// What one run measured (ms).
@@ -62,50 +77,102 @@ pub struct RunResult {
     pub bytes: u64,
 }
 
+/// A fresh testbed with the client's endpoints managed per [`Scenario`]:
+/// static endpoints, or the daemon (stopped before the testbed goes).
+#[derive(Debug)]
+pub struct Bed {
+    // Field order = drop order: the daemon before the namespaces.
+    pub daemon: Option<BgProcess>,
+    pub tb: Testbed,
+}
+
+/// Lengths of the daemon's stdout/stderr logs at some moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogMark {
+    out: usize,
+    err: usize,
+}
+
+impl Bed {
+    /// Build the testbed (IPv4 only) and set up the scenario; for
+    /// [`Scenario::Daemon`] wait until the daemon added both endpoints.
+    pub fn new(cfg: &RunConfig) -> Result<Self> {
+        let tb = Testbed::new(TestbedOpts {
+            ipv6: false,
+            delayer: Some(cfg.delayer_bin.clone()),
+            ..TestbedOpts::default()
+        })?;
+        let daemon = match cfg.scenario {
+            Scenario::Static => {
+                tb.set_static_endpoints()?;
+                None
+            }
+            Scenario::Daemon => Some(start_daemon(&tb, cfg)?),
+        };
+        Ok(Self { daemon, tb })
+    }
+
+    /// The daemon's log lengths now (reactions before it are not ours).
+    pub fn log_mark(&self) -> LogMark {
+        let len = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len() as usize);
+        self.daemon
+            .as_ref()
+            .map_or(LogMark::default(), |d| LogMark {
+                out: len(d.stdout_path()),
+                err: len(d.stderr_path()),
+            })
+    }
+
+    /// The daemon's log (stderr, then stdout) written since `mark`; empty
+    /// without a daemon.
+    pub fn log_since(&self, mark: LogMark) -> String {
+        let Some(d) = &self.daemon else {
+            return String::new();
+        };
+        let (err, out) = (d.stderr(), d.stdout());
+        let mut s = err.get(mark.err..).unwrap_or("").to_string();
+        s.push_str(out.get(mark.out..).unwrap_or(""));
+        s
+    }
+
+    /// Cut WiFi the [`Cut`] way; CLOCK_MONOTONIC µs of the cut.
+    pub fn cut(&self, cut: Cut) -> Result<u64> {
+        match cut {
+            Cut::LinkDown => self.tb.link_down("wlan0"),
+            Cut::Blackhole => self.tb.blackhole("wlan0"),
+        }
+    }
+}
+
 /// Run one measurement on a fresh testbed (removed before returning).
 pub fn run_once(cfg: &RunConfig) -> Result<RunResult> {
-    let tb = Testbed::new(TestbedOpts {
-        ipv6: false,
-        delayer: Some(cfg.delayer_bin.clone()),
-        ..TestbedOpts::default()
-    })?;
-    let daemon = match cfg.scenario {
-        Scenario::Static => {
-            tb.set_static_endpoints()?;
-            None
-        }
-        Scenario::Daemon => Some(start_daemon(&tb, cfg)?),
-    };
+    let bed = Bed::new(cfg)?;
     let spec = StreamSpec {
         direction: cfg.direction,
         duration_ms: cfg.cut_after_ms + cfg.after_cut_ms,
         ..StreamSpec::default()
     };
     let t0 = monotonic_us();
-    let run = StreamRun::start(&tb, &cfg.stream_bin, &spec)?;
+    let run = StreamRun::start(&bed.tb, &cfg.stream_bin, &spec)?;
     sleep_until_us(t0 + cfg.cut_after_ms * 1000);
-    // The daemon logs (stdout or stderr) up to the cut: reactions before it are not ours.
-    let log_len = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len() as usize);
-    let offsets = daemon
-        .as_ref()
-        .map(|d| (log_len(d.stdout_path()), log_len(d.stderr_path())));
-    let cut = tb.link_down("wlan0")?;
+    let mark = bed.log_mark();
+    let cut = bed.cut(cfg.cut)?;
     let res = run.wait(Duration::from_millis(spec.duration_ms + 30_000))?;
     res.check()?;
     let rx = &res.receiver;
     if !rx.reads.iter().any(|r| r.0 < cut) {
         bail!("nothing was received before the cut");
     }
-    let reaction_ms = match (&daemon, offsets) {
-        (Some(d), Some((o, e))) => {
-            let err = d.stderr();
-            let out = d.stdout();
-            let us = parse_reaction_us(err.get(e..).unwrap_or(""))
-                .or_else(|| parse_reaction_us(out.get(o..).unwrap_or("")))
+    let reaction_ms = match (&bed.daemon, cfg.cut) {
+        (None, _) => None,
+        (Some(_), Cut::LinkDown) => {
+            let us = parse_reaction_us(&bed.log_since(mark))
                 .context("daemon logged no reaction_us=<N> after the cut")?;
             Some(us as f64 / 1000.0)
         }
-        _ => None,
+        (Some(_), Cut::Blackhole) => {
+            parse_health_reaction_us(&bed.log_since(mark)).map(|us| us as f64 / 1000.0)
+        }
     };
     Ok(RunResult {
         gap_ms: rx.gap_after(cut) as f64 / 1000.0,
@@ -116,13 +183,89 @@ pub fn run_once(cfg: &RunConfig) -> Result<RunResult> {
     })
 }
 
+/// One table row: N runs of one scenario × direction.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub scenario: &'static str,
+    pub direction: &'static str,
+    pub runs: Vec<RunResult>,
+    pub failures: Vec<String>,
+    pub gap_ms: Option<Summary>,
+    pub cut_to_steady_ms: Option<Summary>,
+    pub reaction_ms: Option<Summary>,
+}
+
+/// `n` runs of `cfg` (progress on stderr), summarised.
+pub fn measure(cfg: &RunConfig, n: usize) -> Row {
+    let (mut runs, mut failures) = (Vec::new(), Vec::new());
+    for i in 1..=n {
+        let label = format!(
+            "{} {} run {i}/{n}",
+            cfg.scenario.name(),
+            cfg.direction.name()
+        );
+        match run_once(cfg) {
+            Ok(r) => {
+                eprintln!(
+                    "{label}: gap {:.1} ms, cut→steady {:?} ms, reaction {:?} ms",
+                    r.gap_ms, r.cut_to_steady_ms, r.reaction_ms
+                );
+                runs.push(r);
+            }
+            Err(e) => {
+                eprintln!("{label}: FAILED: {e:#}");
+                failures.push(format!("{e:#}"));
+            }
+        }
+    }
+    let col = |f: fn(&RunResult) -> Option<f64>| {
+        Summary::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    Row {
+        scenario: cfg.scenario.name(),
+        direction: cfg.direction.name(),
+        gap_ms: col(|r| Some(r.gap_ms)),
+        cut_to_steady_ms: col(|r| r.cut_to_steady_ms),
+        reaction_ms: col(|r| r.reaction_ms),
+        runs,
+        failures,
+    }
+}
+
+/// Print rows as the handover table (after a `title` line), then failures.
+pub fn print_rows(title: &str, rows: &[Row]) {
+    println!("{title}");
+    println!(
+        "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
+        "scenario", "direction", "ok", "fail", "gap", "cut→steady", "daemon reaction"
+    );
+    for r in rows {
+        println!(
+            "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
+            r.scenario,
+            r.direction,
+            r.runs.len(),
+            r.failures.len(),
+            Summary::cell(r.gap_ms),
+            Summary::cell(r.cut_to_steady_ms),
+            Summary::cell(r.reaction_ms)
+        );
+    }
+    for r in rows {
+        for f in &r.failures {
+            println!("FAILED {} {}: {f}", r.scenario, r.direction);
+        }
+    }
+}
+
 fn start_daemon(tb: &Testbed, cfg: &RunConfig) -> Result<BgProcess> {
     let bin = cfg.daemon_bin.as_ref().context("no daemon binary given")?;
     if !bin.is_file() {
         bail!("daemon binary not found at {}", bin.display());
     }
     let conf = tb.tmp_dir().join("policy.toml");
-    std::fs::write(&conf, DAEMON_POLICY).context("writing daemon policy")?;
+    let policy = cfg.policy.as_deref().unwrap_or(DAEMON_POLICY);
+    std::fs::write(&conf, policy).context("writing daemon policy")?;
     let state = tb.tmp_dir().join("state");
     std::fs::create_dir_all(&state)?;
     let args: Vec<String> = [
@@ -150,6 +293,14 @@ fn start_daemon(tb: &Testbed, cfg: &RunConfig) -> Result<BgProcess> {
     Ok(d)
 }
 
+/// `reaction_us=<N>` on the first line of `log` that mentions `health`
+/// (any case), e.g. `wlan0: health good -> stalled (…) reaction_us=57000`.
+pub fn parse_health_reaction_us(log: &str) -> Option<u64> {
+    log.lines()
+        .filter(|l| l.to_ascii_lowercase().contains("health"))
+        .find_map(parse_reaction_us)
+}
+
 /// The first `reaction_us=<N>` in a log excerpt.
 pub fn parse_reaction_us(log: &str) -> Option<u64> {
     log.lines().find_map(|l| {
@@ -167,5 +318,17 @@ mod tests {
             "INFO start\nINFO link wlan0 down: deleted endpoint reaction_us=1234 ok\nreaction_us=9";
         assert_eq!(super::parse_reaction_us(log), Some(1234));
         assert_eq!(super::parse_reaction_us("nothing"), None);
+    }
+
+    #[test]
+    fn health_reaction() {
+        let log = "INFO wlan0 down reaction_us=5\n\
+                   INFO wlan0: health good -> stalled (last ack 60 ms, rtt 10 ms, unacked 12) reaction_us=57250\n";
+        assert_eq!(super::parse_health_reaction_us(log), Some(57250));
+        assert_eq!(
+            super::parse_health_reaction_us("Health: stalled reaction_us=x"),
+            None
+        );
+        assert_eq!(super::parse_health_reaction_us("reaction_us=3"), None);
     }
 }

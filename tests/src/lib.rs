@@ -2,7 +2,9 @@
 //!
 //! [`Testbed`] builds a "phone" (client) and a server network namespace joined
 //! by two veth radios (`wlan0` 10 ms RTT, `wwan0` 40 ms RTT, delay added by the
-//! `mptcp-delayer` NFQUEUE tool). Everything it creates is removed on drop.
+//! `mptcp-delayer` NFQUEUE tool). Silent loss comes from nftables drop rules
+//! ([`Testbed::blackhole`], [`Testbed::random_loss`]). Everything it creates
+//! is removed on drop.
 
 pub mod bins;
 pub mod bus;
@@ -11,6 +13,7 @@ pub mod counters;
 pub mod daemon_env;
 pub mod demo;
 pub mod handover;
+pub mod health;
 pub mod netns;
 pub mod polkit;
 pub mod process;

@@ -35,6 +35,11 @@ pub struct StreamSpec {
     pub interval_us: u64,
     pub port: u16,
     pub ipv6: bool,
+    /// On/off sender: stream `on_ms`, pause `off_ms`, repeat (0/0: continuous).
+    pub on_ms: u64,
+    pub off_ms: u64,
+    /// Idle connection: connect, send nothing for `duration_ms`, close.
+    pub idle: bool,
 }
 
 impl Default for StreamSpec {
@@ -46,6 +51,9 @@ impl Default for StreamSpec {
             interval_us: 1000,
             port: 5201,
             ipv6: false,
+            on_ms: 0,
+            off_ms: 0,
+            idle: false,
         }
     }
 }
@@ -100,8 +108,16 @@ impl StreamRun {
             Direction::Upload => ("--recv", "--send"),
             Direction::Download => ("--send", "--recv"),
         };
+        // Both sides may legitimately wait through a whole pause (or the
+        // whole idle connection) for a byte.
+        let quiet_ms = if spec.idle {
+            spec.duration_ms
+        } else {
+            spec.off_ms
+        };
+        let idle_timeout_ms = (15_000 + quiet_ms).to_string();
         let common = |dir_flag: &str, rec: &Path| -> Vec<String> {
-            [
+            let mut v: Vec<String> = [
                 "--addr",
                 &addr,
                 dir_flag,
@@ -113,10 +129,24 @@ impl StreamRun {
                 &spec.duration_ms.to_string(),
                 "--record",
                 &rec.display().to_string(),
+                "--idle-timeout-ms",
+                &idle_timeout_ms,
             ]
             .iter()
             .map(|s| s.to_string())
-            .collect()
+            .collect();
+            if spec.on_ms > 0 || spec.off_ms > 0 {
+                v.extend([
+                    "--on-ms".to_string(),
+                    spec.on_ms.to_string(),
+                    "--off-ms".to_string(),
+                    spec.off_ms.to_string(),
+                ]);
+            }
+            if spec.idle {
+                v.push("--idle".to_string());
+            }
+            v
         };
         let server_rec = dir.join("server.json");
         let client_rec = dir.join("client.json");

@@ -4,10 +4,11 @@
 use crate::bins::find_bin;
 use crate::clock::monotonic_us;
 use crate::netns::Netns;
-use crate::process::{ip, ns_exec, run, wait_for, BgProcess, CMD_TIMEOUT};
+use crate::process::{ip, ns_exec, run, run_output, wait_for, BgProcess, CMD_TIMEOUT};
 use crate::tempdir::TempDir;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -20,6 +21,14 @@ pub const WLAN_V4: &str = "10.1.0.2";
 pub const WWAN_V4: &str = "10.2.0.2";
 pub const WLAN_V6: &str = "fd00:1::2";
 pub const WWAN_V6: &str = "fd00:2::2";
+
+/// The nftables table (family `inet`, in both namespaces) holding the
+/// testbed's blackhole and random-loss chains; it goes with the namespaces.
+pub const NFT_TABLE: &str = "mptcp_testbed";
+/// Priority of those prerouting chains: after iptables' mangle PREROUTING
+/// (-150), where the NFQUEUE delayer picks packets up, so that packets held by
+/// the delayer at the moment of a cut are dropped when it releases them.
+const DROP_PRIORITY: i32 = 10;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -366,6 +375,169 @@ impl Testbed {
         link_set(self.client.name(), ifname, "up")
     }
 
+    /// Silent loss: drop every packet of radio `ifname` (client name, e.g.
+    /// `wlan0`) in both directions while the link stays up — how WiFi fails
+    /// out of range. Returns the CLOCK_MONOTONIC µs right after the drop rules
+    /// were committed in both namespaces (as for [`Testbed::link_down`]).
+    ///
+    /// The drops sit on the *receiving* side of each direction (server
+    /// ingress for client→server, client ingress for server→client), in
+    /// prerouting chains of table `inet mptcp_testbed` with a priority after
+    /// iptables' mangle PREROUTING (-150), where the NFQUEUE delayer takes its
+    /// packets: a packet the delayer holds at the moment of the cut traverses
+    /// the later chain when it is released, and is dropped too. Nothing is
+    /// dropped on a sender's egress: that would fail its `sendmsg`/TCP
+    /// transmit locally (EPERM) instead of letting the packet vanish on the
+    /// air, and TCP would not even count it as in flight.
+    pub fn blackhole(&self, ifname: &str) -> Result<u64> {
+        self.nft_drop_chain(ifname, "bh", "counter drop")
+    }
+
+    /// Undo [`Testbed::blackhole`] (no-op if not blackholed); returns the
+    /// CLOCK_MONOTONIC µs right after both namespaces were healed.
+    pub fn unblackhole(&self, ifname: &str) -> Result<u64> {
+        self.nft_remove_chain(ifname, "bh")
+    }
+
+    /// Random loss on radio `ifname`: each packet, in each direction, is
+    /// dropped with probability `percent` % (`numgen random mod 100 < N`),
+    /// placed like the [`Testbed::blackhole`] rules. `0` removes the loss.
+    pub fn random_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+        if percent > 100 {
+            bail!("loss percent {percent} > 100");
+        }
+        if percent == 0 {
+            self.nft_remove_chain(ifname, "loss")?;
+        } else {
+            self.nft_drop_chain(
+                ifname,
+                "loss",
+                &format!("numgen random mod 100 < {percent} counter drop"),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Packets dropped so far by the blackhole and loss rules of radio
+    /// `ifname`, both namespaces together (rules removed since are not counted).
+    pub fn dropped_packets(&self, ifname: &str) -> Result<u64> {
+        let r = radio(ifname)?;
+        let mut total = 0;
+        for ns in [self.client.name(), self.server.name()] {
+            let out = ns_exec(ns, "nft", &["-j", "list", "ruleset"])?;
+            let v: serde_json::Value =
+                serde_json::from_str(&out).context("parsing nft -j output")?;
+            for item in v["nftables"].as_array().into_iter().flatten() {
+                let rule = &item["rule"];
+                let chain = rule["chain"].as_str().unwrap_or("");
+                if rule["table"] != NFT_TABLE || !chain.ends_with(&format!("_{}", r.ifname)) {
+                    continue;
+                }
+                for e in rule["expr"].as_array().into_iter().flatten() {
+                    total += e["counter"]["packets"].as_u64().unwrap_or(0);
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Whether client interface `ifname` is administratively and
+    /// operationally up with a carrier.
+    pub fn link_is_up(&self, ifname: &str) -> Result<bool> {
+        let out = ip(&[
+            "-n",
+            self.client.name(),
+            "-j",
+            "link",
+            "show",
+            "dev",
+            ifname,
+        ])?;
+        let v: serde_json::Value = serde_json::from_str(&out).context("parsing ip -j link")?;
+        let l = &v[0];
+        let flags: Vec<&str> = l["flags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .collect();
+        Ok(l["operstate"] == "UP" && flags.contains(&"UP") && !flags.contains(&"NO-CARRIER"))
+    }
+
+    /// Whether any of 3 pings (50 ms apart, 1 s deadline) from the client's
+    /// `local` address to `dst` is answered.
+    pub fn ping_ok(&self, local: &str, dst: &str) -> Result<bool> {
+        let out = run_output(
+            Command::new("ip").args([
+                "netns",
+                "exec",
+                self.client.name(),
+                "ping",
+                "-n",
+                "-q",
+                "-c",
+                "3",
+                "-i",
+                "0.05",
+                "-w",
+                "1",
+                "-I",
+                local,
+                dst,
+            ]),
+            Duration::from_secs(10),
+        )?;
+        Ok(out.status.success())
+    }
+
+    /// Add (or replace) the base chain `<kind>_<ifname>` holding one rule
+    /// `iifname DEV <verdict>` in both namespaces, concurrently; returns the
+    /// CLOCK_MONOTONIC µs once both committed.
+    fn nft_drop_chain(&self, ifname: &str, kind: &str, verdict: &str) -> Result<u64> {
+        let r = radio(ifname)?;
+        let chain = format!("{kind}_{}", r.ifname);
+        let script = |dev: &str| {
+            format!(
+                "add table inet {NFT_TABLE}; \
+                 add chain inet {NFT_TABLE} {chain} {{ type filter hook prerouting priority {DROP_PRIORITY}; policy accept; }}; \
+                 flush chain inet {NFT_TABLE} {chain}; \
+                 add rule inet {NFT_TABLE} {chain} iifname \"{dev}\" {verdict}"
+            )
+        };
+        self.nft_both(&script(r.peer), &script(r.ifname))
+            .with_context(|| format!("nft {kind} rules for {ifname} (apt-get install nftables?)"))
+    }
+
+    /// Remove the chain `<kind>_<ifname>` from both namespaces (if present).
+    fn nft_remove_chain(&self, ifname: &str, kind: &str) -> Result<u64> {
+        let r = radio(ifname)?;
+        let chain = format!("{kind}_{}", r.ifname);
+        // Adding it first makes the delete succeed when it does not exist.
+        let script = format!(
+            "add table inet {NFT_TABLE}; \
+             add chain inet {NFT_TABLE} {chain} {{ type filter hook prerouting priority {DROP_PRIORITY}; policy accept; }}; \
+             delete chain inet {NFT_TABLE} {chain}"
+        );
+        self.nft_both(&script, &script)
+            .with_context(|| format!("removing nft {kind} rules for {ifname}"))
+    }
+
+    /// Run one nft script in the server and one in the client namespace at
+    /// the same time; CLOCK_MONOTONIC µs after both returned.
+    fn nft_both(&self, server: &str, client: &str) -> Result<u64> {
+        let (s, c) = (self.server.name(), self.client.name());
+        std::thread::scope(|sc| {
+            let hs = sc.spawn(|| ns_exec(s, "nft", &[server]));
+            let rc = ns_exec(c, "nft", &[client]);
+            let rs = hs
+                .join()
+                .map_err(|_| anyhow::anyhow!("nft thread panicked"))?;
+            rs.context("server namespace")?;
+            rc.context("client namespace")?;
+            Ok(monotonic_us())
+        })
+    }
+
     /// Average ping RTT (ms) from the client, from `local` to `dst`.
     pub fn ping_rtt_ms(&self, local: &str, dst: &str, count: u32) -> Result<f64> {
         let out = run(
@@ -396,7 +568,14 @@ impl Testbed {
     }
 }
 
-/// `ip -n NS link set IF up|down`; returns CLOCK_MONOTONIC µs just after it returned.
+/// The radio whose client interface is `ifname`.
+fn radio(ifname: &str) -> Result<&'static Radio> {
+    RADIOS
+        .iter()
+        .find(|r| r.ifname == ifname)
+        .with_context(|| format!("no radio {ifname} (wlan0 or wwan0)"))
+}
+
 /// `ip mptcp limits set subflows 4 add_addr_accepted 4` in `ns` (a fresh
 /// namespace starts with 2 / 0).
 fn set_mptcp_limits(ns: &str) -> Result<()> {
@@ -414,6 +593,7 @@ fn set_mptcp_limits(ns: &str) -> Result<()> {
     Ok(())
 }
 
+/// `ip -n NS link set IF up|down`; returns CLOCK_MONOTONIC µs just after it returned.
 pub fn link_set(ns: &str, ifname: &str, state: &str) -> Result<u64> {
     ip(&["-n", ns, "link", "set", ifname, state])?;
     Ok(monotonic_us())

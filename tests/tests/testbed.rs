@@ -1,5 +1,6 @@
 //! Self-test of the namespace testbed (needs root, nftables, iputils-ping):
-//! RTTs, static endpoints, a 3 s upload, and a WiFi cut mid-stream.
+//! RTTs, static endpoints, a 3 s upload, a WiFi cut mid-stream, silent loss
+//! (blackhole, random loss) and the on/off and idle sender modes.
 
 use mptcp_policy_tests::stream::{StreamResult, StreamSpec};
 use mptcp_policy_tests::testbed::{SERVER_V4, SERVER_V6, WLAN_V4, WLAN_V6, WWAN_V4, WWAN_V6};
@@ -157,4 +158,132 @@ fn rate_limits_and_ipv6_stream() {
         .expect("stream");
     res.check().expect("clean IPv6 stream");
     assert_eq!(res.receiver.bytes_received, 1000 * 1024);
+}
+
+/// Silent loss: blackholing wlan0 mid-stream drops its packets while the
+/// link stays up; the kernel alone moves the stream to wwan0; unblackhole
+/// heals the path. Random loss drops some, not all.
+#[test]
+fn blackhole_mid_stream_resumes_on_lte() {
+    let tb = testbed();
+    tb.set_static_endpoints().expect("endpoints");
+    assert!(tb.ping_ok(WLAN_V4, SERVER_V4).expect("ping"), "wlan0 works");
+    let spec = StreamSpec {
+        duration_ms: 4000,
+        ..StreamSpec::default()
+    };
+    let run = StreamRun::start(&tb, Path::new(STREAM), &spec).expect("start stream");
+    std::thread::sleep(Duration::from_millis(1500));
+    let cut = tb.blackhole("wlan0").expect("blackhole");
+    let lte_before = link_bytes(tb.client_ns()).expect("counters")["wwan0"].tx;
+    assert!(tb.link_is_up("wlan0").expect("link state"), "link stays up");
+    assert!(
+        !tb.ping_ok(WLAN_V4, SERVER_V4).expect("ping"),
+        "ping over a blackholed wlan0 must fail"
+    );
+    assert!(
+        tb.ping_ok(WWAN_V4, SERVER_V4).expect("ping"),
+        "wwan0 unaffected"
+    );
+    let res = run.wait(Duration::from_secs(40)).expect("stream");
+    res.check().expect("stream completes after the blackhole");
+    let lte_after = link_bytes(tb.client_ns()).expect("counters")["wwan0"].tx;
+    let rx = &res.receiver;
+    println!(
+        "blackhole: gap after cut {:.1} ms, cut->steady {:?} ms, {} bytes on wwan0 after the cut, \
+         {} packets dropped",
+        rx.gap_after(cut) as f64 / 1000.0,
+        rx.cut_to_steady(cut).map(|us| us / 1000),
+        lte_after - lte_before,
+        tb.dropped_packets("wlan0").expect("counters")
+    );
+    assert!(rx.cut_to_steady(cut).is_some(), "stream never steady again");
+    assert!(
+        lte_after - lte_before > 1_000_000,
+        "the stream did not move to wwan0"
+    );
+    assert!(tb.link_is_up("wlan0").expect("link state"));
+
+    let healed = tb.unblackhole("wlan0").expect("unblackhole");
+    assert!(healed >= cut);
+    assert!(tb.ping_ok(WLAN_V4, SERVER_V4).expect("ping"), "healed");
+    tb.unblackhole("wlan0")
+        .expect("unblackhole twice is a no-op");
+
+    tb.random_loss("wlan0", 30).expect("loss");
+    let out = mptcp_policy_tests::run_output(
+        std::process::Command::new("ip").args([
+            "netns",
+            "exec",
+            tb.client_ns(),
+            "ping",
+            "-n",
+            "-q",
+            "-c",
+            "40",
+            "-i",
+            "0.01",
+            "-W",
+            "1",
+            "-I",
+            WLAN_V4,
+            SERVER_V4,
+        ]),
+        Duration::from_secs(20),
+    )
+    .expect("ping");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!(
+        "30 % loss: {}",
+        text.lines().find(|l| l.contains("loss")).unwrap_or("")
+    );
+    assert!(
+        text.contains(" received") && !text.contains(" 0 received"),
+        "{text}"
+    );
+    assert!(!text.contains(" 0% packet loss"), "{text}");
+    tb.random_loss("wlan0", 0).expect("no loss");
+    assert!(tb.ping_ok(WLAN_V4, SERVER_V4).expect("ping"));
+}
+
+/// The on/off and idle sender modes of mptcp-stream.
+#[test]
+fn on_off_and_idle_streams() {
+    let tb = testbed();
+    tb.set_static_endpoints().expect("endpoints");
+    let spec = StreamSpec {
+        direction: Direction::Download,
+        duration_ms: 2500,
+        on_ms: 500,
+        off_ms: 500,
+        ..StreamSpec::default()
+    };
+    let res = StreamRun::start(&tb, Path::new(STREAM), &spec)
+        .expect("start")
+        .wait(Duration::from_secs(20))
+        .expect("stream");
+    res.check().expect("clean on/off stream");
+    // 3 on-phases of 500 chunks each: 0–0.5, 1–1.5, 2–2.5 s.
+    assert_eq!(res.sender.bytes_sent, 1500 * 1024);
+    let gap = res.receiver.longest_gap();
+    println!("on/off: longest gap {} ms", gap / 1000);
+    assert!((450_000..700_000).contains(&gap), "pause of {gap} µs");
+
+    let spec = StreamSpec {
+        duration_ms: 1500,
+        idle: true,
+        port: 5202,
+        ..StreamSpec::default()
+    };
+    let res = StreamRun::start(&tb, Path::new(STREAM), &spec)
+        .expect("start")
+        .wait(Duration::from_secs(20))
+        .expect("stream");
+    res.check().expect("clean idle connection");
+    assert_eq!(res.sender.bytes_sent, 0);
+    let rx = &res.receiver;
+    assert!(
+        rx.end_us - rx.start_us >= 1_400_000,
+        "idle for the duration"
+    );
 }

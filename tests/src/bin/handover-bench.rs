@@ -5,12 +5,10 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
-use mptcp_policy_tests::bins::find_bin;
-use mptcp_policy_tests::handover::{run_once, RunConfig, RunResult, Scenario};
+use mptcp_policy_tests::bins::{default_daemon_bin, find_bin};
+use mptcp_policy_tests::handover::{measure, print_rows, Cut, RunConfig, Scenario};
 use mptcp_policy_tests::netns::cleanup_stale_namespaces;
-use mptcp_policy_tests::stats::Summary;
 use mptcp_policy_tests::Direction;
-use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,30 +50,11 @@ struct Args {
     after_cut_ms: u64,
 }
 
-#[derive(Serialize)]
-struct Row {
-    scenario: &'static str,
-    direction: &'static str,
-    runs: Vec<RunResult>,
-    failures: Vec<String>,
-    gap_ms: Option<Summary>,
-    cut_to_steady_ms: Option<Summary>,
-    reaction_ms: Option<Summary>,
-}
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("handover-bench: {e:#}");
         std::process::exit(1);
     }
-}
-
-fn default_daemon() -> PathBuf {
-    // target/release/handover-bench → target/release/mptcp-policyd
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("mptcp-policyd")))
-        .unwrap_or_else(|| PathBuf::from("target/release/mptcp-policyd"))
 }
 
 fn run() -> Result<()> {
@@ -99,7 +78,7 @@ fn run() -> Result<()> {
         DirArg::Download => vec![Direction::Download],
         DirArg::Both => vec![Direction::Upload, Direction::Download],
     };
-    let daemon_bin = args.daemon.clone().unwrap_or_else(default_daemon);
+    let daemon_bin = args.daemon.clone().unwrap_or_else(default_daemon_bin);
     if scenarios.contains(&Scenario::Daemon) && !daemon_bin.is_file() {
         bail!(
             "daemon binary not found at {} (build it, pass --daemon PATH or set MPTCP_POLICYD; \
@@ -119,11 +98,13 @@ fn run() -> Result<()> {
             let cfg = RunConfig {
                 scenario,
                 direction,
+                cut: Cut::LinkDown,
                 cut_after_ms: args.cut_after_ms,
                 after_cut_ms: args.after_cut_ms,
                 stream_bin: stream_bin.clone(),
                 delayer_bin: delayer_bin.clone(),
                 daemon_bin: Some(daemon_bin.clone()),
+                policy: None,
             };
             rows.push(measure(&cfg, args.runs));
         }
@@ -131,72 +112,17 @@ fn run() -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        print_table(&rows, args.runs);
+        print_rows(
+            &format!(
+                "WiFi (10 ms) → LTE (40 ms) handover on link down; median (min–max) of {} runs, ms",
+                args.runs
+            ),
+            &rows,
+        );
     }
     let failed: usize = rows.iter().map(|r| r.failures.len()).sum();
     if failed > 0 {
         bail!("{failed} run(s) failed");
     }
     Ok(())
-}
-
-fn measure(cfg: &RunConfig, n: usize) -> Row {
-    let (mut runs, mut failures) = (Vec::new(), Vec::new());
-    for i in 1..=n {
-        let label = format!(
-            "{} {} run {i}/{n}",
-            cfg.scenario.name(),
-            cfg.direction.name()
-        );
-        match run_once(cfg) {
-            Ok(r) => {
-                eprintln!(
-                    "{label}: gap {:.1} ms, cut→steady {:?} ms, reaction {:?} ms",
-                    r.gap_ms, r.cut_to_steady_ms, r.reaction_ms
-                );
-                runs.push(r);
-            }
-            Err(e) => {
-                eprintln!("{label}: FAILED: {e:#}");
-                failures.push(format!("{e:#}"));
-            }
-        }
-    }
-    let col = |f: fn(&RunResult) -> Option<f64>| {
-        Summary::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
-    };
-    Row {
-        scenario: cfg.scenario.name(),
-        direction: cfg.direction.name(),
-        gap_ms: col(|r| Some(r.gap_ms)),
-        cut_to_steady_ms: col(|r| r.cut_to_steady_ms),
-        reaction_ms: col(|r| r.reaction_ms),
-        runs,
-        failures,
-    }
-}
-
-fn print_table(rows: &[Row], n: usize) {
-    println!("WiFi (10 ms) → LTE (40 ms) handover on link down; median (min–max) of {n} runs, ms");
-    println!(
-        "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
-        "scenario", "direction", "ok", "fail", "gap", "cut→steady", "daemon reaction"
-    );
-    for r in rows {
-        println!(
-            "{:<8} {:<9} {:>4} {:>4} {:>20} {:>20} {:>20}",
-            r.scenario,
-            r.direction,
-            r.runs.len(),
-            r.failures.len(),
-            Summary::cell(r.gap_ms),
-            Summary::cell(r.cut_to_steady_ms),
-            Summary::cell(r.reaction_ms)
-        );
-    }
-    for r in rows {
-        for f in &r.failures {
-            println!("FAILED {} {}: {f}", r.scenario, r.direction);
-        }
-    }
 }

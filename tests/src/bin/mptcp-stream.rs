@@ -4,7 +4,9 @@
 //! on CLOCK_MONOTONIC) for `--duration-ms`, then shuts down its side and waits
 //! for the peer to close. The receiver records every read as
 //! (CLOCK_MONOTONIC µs, bytes). Both write a JSON [`Record`] to `--record`;
-//! any socket error is recorded and makes the exit code non-zero. The server
+//! any socket error is recorded and makes the exit code non-zero. With
+//! `--on-ms N --off-ms M` the sender streams N ms, pauses M ms, and so on;
+//! with `--idle` it sends nothing at all for the duration (an idle connection). The server
 //! keeps its listener open while the connection runs (MPTCP joins need it).
 
 use anyhow::{bail, Context, Result};
@@ -61,6 +63,16 @@ struct Args {
     /// Keep Nagle's algorithm (default: TCP_NODELAY).
     #[arg(long)]
     nagle: bool,
+    /// Sender: stream for this long (ms), then pause `--off-ms`, repeat
+    /// (0: stream without pauses).
+    #[arg(long, default_value_t = 0)]
+    on_ms: u64,
+    /// Sender: pause length (ms) of the on/off pattern.
+    #[arg(long, default_value_t = 0)]
+    off_ms: u64,
+    /// Sender: connect and exchange nothing for `--duration-ms`, then close.
+    #[arg(long)]
+    idle: bool,
 }
 
 fn main() {
@@ -133,11 +145,25 @@ fn send(args: &Args, s: &mut TcpStream, rec: &mut Record) -> Result<()> {
     if args.chunk == 0 || args.interval_us == 0 {
         bail!("--chunk and --interval-us must be > 0");
     }
+    if (args.on_ms == 0) != (args.off_ms == 0) {
+        bail!("--on-ms and --off-ms go together");
+    }
     let buf = vec![0x5au8; args.chunk];
     let start = monotonic_us();
     let end = start + args.duration_ms * 1000;
-    let mut deadline = start;
+    if args.idle {
+        sleep_until_us(end);
+    }
+    let (on, period) = (args.on_ms * 1000, (args.on_ms + args.off_ms) * 1000);
+    let mut deadline = if args.idle { end } else { start };
     while deadline < end {
+        if period > 0 {
+            let phase = (deadline - start) % period;
+            if phase >= on {
+                deadline += period - phase;
+                continue;
+            }
+        }
         sleep_until_us(deadline);
         s.write_all(&buf).context("write")?;
         rec.bytes_sent += buf.len() as u64;
