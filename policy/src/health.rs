@@ -9,11 +9,12 @@
 //!   counts from the later of the last ACK and the moment data became
 //!   outstanding, so a sender resuming after a pause is not "silent".
 //! - Receiving side: a path that was receiving and now has heard nothing
-//!   (no data, no ACK) for longer than the bound, with nothing unacked,
-//!   cannot tell a
-//!   dead path from a paused sender: `suspect`, and [`PathHealth::wants_probe`]
-//!   asks for one probe; `Unreachable` → `stalled`, `Reachable` or data
-//!   flowing again → `good`.
+//!   (no data, no ACK) for half the bound, with nothing unacked, cannot tell
+//!   a dead path from a paused sender: `suspect`, and
+//!   [`PathHealth::wants_probe`] asks for one probe at once; `Reachable` or
+//!   data flowing again → `good`; `Unreachable`, or no answer yet when the
+//!   silence passes the bound (a live path answers within a round trip) →
+//!   `stalled`.
 //! - Stalled: subflows are ignored (the daemon removes the path's
 //!   endpoints); `Reachable` answers for `recovery_ms` without an
 //!   `Unreachable` in between → `good`. After that, the sending side cannot
@@ -349,12 +350,28 @@ impl PathHealth {
                         let evidence = format!("{what} but the probe answered: the sender paused");
                         self.to(from, Health::Good, evidence)
                     }
-                    None => None,
+                    // The probe went out at half the bound; a live path
+                    // answers within a round trip. Still no answer when the
+                    // silence passes the bound: the path is dead.
+                    None => match rx.as_ref().filter(|r| r.silence_ms > r.bound_ms) {
+                        Some(r) => self.stall(
+                            from,
+                            now_ms,
+                            format!(
+                                "nothing received for {} ms and no answer to the probe within the bound ({})",
+                                r.silence_ms,
+                                r.rtt()
+                            ),
+                        ),
+                        None => None,
+                    },
                 }
             };
         }
 
-        if let Some(r) = rx.filter(|r| r.silence_ms > r.bound_ms) {
+        // Probe early (at half the bound) so that the answer, or its absence,
+        // is known when the bound is reached.
+        if let Some(r) = rx.filter(|r| 2 * r.silence_ms > r.bound_ms) {
             let evidence = format!(
                 "nothing received for {} ms after receiving data, nothing unacked ({}): probing",
                 r.silence_ms,

@@ -458,13 +458,36 @@ fn download_then_silence(cut: u64) -> (Run, Flow, u64) {
 fn receive_silence_is_suspect_and_asks_for_one_probe() {
     let cut = 10_000;
     let (run, _, t) = download_then_silence(cut);
-    assert_eq!(t, cut - 4 + 48, "first sample past the 46 ms bound");
+    assert_eq!(t, cut - 4 + 24, "first sample past half the 46 ms bound");
     assert_eq!(run.steps(), vec![(t, Good, Suspect)]);
     assert_eq!(
         run.log[0].1.evidence,
-        "nothing received for 48 ms after receiving data, nothing unacked (srtt 10.2 ms, rttvar 1.1 ms, bound 46 ms): probing"
+        "nothing received for 24 ms after receiving data, nothing unacked (srtt 10.2 ms, rttvar 1.1 ms, bound 46 ms): probing"
     );
     assert!(run.wants_probe(t), "probe at once");
+}
+
+#[test]
+fn receive_suspicion_without_an_answer_by_the_bound_is_a_stall() {
+    let cut = 10_000;
+    let (mut run, f, t) = download_then_silence(cut);
+    let mut stalled = None;
+    for t in (t + 4..cut + 200).step_by(4) {
+        if let Some(step) = run.feed(&[f], None, t) {
+            stalled = Some((t, step));
+            break;
+        }
+    }
+    let (t, step) = stalled.expect("stalled");
+    assert_eq!(t, cut - 4 + 48, "first sample past the 46 ms bound");
+    assert_eq!(
+        (step.from, step.to, step.evidence.as_str()),
+        (
+            Suspect,
+            Stalled,
+            "nothing received for 48 ms and no answer to the probe within the bound (srtt 10.2 ms, rttvar 1.1 ms, bound 46 ms)"
+        )
+    );
 }
 
 #[test]
@@ -478,25 +501,25 @@ fn receive_suspicion_is_settled_by_the_probe_or_by_data() {
             "reachable",
             Then::Probe(ProbeResult::Reachable),
             Good,
-            "nothing received for 64 ms but the probe answered: the sender paused",
+            "nothing received for 40 ms but the probe answered: the sender paused",
         ),
         (
             "unreachable",
             Then::Probe(ProbeResult::Unreachable),
             Stalled,
-            "nothing received for 64 ms and the probe over the path got no answer",
+            "nothing received for 40 ms and the probe over the path got no answer",
         ),
         ("data again", Then::Data, Good, "data flowing again"),
     ];
     let cut = 10_000;
     for (name, then, to, evidence) in rows {
         let (mut run, mut f, t) = download_then_silence(cut);
-        // No answer yet: stays suspect, nothing new to log.
-        for t in (t + 4..cut + 60).step_by(4) {
+        // No answer yet, still within the bound: stays suspect.
+        for t in (t + 4..cut + 36).step_by(4) {
             assert_eq!(run.feed(&[f], None, t), None, "{name}");
             assert!(run.wants_probe(t), "{name}");
         }
-        let at = cut + 60;
+        let at = cut + 36;
         let probe = match then {
             Then::Probe(p) => Some(p),
             Then::Data => {

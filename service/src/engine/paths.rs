@@ -62,7 +62,7 @@ impl Engine {
             Health::Suspect => false,
         };
         if changed {
-            let why = format!("{interface}: path {}", transition.to.as_str());
+            let why = format!("{interface}: health {}", transition.to.as_str());
             self.reconcile(&why, Some(at)).await;
         } else {
             self.publish().await;
