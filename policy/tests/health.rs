@@ -116,8 +116,14 @@ impl Run {
     }
 }
 
+/// The parameters these tables were computed for (the prototype's
+/// max(4 × srtt, 40 ms)); the defaults are checked in `health_defaults`.
 fn cfg() -> HealthConfig {
-    HealthConfig::default()
+    HealthConfig {
+        floor_ms: 40,
+        multiplier: 4.0,
+        ..HealthConfig::default()
+    }
 }
 
 /// Deterministic pseudo-random numbers (no dependency, same every run).
@@ -863,8 +869,8 @@ fn health_defaults() {
         p.health,
         HealthConfig {
             enable: true,
-            floor_ms: 40,
-            multiplier: 4.0,
+            floor_ms: 30,
+            multiplier: 3.0,
             recovery_ms: 2_000,
             probe_interval_ms: 200,
         }
