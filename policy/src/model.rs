@@ -138,10 +138,10 @@ pub struct HealthConfig {
     /// Watch paths at all. Default true.
     pub enable: bool,
     /// Minimum silence before a path is suspect/stalled, in ms (1..=10000,
-    /// default 40).
+    /// default 30).
     pub floor_ms: u32,
     /// Silence bound = max(`floor_ms`, `multiplier` × srtt + 4 × rttvar)
-    /// (1..=20, default 4.0).
+    /// (1..=20, default 3.0).
     pub multiplier: f64,
     /// A stalled path must answer probes this long before it is restored,
     /// in ms (0..=600000, default 2000).
