@@ -111,38 +111,7 @@ if [ -e "$DESTDIR$policy" ]; then
   echo "  $policy exists, kept"
 else
   install -d -m 0755 "$DESTDIR$SYSCONFDIR/mptcp-policyd"
-  cat >"$DESTDIR$policy" <<'EOF'
-# /etc/mptcp-policyd/policy.toml: the administrator's MPTCP policy.
-# Vendor defaults: /usr/lib/mptcp-policyd/policy.d/*.toml (lower priority);
-# drop-ins: /etc/mptcp-policyd/policy.d/*.toml; changes made over D-Bus
-# (mptcp-policyctl, the panel) are kept in /var/lib/mptcp-policyd and win.
-# Apply changes with: systemctl reload mptcp-policyd
-[general]
-path_manager = "kernel"          # "kernel" (endpoints + limits) or "userspace" (per-connection)
-
-[limits]
-subflows = 4
-add_addr_accepted = 4
-
-[[interface]]
-type = "wifi"                    # match by type ...
-role = "preferred"
-
-[[interface]]
-name = "eth*"                    # ... or by name / glob
-role = "preferred"
-
-[[interface]]
-type = "cellular"
-role = "backup"
-metered = true
-budget = { bytes = "2GiB", period = "monthly", reset_day = 1, warn_at = [0.8], when_exhausted = "off" }
-
-[[rule]]                         # per connection (userspace path manager)
-remote_port = [443]
-mode = "handover"                # "handover" | "interactive" | "aggregate"
-EOF
-  chmod 0644 "$DESTDIR$policy"
+  install -m 0644 "$here/policy/policy.example.toml" "$DESTDIR$policy"
   echo "  $policy"
 fi
 

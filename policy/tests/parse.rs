@@ -5,32 +5,9 @@ use mptcp_policy::{
     validate, Budget, InterfaceType, Mode, OnExit, PathManager, Period, Policy, Role, WhenExhausted,
 };
 
-const EXAMPLE: &str = r#"# /etc/mptcp-policyd/policy.toml
-[general]
-path_manager = "kernel"          # "kernel" (endpoints + limits) or "userspace" (per-connection)
-
-[limits]
-subflows = 4
-add_addr_accepted = 4
-
-[[interface]]
-type = "wifi"                    # match by type ...
-role = "preferred"
-
-[[interface]]
-name = "eth*"                    # ... or by name / glob
-role = "preferred"
-
-[[interface]]
-type = "cellular"
-role = "backup"
-metered = true
-budget = { bytes = "2GiB", period = "monthly", reset_day = 1, warn_at = [0.8], when_exhausted = "off" }
-
-[[rule]]                         # per connection (userspace path manager)
-remote_port = [443]
-mode = "handover"                # "handover" | "interactive" | "aggregate"
-"#;
+/// The DESIGN.md example, as shipped (`scripts/install.sh` installs it as
+/// the default `/etc/mptcp-policyd/policy.toml`).
+const EXAMPLE: &str = include_str!("../policy.example.toml");
 
 #[test]
 fn example_parses() {
