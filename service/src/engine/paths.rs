@@ -11,9 +11,9 @@ use crate::health::{HealthContext, HealthEvent};
 impl Engine {
     /// Tells the monitor which paths to watch: preferred interfaces whose
     /// link works (stalled ones included, so they can recover).
-    pub(super) fn update_health_paths(&self) {
+    pub(super) fn update_health_paths(&mut self) {
         let Some(monitor) = &self.health else { return };
-        let paths = self
+        let paths: Vec<(String, Vec<std::net::IpAddr>)> = self
             .verdicts
             .iter()
             .filter(|v| v.role == Role::Preferred || self.stalled.contains(&v.name))
@@ -30,8 +30,14 @@ impl Engine {
                 })
             })
             .collect();
+        // A stalled path whose link stopped working (or that is no longer
+        // preferred) is no longer watched: the link state now decides.
+        let watched: Vec<&String> = paths.iter().map(|(n, _)| n).collect();
+        self.stalled.retain(|n| watched.contains(&n));
+        self.health_states.retain(|n, _| watched.contains(&n));
         monitor.update(HealthContext {
             cfg: self.policy.health,
+            stalled: self.stalled.iter().cloned().collect(),
             paths,
         });
     }
@@ -58,8 +64,8 @@ impl Engine {
         self.health_states.insert(interface.clone(), transition.to);
         let changed = match transition.to {
             Health::Stalled => self.stalled.insert(interface.clone()),
-            Health::Good => self.stalled.remove(&interface),
-            Health::Suspect => false,
+            // Leaving "stalled" for anything restores the path.
+            Health::Good | Health::Suspect => self.stalled.remove(&interface),
         };
         if changed {
             let why = format!("{interface}: health {}", transition.to.as_str());

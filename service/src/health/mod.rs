@@ -23,6 +23,10 @@ pub struct HealthContext {
     pub cfg: HealthConfig,
     /// Paths to watch: interface name and its local addresses.
     pub paths: Vec<(String, Vec<IpAddr>)>,
+    /// Paths the engine holds as stalled. One the monitor does not (its
+    /// state was reset, e.g. the link went down and up meanwhile) is
+    /// reported good again, so no path stays demoted with nobody probing it.
+    pub stalled: Vec<String>,
 }
 
 /// A path changed state.
@@ -73,9 +77,14 @@ struct Monitor {
     probes_tx: std_mpsc::Sender<ProbeAnswer>,
     probes_rx: std_mpsc::Receiver<ProbeAnswer>,
     probing: std::collections::HashSet<String>,
+    /// Stale stalls already reported as good (until the engine catches up).
+    resets_sent: std::collections::HashSet<String>,
     started: Instant,
     diag_warned: bool,
 }
+
+/// `TCP_ESTABLISHED` in inet_diag's state field.
+const TCP_ESTABLISHED: u8 = 1;
 
 /// A finished probe: the path's name and what it found.
 type ProbeAnswer = (String, ProbeResult);
@@ -99,6 +108,7 @@ impl Monitor {
             probes_tx,
             probes_rx,
             probing: Default::default(),
+            resets_sent: Default::default(),
             started: Instant::now(),
             diag_warned: false,
         }
@@ -157,9 +167,11 @@ impl Monitor {
             .retain(|name, _| ctx.paths.iter().any(|(n, _)| n == name));
         let mut next: Option<u64> = None;
         for (name, addrs) in &ctx.paths {
+            // Only established subflows speak for the path: a closed one may
+            // linger (FIN_WAIT, backing off) with old unacked data.
             let own: Vec<&SubflowDiag> = subflows
                 .iter()
-                .filter(|s| addrs.contains(&s.local.ip()))
+                .filter(|s| s.state == TCP_ESTABLISHED && addrs.contains(&s.local.ip()))
                 .collect();
             let samples: Vec<SubflowSample> = own.iter().map(|s| sample(s)).collect();
             if let Some(s) = own.iter().find(|s| s.unacked > 0 || s.bytes_received > 0) {
@@ -175,6 +187,22 @@ impl Monitor {
                     transition,
                     at: now,
                 });
+            }
+            if ctx.stalled.contains(name) && path.state() != mptcp_policy::Health::Stalled {
+                if self.resets_sent.insert(name.clone()) {
+                    let _ = self.events.blocking_send(HealthEvent {
+                        interface: name.clone(),
+                        transition: Transition {
+                            from: mptcp_policy::Health::Stalled,
+                            to: path.state(),
+                            evidence: "the path's monitoring restarted (its link changed)"
+                                .to_owned(),
+                        },
+                        at: now,
+                    });
+                }
+            } else {
+                self.resets_sent.remove(name);
             }
             let wants_probe = path.wants_probe(&ctx.cfg, now_ms);
             let state = path.state();
