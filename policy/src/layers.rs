@@ -77,6 +77,7 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, PolicyError> {
     for (i, layer) in layers.into_iter().enumerate() {
         let g = &mut policy.general;
         g.path_manager = layer.path_manager.unwrap_or(g.path_manager);
+        g.default_mode = layer.default_mode.unwrap_or(g.default_mode);
         g.on_exit = layer.on_exit.unwrap_or(g.on_exit);
         announce = layer.announce.map(|(v, o)| (i, v, o)).or(announce);
         fullmesh = layer.fullmesh.map(|(v, o)| (i, v, o)).or(fullmesh);

@@ -8,6 +8,9 @@
 //! - [`evaluate`]: observed interfaces → [`Desired`] endpoints and limits.
 //! - [`plan()`]: actual kernel state + desired + ownership → ordered
 //!   [`PmOp`]s that touch only what the daemon created.
+//! - [`plan_connection`]: one connection (userspace PM) + its mode + the
+//!   allowed paths → its subflows, backup flags and the commands
+//!   ([`ConnOp`]); [`Policy::rule_for`] picks the mode.
 //! - [`PathHealth`]: a path's `good`/`suspect`/`stalled` verdict from
 //!   subflow samples, probe answers and the time (`[health]`,
 //!   [`HealthConfig`]).
@@ -16,6 +19,7 @@
 //! reads files, netlink and time, and hands them in.
 
 mod budget;
+mod connection;
 mod errors;
 mod evaluate;
 mod health;
@@ -35,6 +39,7 @@ pub use budget::{
     budget_crossings, budget_verdict, day_start, period_bounds, BudgetCrossing, BudgetInput,
     BudgetState, BudgetVerdict, PeriodBounds,
 };
+pub use connection::{plan_connection, ConnOp, ConnPlan, ConnSnapshot, ConnSubflow, PathChoice};
 pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
@@ -42,8 +47,8 @@ pub use evaluate::{
 pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
-    Budget, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,
-    PathManager, Period, Policy, Role, WhenExhausted,
+    Budget, ConnFacts, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,
+    PathManager, Period, Policy, Role, RuleMatch, WhenExhausted,
 };
 pub use names::{NameGlob, TypeMap};
 pub use net::{unusable_reason, Cidr};

@@ -191,6 +191,9 @@ impl HealthConfig {
 pub struct General {
     /// Default `kernel`.
     pub path_manager: PathManager,
+    /// The mode of connections no `[[rule]]` matches (userspace PM).
+    /// Default `handover`: one active path, the others ready as backup.
+    pub default_mode: Mode,
     /// Also flag endpoints `signal` (announce them to peers); for hosts that
     /// accept connections. Default false.
     pub announce: bool,
@@ -206,6 +209,13 @@ pub struct General {
 impl Default for PathManager {
     fn default() -> Self {
         PathManager::Kernel
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for Mode {
+    fn default() -> Self {
+        Mode::Handover
     }
 }
 
@@ -311,39 +321,140 @@ pub struct ConnectionRule {
     pub local_port: Vec<u16>,
     /// Owning user ids (a connection whose uid is unknown does not match).
     pub uid: Vec<u32>,
+    /// cgroup v2 paths (`/system.slice/x.service`); a connection matches when
+    /// its socket's cgroup is one of them or below one (unknown: no match).
+    pub cgroup: Vec<String>,
     /// `mode`.
     pub mode: Mode,
 }
 
+/// What is known of one connection when it is matched against `[[rule]]`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnFacts {
+    /// The peer's address.
+    pub remote: IpAddr,
+    /// The peer's port.
+    pub remote_port: u16,
+    /// Our port (the listener's port for an accepted connection).
+    pub local_port: u16,
+    /// The socket's owner, when known (`inet_diag`).
+    pub uid: Option<u32>,
+    /// The socket's cgroup v2 path, when known.
+    pub cgroup: Option<String>,
+}
+
+/// Which entry decided a connection's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// The mode.
+    pub mode: Mode,
+    /// 0-based index into `Policy::rules`; `None`: `[general] default_mode`.
+    pub rule: Option<usize>,
+}
+
+fn cgroup_under(path: &str, prefix: &str) -> bool {
+    prefix == "/"
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 impl ConnectionRule {
     /// Whether a connection with these properties matches every given list.
-    pub fn matches(
-        &self,
-        remote: IpAddr,
-        remote_port: u16,
-        local_port: u16,
-        uid: Option<u32>,
-    ) -> bool {
-        (self.remote_port.is_empty() || self.remote_port.contains(&remote_port))
+    pub fn matches(&self, c: &ConnFacts) -> bool {
+        (self.remote_port.is_empty() || self.remote_port.contains(&c.remote_port))
             && (self.remote_prefix.is_empty()
-                || self.remote_prefix.iter().any(|c| c.contains(remote)))
-            && (self.local_port.is_empty() || self.local_port.contains(&local_port))
-            && (self.uid.is_empty() || uid.is_some_and(|u| self.uid.contains(&u)))
+                || self.remote_prefix.iter().any(|p| p.contains(c.remote)))
+            && (self.local_port.is_empty() || self.local_port.contains(&c.local_port))
+            && (self.uid.is_empty() || c.uid.is_some_and(|u| self.uid.contains(&u)))
+            && (self.cgroup.is_empty()
+                || c.cgroup
+                    .as_deref()
+                    .is_some_and(|path| self.cgroup.iter().any(|p| cgroup_under(path, p))))
+    }
+
+    /// For humans, e.g. `remote_port = [443], uid = [1000]`; `any
+    /// connection` when the rule lists nothing.
+    pub fn describe_match(&self) -> String {
+        let mut parts = Vec::new();
+        let list = |v: Vec<String>| v.join(", ");
+        if !self.remote_port.is_empty() {
+            parts.push(format!(
+                "remote_port = [{}]",
+                list(self.remote_port.iter().map(ToString::to_string).collect())
+            ));
+        }
+        if !self.remote_prefix.is_empty() {
+            parts.push(format!(
+                "remote_prefix = [{}]",
+                list(
+                    self.remote_prefix
+                        .iter()
+                        .map(|c| format!("\"{c}\""))
+                        .collect()
+                )
+            ));
+        }
+        if !self.local_port.is_empty() {
+            parts.push(format!(
+                "local_port = [{}]",
+                list(self.local_port.iter().map(ToString::to_string).collect())
+            ));
+        }
+        if !self.uid.is_empty() {
+            parts.push(format!(
+                "uid = [{}]",
+                list(self.uid.iter().map(ToString::to_string).collect())
+            ));
+        }
+        if !self.cgroup.is_empty() {
+            parts.push(format!(
+                "cgroup = [{}]",
+                list(self.cgroup.iter().map(|c| format!("\"{c}\"")).collect())
+            ));
+        }
+        if parts.is_empty() {
+            "any connection".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// Whether matching needs the socket's owner (uid or cgroup).
+    pub fn needs_owner(&self) -> bool {
+        !self.uid.is_empty() || !self.cgroup.is_empty()
     }
 }
 
 impl Policy {
-    /// The mode of the first `[[rule]]` matching a connection, if any.
-    pub fn mode_for(
-        &self,
-        remote: IpAddr,
-        remote_port: u16,
-        local_port: u16,
-        uid: Option<u32>,
-    ) -> Option<Mode> {
-        self.rules
-            .iter()
-            .find(|r| r.matches(remote, remote_port, local_port, uid))
-            .map(|r| r.mode)
+    /// The first `[[rule]]` matching a connection decides its mode; none
+    /// matching: `[general] default_mode`.
+    pub fn rule_for(&self, c: &ConnFacts) -> RuleMatch {
+        match self.rules.iter().position(|r| r.matches(c)) {
+            Some(i) => RuleMatch {
+                mode: self.rules[i].mode,
+                rule: Some(i),
+            },
+            None => RuleMatch {
+                mode: self.general.default_mode,
+                rule: None,
+            },
+        }
+    }
+
+    /// Whether any `[[rule]]` matches on uid or cgroup (then the daemon looks
+    /// up each connection's owner).
+    pub fn rules_need_owner(&self) -> bool {
+        self.rules.iter().any(ConnectionRule::needs_owner)
+    }
+
+    /// For humans: `[[rule]] #2 (remote_port = [443])` or
+    /// `[general] default_mode`.
+    pub fn describe_rule_match(&self, m: &RuleMatch) -> String {
+        match m.rule.and_then(|i| self.rules.get(i).map(|r| (i, r))) {
+            Some((i, r)) => format!("[[rule]] #{} ({})", i + 1, r.describe_match()),
+            None => "[general] default_mode".into(),
+        }
     }
 }

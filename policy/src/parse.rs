@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::errors::{Origin, PolicyError};
 use crate::model::{
-    Budget, ConnectionRule, HealthConfig, InterfaceRule, OnExit, PathManager, Period, Role,
+    Budget, ConnectionRule, HealthConfig, InterfaceRule, Mode, OnExit, PathManager, Period, Role,
     WhenExhausted,
 };
 use crate::names::NameGlob;
@@ -25,6 +25,7 @@ use crate::MAX_ENDPOINTS;
 #[derive(Debug, Default)]
 pub(crate) struct Layer {
     pub path_manager: Option<PathManager>,
+    pub default_mode: Option<Mode>,
     pub announce: Option<(bool, Origin)>,
     pub on_exit: Option<OnExit>,
     pub fullmesh: Option<(bool, Origin)>,
@@ -105,6 +106,7 @@ impl Checker<'_> {
         let mut layer = Layer::default();
         if let Some(g) = raw.general {
             layer.path_manager = g.path_manager.and_then(|v| self.word(&v));
+            layer.default_mode = g.default_mode.and_then(|v| self.word(&v));
             layer.on_exit = g.on_exit.and_then(|v| self.word(&v));
             layer.announce = g.announce.map(|v| (*v.get_ref(), self.origin(v.span())));
             layer.fullmesh = g.fullmesh.map(|v| (*v.get_ref(), self.origin(v.span())));
@@ -310,14 +312,42 @@ impl Checker<'_> {
                 Err(e) => self.error(p.span(), e),
             }
         }
+        let mut cgroup = Vec::new();
+        for c in raw.cgroup.unwrap_or_default() {
+            match check_cgroup_path(c.get_ref()) {
+                Ok(()) => cgroup.push(c.get_ref().trim_end_matches('/').to_string()),
+                Err(e) => self.error(c.span(), e),
+            }
+        }
         let mode = self.word(&raw.mode);
         let rule = ConnectionRule {
             remote_port: raw.remote_port.unwrap_or_default(),
             remote_prefix,
             local_port: raw.local_port.unwrap_or_default(),
             uid: raw.uid.unwrap_or_default(),
+            cgroup,
             mode: mode?,
         };
         (self.errors.len() == before).then_some(rule)
     }
+}
+
+/// A `cgroup` of a `[[rule]]`: a cgroup v2 path as `/proc/PID/cgroup` shows
+/// it after `0::` (e.g. `/system.slice/backup.service`), absolute, without
+/// `.`/`..` components.
+fn check_cgroup_path(p: &str) -> Result<(), String> {
+    if !p.starts_with('/') {
+        return Err(format!(
+            "cgroup \"{p}\" must be an absolute cgroup v2 path such as \"/system.slice/backup.service\""
+        ));
+    }
+    if p.split('/').any(|c| c == "." || c == "..") {
+        return Err(format!(
+            "cgroup \"{p}\" must not contain . or .. components"
+        ));
+    }
+    if p.chars().any(char::is_control) {
+        return Err(format!("cgroup {p:?} contains control characters"));
+    }
+    Ok(())
 }

@@ -28,6 +28,7 @@ pub(crate) struct RawFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGeneral {
     pub path_manager: Option<Spanned<String>>,
+    pub default_mode: Option<Spanned<String>>,
     pub announce: Option<Spanned<bool>>,
     pub on_exit: Option<Spanned<String>>,
     pub fullmesh: Option<Spanned<bool>>,
@@ -85,6 +86,7 @@ pub(crate) struct RawRule {
     pub remote_prefix: Option<Vec<Spanned<String>>>,
     pub local_port: Option<Vec<u16>>,
     pub uid: Option<Vec<u32>>,
+    pub cgroup: Option<Vec<Spanned<String>>>,
     pub mode: Spanned<String>,
 }
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{
-    Budget, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, OnExit, PathManager,
-    Policy, Role,
+    Budget, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,
+    PathManager, Policy, Role,
 };
 use crate::names::NameGlob;
 use crate::size::format_size;
@@ -36,6 +36,8 @@ struct OutGeneral {
     #[serde(skip_serializing_if = "Option::is_none")]
     path_manager: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    default_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     announce: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     on_exit: Option<&'static str>,
@@ -46,6 +48,7 @@ struct OutGeneral {
 impl OutGeneral {
     fn is_empty(&self) -> bool {
         self.path_manager.is_none()
+            && self.default_mode.is_none()
             && self.announce.is_none()
             && self.on_exit.is_none()
             && self.fullmesh.is_none()
@@ -138,6 +141,8 @@ struct OutRule {
     local_port: Vec<u16>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     uid: Vec<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cgroup: Vec<String>,
     mode: &'static str,
 }
 
@@ -164,6 +169,7 @@ impl Policy {
         let out = OutFile {
             general: OutGeneral {
                 path_manager: keep(all, g.path_manager, d.path_manager).map(PathManager::as_str),
+                default_mode: keep(all, g.default_mode, d.default_mode).map(Mode::as_str),
                 announce: keep(all, g.announce, d.announce),
                 on_exit: keep(all, g.on_exit, d.on_exit).map(OnExit::as_str),
                 fullmesh: keep(all, g.fullmesh, d.fullmesh),
@@ -244,6 +250,7 @@ fn out_rule(r: &ConnectionRule) -> OutRule {
         remote_prefix: r.remote_prefix.iter().map(ToString::to_string).collect(),
         local_port: r.local_port.clone(),
         uid: r.uid.clone(),
+        cgroup: r.cgroup.clone(),
         mode: r.mode.as_str(),
     }
 }

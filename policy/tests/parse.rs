@@ -2,7 +2,8 @@
 //! position, and `to_toml` round trips.
 
 use mptcp_policy::{
-    validate, Budget, InterfaceType, Mode, OnExit, PathManager, Period, Policy, Role, WhenExhausted,
+    validate, Budget, ConnFacts, InterfaceType, Mode, OnExit, PathManager, Period, Policy, Role,
+    WhenExhausted,
 };
 
 /// The DESIGN.md example, as shipped (`scripts/install.sh` installs it as
@@ -99,8 +100,15 @@ fn extended_keys_parse() {
     assert_eq!(b.when_exhausted, WhenExhausted::Backup, "default");
     assert!(b.daily_allowance);
     assert_eq!(p.rules[0].remote_prefix.len(), 2);
-    assert!(p.rules[0].matches("10.9.9.9".parse().expect("ip"), 1, 8080, Some(1000)));
-    assert!(!p.rules[0].matches("10.9.9.9".parse().expect("ip"), 1, 8080, None));
+    let facts = |uid| ConnFacts {
+        remote: "10.9.9.9".parse().expect("ip"),
+        remote_port: 1,
+        local_port: 8080,
+        uid,
+        cgroup: None,
+    };
+    assert!(p.rules[0].matches(&facts(Some(1000))));
+    assert!(!p.rules[0].matches(&facts(None)));
 }
 
 #[test]

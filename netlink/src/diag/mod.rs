@@ -92,6 +92,7 @@ const INET_DIAG_MSG_LEN: usize = 72; // sizeof(struct inet_diag_msg)
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_MARK: u16 = 15;
 const INET_DIAG_ULP_INFO: u16 = 19;
+const INET_DIAG_CGROUP_ID: u16 = 21;
 const INET_ULP_INFO_NAME: u16 = 1;
 const INET_ULP_INFO_MPTCP: u16 = 3;
 const MPTCP_SUBFLOW_ATTR_TOKEN_REM: u16 = 1;
@@ -172,6 +173,14 @@ pub struct SubflowDiag {
     pub tcp_info_len: usize,
     /// The inet_diag socket cookie: identifies this socket across dumps.
     pub cookie: u64,
+    /// The owning user (`idiag_uid`): the uid that created the MPTCP socket
+    /// (the kernel gives every subflow, joins included, the MPTCP socket's
+    /// owner); for an accepted connection the listener's owner.
+    pub uid: u32,
+    /// The cgroup v2 id of the creating process (`INET_DIAG_CGROUP_ID`,
+    /// Linux ≥ 5.7; the kernel charges subflows to the MPTCP socket's
+    /// cgroup): the inode number of its directory in the cgroup2 mount.
+    pub cgroup_id: Option<u64>,
 }
 
 impl SubflowDiag {
@@ -324,6 +333,36 @@ impl DiagSocket {
         Ok(out.pop())
     }
 
+    /// The subflow with this 4-tuple (not bound to a device: the initial
+    /// subflow of a connection), without knowing its cookie — to learn the
+    /// owner (uid, cgroup) of a connection from its `created` event. Tries
+    /// the IPv4 socket family first, then IPv6 (an IPv6 socket carrying
+    /// IPv4). `Ok(None)` when no such MPTCP subflow exists.
+    pub fn lookup(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<Option<SubflowDiag>, DiagError> {
+        let families: &[u8] = match (local.ip(), remote.ip()) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => &[AF_INET, AF_INET6],
+            _ => &[AF_INET6],
+        };
+        for &family in families {
+            let probe = SubflowDiag {
+                local,
+                remote,
+                family,
+                // INET_DIAG_NOCOOKIE: match by address alone
+                cookie: u64::MAX,
+                ..SubflowDiag::default()
+            };
+            if let Some(found) = self.query(&probe)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
     fn dump_family(
         &mut self,
         family: u8,
@@ -470,6 +509,7 @@ fn parse_inet_msg(payload: &[u8], seen: &mut Seen) -> Result<Option<SubflowDiag>
 
     let mut tcp = TcpInfo::default();
     let mut mptcp: Option<MptcpInfo> = None;
+    let mut cgroup_id = None;
     // Attributes one by one; an undecodable tail ends the walk (the fixed
     // header and what was decoded so far stay valid).
     for nla in NlasIterator::new(&payload[INET_DIAG_MSG_LEN..]) {
@@ -478,6 +518,13 @@ fn parse_inet_msg(payload: &[u8], seen: &mut Seen) -> Result<Option<SubflowDiag>
             INET_DIAG_INFO => tcp = TcpInfo::parse(nla.value()),
             INET_DIAG_MARK => seen.with_mark += 1,
             INET_DIAG_ULP_INFO => mptcp = parse_ulp(nla.value()),
+            INET_DIAG_CGROUP_ID => {
+                cgroup_id = nla
+                    .value()
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_ne_bytes)
+            }
             _ => {}
         }
     }
@@ -516,6 +563,8 @@ fn parse_inet_msg(payload: &[u8], seen: &mut Seen) -> Result<Option<SubflowDiag>
         total_retrans: tcp.total_retrans,
         tcp_info_len: tcp.len,
         cookie,
+        uid: hdr.uid,
+        cgroup_id,
     }))
 }
 
@@ -592,6 +641,8 @@ impl Default for SubflowDiag {
             total_retrans: 0,
             tcp_info_len: 0,
             cookie: 0,
+            uid: 0,
+            cgroup_id: None,
         }
     }
 }
