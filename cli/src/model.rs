@@ -80,6 +80,11 @@ pub struct ConnectionInfo {
     pub remote_port: u16,
     pub server_side: bool,
     pub subflows: Vec<SubflowInfo>,
+    /// Userspace PM mode (`handover` | `interactive` | `aggregate`), ""
+    /// under the in-kernel PM.
+    pub mode: String,
+    /// The policy entry that chose the mode.
+    pub rule: String,
 }
 
 type Props = HashMap<String, OwnedVariant>;
@@ -168,6 +173,8 @@ pub fn connections_from_objects(objects: &ManagedObjects) -> Result<Vec<Connecti
                 remote_port: prop(p, &path, "RemotePort")?,
                 server_side: prop(p, &path, "ServerSide")?,
                 subflows,
+                mode: prop(p, &path, "Mode")?,
+                rule: prop(p, &path, "Rule")?,
                 path,
             })
         })

@@ -141,4 +141,8 @@ pub trait Connection {
     fn server_side(&self) -> zbus::Result<bool>;
     #[zbus(property)]
     fn subflows(&self) -> zbus::Result<Vec<SubflowInfo>>;
+    #[zbus(property)]
+    fn mode(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn rule(&self) -> zbus::Result<String>;
 }

@@ -79,7 +79,7 @@ fn userspace_pm_commands() {
         assert_eq!(ann.daddr, Some(ip("10.5.1.1")));
 
         // a subflow from 10.5.1.1 to the server
-        pm.subflow_create(token, 5, ip("10.5.1.1"), None, server)
+        pm.subflow_create(token, 5, ip("10.5.1.1"), None, server, false)
             .await
             .expect("subflow_create");
         let sub = wait_event(&mut events, 5, "sub_established (client)", |e| {

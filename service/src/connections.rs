@@ -46,6 +46,84 @@ impl ConnectionTable {
         self.conns.get(&token)
     }
 
+    /// Records the mode the userspace PM gave a connection.
+    pub fn set_mode(&mut self, token: u32, mode: &str, rule: &str) {
+        if let Some(c) = self.conns.get_mut(&token) {
+            c.mode = mode.to_string();
+            c.rule = rule.to_string();
+        }
+    }
+
+    /// Records a backup flag we set on a subflow (the kernel sends no event
+    /// for our own `MP_PRIO`).
+    pub fn set_backup(
+        &mut self,
+        token: u32,
+        local: SocketAddr,
+        remote: SocketAddr,
+        backup: bool,
+    ) -> Option<ConnChange> {
+        let c = self.conns.get_mut(&token)?;
+        let s = c
+            .subflows
+            .iter_mut()
+            .find(|s| s.local == local && s.remote == remote)?;
+        s.backup = backup;
+        Some(ConnChange::SubflowPriority(token, s.clone()))
+    }
+
+    /// After lost events: the kernel's subflow dump is the truth. Returns
+    /// `Created` for connections not known and `Closed` for those gone; the
+    /// subflow lists of the others are refreshed.
+    pub fn resync(
+        &mut self,
+        dump: &[mptcp_policy_netlink::diag::SubflowDiag],
+        interface_of: impl Fn(IpAddr, Option<u32>) -> String,
+    ) -> Vec<ConnChange> {
+        let found = crate::userspace::group_by_token(dump);
+        let mut changes = Vec::new();
+        let gone: Vec<u32> = self
+            .conns
+            .keys()
+            .filter(|t| !found.iter().any(|f| f.token == **t))
+            .copied()
+            .collect();
+        for t in gone {
+            self.conns.remove(&t);
+            changes.push(ConnChange::Closed(t));
+        }
+        for f in found {
+            let subflows = f
+                .subflows
+                .iter()
+                .map(|s| SubflowView {
+                    local: s.local,
+                    remote: s.remote,
+                    backup: s.backup_local || s.backup_remote,
+                    interface: interface_of(s.local.ip(), s.ifindex),
+                })
+                .collect();
+            match self.conns.get_mut(&f.token) {
+                Some(c) => c.subflows = subflows,
+                None => {
+                    let view = ConnectionView {
+                        token: f.token,
+                        local: Some(f.local),
+                        remote: Some(f.remote),
+                        server_side: f.server_side,
+                        established: true,
+                        subflows,
+                        mode: String::new(),
+                        rule: String::new(),
+                    };
+                    self.conns.insert(f.token, view.clone());
+                    changes.push(ConnChange::Created(view));
+                }
+            }
+        }
+        changes
+    }
+
     /// Applies one event. `local` tells, for a local address (and the
     /// event's ifindex), its interface name and whether a backup endpoint
     /// holds it: the kernel's `backup` attribute of a new subflow reports
@@ -84,6 +162,8 @@ impl ConnectionTable {
                     server_side: e.server_side.unwrap_or(false),
                     established,
                     subflows: Vec::new(),
+                    mode: String::new(),
+                    rule: String::new(),
                 });
                 conn.established |= established;
                 conn.server_side |= e.server_side.unwrap_or(false);

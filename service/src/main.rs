@@ -15,6 +15,7 @@ mod reconcile;
 mod store;
 mod subflow_bytes;
 mod usage;
+mod userspace;
 mod views;
 
 use std::process::ExitCode;

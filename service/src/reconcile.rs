@@ -76,6 +76,12 @@ impl Reconciler {
         Ok(r)
     }
 
+    /// The `mptcp_pm` handle (the userspace PM's per-connection commands
+    /// go through the same socket).
+    pub fn pm(&self) -> &PmHandle {
+        &self.pm
+    }
+
     /// Re-reads the kernel's endpoints and limits (start, after changes,
     /// and the resync after a lost notification).
     pub async fn refresh(&mut self) -> Result<(), PmError> {

@@ -135,6 +135,26 @@ impl StateDir {
         write_atomically(&self.dbus_layer_path(), text.as_bytes())
     }
 
+    /// A small text file of the state directory, `None` when absent or
+    /// unreadable.
+    pub fn read_text(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(name)).ok()
+    }
+
+    /// Writes a small text file of the state directory atomically.
+    pub fn write_text(&self, name: &str, text: &str) -> std::io::Result<()> {
+        write_atomically(&self.dir.join(name), text.as_bytes())
+    }
+
+    /// Removes a file of the state directory (absent is fine).
+    pub fn remove_file(&self, name: &str) {
+        if let Err(e) = std::fs::remove_file(self.dir.join(name)) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("cannot remove {name} from the state directory: {e}");
+            }
+        }
+    }
+
     /// Records the endpoints we own: temp file + fsync + rename + fsync dir.
     pub fn save_ownership(&self, owned: &Ownership) -> std::io::Result<()> {
         let file = OwnershipFile {

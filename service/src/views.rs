@@ -52,4 +52,9 @@ pub struct ConnectionView {
     pub server_side: bool,
     pub established: bool,
     pub subflows: Vec<SubflowView>,
+    /// `handover` | `interactive` | `aggregate` (userspace PM), "" when the
+    /// in-kernel PM decides.
+    pub mode: String,
+    /// Which `[[rule]]` decided the mode, for humans.
+    pub rule: String,
 }

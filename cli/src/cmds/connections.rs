@@ -8,9 +8,11 @@ use crate::model::{connections_from_objects, endpoint, ConnectionInfo};
 /// List MPTCP connections and their subflows
 ///
 /// One block per MPTCP connection the daemon sees: its token, local and
-/// remote address, whether this host is the server side, then each subflow
-/// with its addresses, interface, and whether it is flagged backup (carries
-/// data only when no active subflow can) or active.
+/// remote address, whether this host is the server side, under the userspace
+/// path manager its mode (handover, interactive, aggregate) and the policy
+/// entry that chose it, then each subflow with its addresses, interface, and
+/// whether it is flagged backup (carries data only when no active subflow
+/// can) or active.
 ///
 /// Examples:
 ///   mptcp-policyctl connections
@@ -55,6 +57,9 @@ pub fn render(conns: &[ConnectionInfo]) -> String {
             c.subflows.len(),
             if c.subflows.len() == 1 { "" } else { "s" },
         ));
+        if !c.mode.is_empty() {
+            text.push_str(&format!("  mode {} (by {})\n", c.mode, c.rule));
+        }
         let rows = c
             .subflows
             .iter()
@@ -104,6 +109,8 @@ mod tests {
                     sf("10.1.0.2", 40000, "wlan0", false),
                     sf("10.2.0.2", 40001, "wwan0", true),
                 ],
+                mode: "handover".into(),
+                rule: "[[rule]] #1 (remote_port = [5201])".into(),
             },
             ConnectionInfo {
                 path: "/org/mptcp/Policy1/connection/8".into(),
@@ -121,6 +128,8 @@ mod tests {
                     backup: false,
                     interface: String::new(),
                 }],
+                mode: String::new(),
+                rule: String::new(),
             },
         ]
     }
@@ -130,6 +139,7 @@ mod tests {
         let text = render(&sample());
         let expected = "\
 connection 7  10.1.0.2:40000 -> 10.9.0.1:5201  (client side, 2 subflows)
+  mode handover (by [[rule]] #1 (remote_port = [5201]))
   10.1.0.2:40000  ->  10.9.0.1:5201  wlan0  active
   10.2.0.2:40001  ->  10.9.0.1:5201  wwan0  backup
 
@@ -149,6 +159,7 @@ connection 8  [2001:db8::2]:443 -> [2001:db8::9]:50000  (server side, 1 subflow)
         assert_eq!(j[0]["server_side"], false);
         assert_eq!(j[0]["subflows"][1]["backup"], true);
         assert_eq!(j[0]["subflows"][1]["interface"], "wwan0");
+        assert_eq!(j[0]["mode"], "handover");
         assert_eq!(j[1]["server_side"], true);
         assert_eq!(to_json(&[]), serde_json::json!([]));
     }

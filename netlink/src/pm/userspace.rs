@@ -51,7 +51,8 @@ impl PmHandle {
     }
 
     /// Userspace PM: open a subflow `local` → `remote` on connection `token`
-    /// (mptcpd `add_subflow`).
+    /// (mptcpd `add_subflow`); `backup` sends the `MP_JOIN` with B=1, so the
+    /// subflow is backup from its first packet.
     pub async fn subflow_create(
         &self,
         token: u32,
@@ -59,14 +60,19 @@ impl PmHandle {
         local: IpAddr,
         ifindex: Option<u32>,
         remote: SocketAddr,
+        backup: bool,
     ) -> Result<(), PmError> {
         let spec = AddrSpec {
             addr: Some(local),
             id: Some(local_id),
             ifindex,
+            flags: backup.then_some(MPTCP_PM_ADDR_FLAG_BACKUP),
             ..Default::default()
         };
-        let command = format!("subflow create token {token} id {local_id} {local} -> {remote}");
+        let command = format!(
+            "subflow create token {token} id {local_id} {local} -> {remote}{}",
+            if backup { " backup" } else { "" }
+        );
         let msg = PmMessage::new(
             MPTCP_PM_CMD_SUBFLOW_CREATE,
             vec![

@@ -134,4 +134,12 @@ impl ConnectionObject {
     fn subflows(&self) -> Vec<SubflowInfo> {
         self.view.subflows.iter().map(subflow_info).collect()
     }
+    #[zbus(property)]
+    fn mode(&self) -> String {
+        self.view.mode.clone()
+    }
+    #[zbus(property)]
+    fn rule(&self) -> String {
+        self.view.rule.clone()
+    }
 }

@@ -58,6 +58,7 @@ impl Engine {
             }
         }
         self.ticks += 1;
+        self.steer_expired().await;
         if self.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) {
             self.count_subflow_bytes().await;
         }
@@ -101,6 +102,10 @@ impl Engine {
                     .update(&subflows, |ip| table.interface_of(ip, None));
                 for (name, bytes) in grown {
                     self.usage.add_mptcp(&name, bytes);
+                }
+                if self.userspace.is_some() {
+                    self.update_path_rtt(&subflows);
+                    self.steer_interactive().await;
                 }
             }
             Err(e) if !self.diag_warned => {

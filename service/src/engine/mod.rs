@@ -10,6 +10,7 @@ mod commands;
 mod layer;
 mod paths;
 mod publish;
+mod steer;
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::bus::Bus;
 use crate::cli::Args;
 use crate::config::PolicyLocation;
-use crate::connections::ConnectionTable;
+use crate::connections::{ConnChange, ConnectionTable};
 use crate::control::EngineHandle;
 use crate::health::HealthMonitor;
 use crate::links::LinkTable;
@@ -31,6 +32,7 @@ use crate::preflight;
 use crate::reconcile::{Outcome, Reconciler};
 use crate::store::StateDir;
 use crate::usage::Usage;
+use crate::userspace::UserspacePm;
 use mptcp_policy::Health;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,6 +67,15 @@ struct Engine {
     /// Health per monitored interface, and the paths demoted as stalled.
     health_states: BTreeMap<String, Health>,
     stalled: BTreeSet<String>,
+    /// `--dry-run`: print commands, change nothing (the path manager sysctl
+    /// included).
+    dry_run: bool,
+    /// The userspace path manager, while it is in force.
+    userspace: Option<UserspacePm>,
+    /// Paths connections may use (userspace PM), from the last evaluation.
+    paths: Vec<mptcp_policy::PathChoice>,
+    /// Lowest smoothed RTT of each interface's subflows, µs.
+    path_rtt: BTreeMap<String, u32>,
 }
 
 /// How often the byte counters are read (they change without
@@ -143,6 +154,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         health: None,
         health_states: BTreeMap::new(),
         stalled: BTreeSet::new(),
+        dry_run: args.dry_run,
+        userspace: None,
+        paths: Vec::new(),
+        path_rtt: BTreeMap::new(),
     };
     let (health_tx, mut health_rx) = tokio::sync::mpsc::channel(64);
     match HealthMonitor::spawn(health_tx) {
@@ -230,22 +245,52 @@ impl Engine {
                     e.dport,
                     e.backup
                 );
+                // Userspace PM bookkeeping first: a new connection object
+                // shows its mode from the start.
+                let replan = match self.userspace.as_mut() {
+                    Some(u) => u.on_event(&e, &self.policy),
+                    None => None,
+                };
                 let table = &self.table;
                 let endpoints = self.reconciler.endpoints();
+                let userspace = self.userspace.as_ref();
+                let token = e.token;
                 let local = |ip, idx| {
-                    let backup = endpoints.iter().any(|k| k.addr == ip && k.flags.backup);
+                    // userspace PM: the flag we asked for; in-kernel: the endpoint's
+                    let backup = match (userspace, token) {
+                        (Some(u), Some(t)) => u.get(t).is_some_and(|c| {
+                            c.subflows.iter().any(|s| s.local.ip() == ip && s.backup)
+                        }),
+                        _ => endpoints.iter().any(|k| k.addr == ip && k.flags.backup),
+                    };
                     (table.interface_of(ip, idx), backup)
                 };
-                if let Some(change) = self.conns.apply(&e, local) {
+                let mut change = self.conns.apply(&e, local);
+                if let (Some(t), Some((mode, rule))) =
+                    (e.token, e.token.and_then(|t| self.mode_of(t)))
+                {
+                    self.conns.set_mode(t, &mode, &rule);
+                    if let Some(ConnChange::Created(v) | ConnChange::Established(v)) = &mut change {
+                        v.mode = mode;
+                        v.rule = rule;
+                    }
+                }
+                if let Some(change) = change {
                     self.publish_connection(&change).await;
+                }
+                if let Some(token) = replan {
+                    self.steer(Some(vec![token])).await;
                 }
             }
             Some(Err(PmError::Overflow)) => {
-                tracing::warn!("MPTCP events were lost (ENOBUFS): re-reading endpoints");
+                tracing::warn!(
+                    "MPTCP events were lost (ENOBUFS): re-reading endpoints and connections"
+                );
                 if let Err(e) = self.reconciler.refresh().await {
                     tracing::error!("resync of endpoints failed: {e}");
                 }
                 self.reconcile("resync after lost MPTCP events", None).await;
+                self.resync_connections().await;
             }
             Some(Err(e)) => tracing::warn!("MPTCP event stream: {e}"),
             None => {}
@@ -283,6 +328,9 @@ impl Engine {
 
     async fn on_exit(&mut self) {
         self.save_usage();
+        if let Some(u) = self.userspace.take() {
+            u.stop();
+        }
         match self.policy.general.on_exit {
             OnExit::Remove => {
                 tracing::info!(
@@ -314,6 +362,13 @@ impl Engine {
             }
         }
         let desired = evaluate(&self.policy, &observed, &now);
+        self.sync_path_manager();
+        if self.userspace.is_some() {
+            // Connections first: a dead path's subflows close at once; the
+            // endpoint deletes below wait for an RCU grace period each.
+            self.paths = self.paths_from(&desired);
+            self.steer(None).await;
+        }
         self.budget_states = budget::states_of(&desired);
         self.log_verdict_changes(&desired.interfaces);
         for left in &desired.left_out {

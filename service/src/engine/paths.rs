@@ -71,6 +71,10 @@ impl Engine {
             let why = format!("{interface}: health {}", transition.to.as_str());
             self.reconcile(&why, Some(at)).await;
         } else {
+            // suspect <-> good: interactive connections move off a
+            // degrading path before it stalls.
+            self.refresh_path_health();
+            self.steer_interactive().await;
             self.publish().await;
         }
         if let Some(bus) = &self.bus {

@@ -24,7 +24,7 @@ impl Engine {
     pub(super) fn manager_view(&self) -> ManagerView {
         let limits = self.reconciler.limits().unwrap_or(self.policy.limits);
         ManagerView {
-            path_manager: self.policy.general.path_manager.as_str().to_string(),
+            path_manager: self.path_manager_in_force().to_string(),
             policy_summary: self
                 .verdicts
                 .iter()

@@ -1,0 +1,190 @@
+//! The userspace path manager in the engine: switching it on and off with
+//! the policy, turning the interface verdicts into the paths connections
+//! may use, and steering connections — all of them when paths change, one
+//! when its own events arrive.
+
+use mptcp_policy::{Desired, Health, PathChoice, PathManager, Role};
+use mptcp_policy_netlink::diag::{self, SubflowDiag};
+
+use super::Engine;
+use crate::connections::ConnChange;
+use crate::userspace::UserspacePm;
+
+impl Engine {
+    /// Starts or stops the userspace PM as the policy asks. A kernel that
+    /// refuses the switch leaves the in-kernel PM (endpoints) in charge,
+    /// with the reason logged and `PathManager` telling the truth.
+    pub(super) fn sync_path_manager(&mut self) {
+        let want = self.policy.general.path_manager == PathManager::Userspace && !self.dry_run;
+        match (want, self.userspace.is_some()) {
+            (true, false) => match UserspacePm::start(&self.state) {
+                Ok(u) => {
+                    tracing::info!(
+                        "userspace path manager on: each new MPTCP connection is steered by [[rule]] mode"
+                    );
+                    self.userspace = Some(u);
+                }
+                Err(e) => tracing::error!(
+                    "cannot switch to the userspace path manager: {e}; the in-kernel path manager (endpoints) stays in charge"
+                ),
+            },
+            (false, true) => {
+                if let Some(u) = self.userspace.take() {
+                    u.stop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The name `PathManager` publishes: what is in force, not what was asked.
+    pub(super) fn path_manager_in_force(&self) -> &'static str {
+        if self.userspace.is_some() {
+            "userspace"
+        } else {
+            "kernel"
+        }
+    }
+
+    /// Local paths connections may use now, best ranked first: every
+    /// address `evaluate` wanted (the 8-endpoint cap of the in-kernel PM
+    /// does not apply here), with role, health and measured RTT.
+    pub(super) fn paths_from(&self, desired: &Desired) -> Vec<PathChoice> {
+        desired
+            .endpoints
+            .iter()
+            .chain(&desired.left_out)
+            .map(|ep| PathChoice {
+                addr: ep.addr,
+                ifindex: ep.ifindex,
+                ifname: ep.ifname.clone(),
+                role: if ep.flags.backup {
+                    Role::Backup
+                } else {
+                    Role::Preferred
+                },
+                degraded: self.health_states.get(&ep.ifname) == Some(&Health::Suspect),
+                rtt_us: self.path_rtt.get(&ep.ifname).copied(),
+            })
+            .collect()
+    }
+
+    /// Re-marks path degradation from the current health states (interactive
+    /// mode reacts to `suspect` before a stall).
+    pub(super) fn refresh_path_health(&mut self) {
+        for p in &mut self.paths {
+            p.degraded = self.health_states.get(&p.ifname) == Some(&Health::Suspect);
+        }
+    }
+
+    /// Plans and applies the given connections (all when `None`).
+    pub(super) async fn steer(&mut self, tokens: Option<Vec<u32>>) {
+        let Some(us) = self.userspace.as_mut() else {
+            return;
+        };
+        let tokens = tokens.unwrap_or_else(|| us.tokens());
+        let pm = self.reconciler.pm().clone();
+        let mut flag_changes = Vec::new();
+        for token in tokens {
+            let Some(plan) = us.plan(token, &self.paths) else {
+                continue;
+            };
+            if plan.ops.is_empty() {
+                continue;
+            }
+            flag_changes.extend(us.apply(&pm, token, &plan).await);
+        }
+        for f in flag_changes {
+            if let Some(change) = self.conns.set_backup(f.token, f.local, f.remote, f.backup) {
+                self.publish_connection(&change).await;
+            }
+        }
+    }
+
+    /// The mode and deciding rule of a connection, for its D-Bus object.
+    pub(super) fn mode_of(&self, token: u32) -> Option<(String, String)> {
+        let m = self.userspace.as_ref()?.get(token)?;
+        Some((m.mode.to_string(), m.rule.clone()))
+    }
+
+    /// Interactive connections follow RTT and health changes.
+    pub(super) async fn steer_interactive(&mut self) {
+        let Some(us) = self.userspace.as_ref() else {
+            return;
+        };
+        let tokens = us.tokens_with_mode(mptcp_policy::Mode::Interactive);
+        if !tokens.is_empty() {
+            self.steer(Some(tokens)).await;
+        }
+    }
+
+    /// Pending creates that timed out: plan those connections again.
+    pub(super) async fn steer_expired(&mut self) {
+        let Some(us) = self.userspace.as_mut() else {
+            return;
+        };
+        let expired = us.expire_pending(std::time::Instant::now());
+        if !expired.is_empty() {
+            self.steer(Some(expired)).await;
+        }
+    }
+
+    /// Lost `mptcp_pm` events: rebuild connections from the kernel's
+    /// subflow dump (no connection left unmanaged, none kept that closed),
+    /// then plan them all.
+    pub(super) async fn resync_connections(&mut self) {
+        let dump: Vec<SubflowDiag> = match diag::dump_subflows().await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("resync: cannot dump MPTCP subflows: {e}");
+                return;
+            }
+        };
+        let table = &self.table;
+        let changes = self
+            .conns
+            .resync(&dump, |ip, idx| table.interface_of(ip, idx));
+        let mut taken = 0;
+        if let Some(us) = self.userspace.as_mut() {
+            let (t, gone) = us.resync(&dump, &self.policy);
+            taken = t.len();
+            tracing::warn!(
+                "resync: {} connection(s) taken over, {} forgotten (closed while events were lost), {} managed",
+                t.len(),
+                gone.len(),
+                us.len()
+            );
+        }
+        for mut change in changes {
+            if let ConnChange::Created(v) = &mut change {
+                if let Some((mode, rule)) = self.mode_of(v.token) {
+                    self.conns.set_mode(v.token, &mode, &rule);
+                    v.mode = mode;
+                    v.rule = rule;
+                }
+            }
+            self.publish_connection(&change).await;
+        }
+        if taken > 0 || self.userspace.is_some() {
+            self.steer(None).await;
+        }
+    }
+
+    /// Updates the per-interface RTT from a subflow dump: the lowest
+    /// smoothed RTT of the interface's established subflows.
+    pub(super) fn update_path_rtt(&mut self, subflows: &[SubflowDiag]) {
+        let mut rtt = std::collections::BTreeMap::new();
+        for s in subflows.iter().filter(|s| s.state == 1 && s.rtt_us > 0) {
+            let name = self.table.interface_of(s.local.ip(), s.ifindex);
+            if name.is_empty() {
+                continue;
+            }
+            let e = rtt.entry(name).or_insert(s.rtt_us);
+            *e = (*e).min(s.rtt_us);
+        }
+        self.path_rtt = rtt;
+        for p in &mut self.paths {
+            p.rtt_us = self.path_rtt.get(&p.ifname).copied();
+        }
+    }
+}
