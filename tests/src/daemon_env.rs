@@ -28,6 +28,9 @@ pub struct DaemonEnv {
     pub state: PathBuf,
     binary: PathBuf,
     runs: u32,
+    /// The log of the last run that ended (stop/kill), for checks of what
+    /// the daemon said on its way out.
+    last_log: String,
 }
 
 impl DaemonEnv {
@@ -62,6 +65,7 @@ impl DaemonEnv {
             state,
             binary: daemon.to_path_buf(),
             runs: 0,
+            last_log: String::new(),
         };
         env.start_daemon()?;
         Ok(env)
@@ -91,7 +95,9 @@ impl DaemonEnv {
             let pid = d.pid().context("no pid")?;
             // SAFETY: kill(2) on our own child.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-            d.wait_success(Duration::from_secs(10))?;
+            let result = d.wait_success(Duration::from_secs(10));
+            self.last_log = d.stderr();
+            result?;
         }
         crate::wait_for("name released", Duration::from_secs(5), || {
             Ok(!self.bus.has_owner(BUS_NAME)?)
@@ -104,16 +110,22 @@ impl DaemonEnv {
             let pid = d.pid().context("no pid")?;
             // SAFETY: kill(2) on our own child.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            d.wait(Duration::from_secs(10))?;
+            let result = d.wait(Duration::from_secs(10));
+            self.last_log = d.stderr();
+            result?;
         }
         crate::wait_for("name released", Duration::from_secs(5), || {
             Ok(!self.bus.has_owner(BUS_NAME)?)
         })
     }
 
-    /// The current daemon run's log (stderr) so far.
+    /// The current daemon run's log (stderr) so far; once it was stopped or
+    /// killed, that run's whole log.
     pub fn log(&self) -> String {
-        self.daemon.as_ref().map(|d| d.stderr()).unwrap_or_default()
+        match &self.daemon {
+            Some(d) => d.stderr(),
+            None => self.last_log.clone(),
+        }
     }
 
     /// Is the daemon still running?

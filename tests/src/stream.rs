@@ -148,14 +148,22 @@ impl StreamRun {
             }
             v
         };
-        let server_rec = dir.join("server.json");
-        let client_rec = dir.join("client.json");
-        let ready = dir.join("server.ready");
+        // Per port: several streams may run at once on one testbed.
+        let port = spec.port;
+        let server_rec = dir.join(format!("server-{port}.json"));
+        let client_rec = dir.join(format!("client-{port}.json"));
+        let ready = dir.join(format!("server-{port}.ready"));
         let _ = std::fs::remove_file(&ready);
         let mut sargs = vec!["server".to_string()];
         sargs.extend(common(srv_dir, &server_rec));
         sargs.extend(["--ready-file".to_string(), ready.display().to_string()]);
-        let mut server = BgProcess::spawn_in_ns(tb.server_ns(), "stream-server", bin, &sargs, dir)?;
+        let mut server = BgProcess::spawn_in_ns(
+            tb.server_ns(),
+            &format!("stream-server-{port}"),
+            bin,
+            &sargs,
+            dir,
+        )?;
         wait_for("stream server to listen", Duration::from_secs(5), || {
             if let Some(st) = server.try_status()? {
                 bail!("stream server exited ({st}): {}", server.stderr().trim());
@@ -164,7 +172,13 @@ impl StreamRun {
         })?;
         let mut cargs = vec!["client".to_string()];
         cargs.extend(common(cli_dir, &client_rec));
-        let client = BgProcess::spawn_in_ns(tb.client_ns(), "stream-client", bin, &cargs, dir)?;
+        let client = BgProcess::spawn_in_ns(
+            tb.client_ns(),
+            &format!("stream-client-{port}"),
+            bin,
+            &cargs,
+            dir,
+        )?;
         Ok(Self {
             server,
             client,

@@ -165,6 +165,13 @@ impl UserspacePm {
     pub fn on_event(&mut self, e: &PmEvent, policy: &Policy) -> Option<u32> {
         self.stats.events += 1;
         let token = e.token?;
+        if e.kind == PmEventKind::Closed {
+            // `closed` carries the token alone.
+            if self.conns.remove(&token).is_some() {
+                self.stats.closed += 1;
+            }
+            return None;
+        }
         let local = SocketAddr::new(e.saddr?, e.sport.unwrap_or(0));
         let remote = SocketAddr::new(e.daddr?, e.dport.unwrap_or(0));
         match e.kind {
@@ -207,18 +214,13 @@ impl UserspacePm {
                 c.server_side |= e.server_side.unwrap_or(false);
                 established.then_some(token)
             }
-            PmEventKind::Closed => {
-                if self.conns.remove(&token).is_some() {
-                    self.stats.closed += 1;
-                }
-                None
-            }
             PmEventKind::SubEstablished => {
                 let c = self.conns.get_mut(&token)?;
                 let ip = local.ip().to_canonical();
                 let asked = c.pending.iter().find(|p| p.0 == ip).map(|p| p.1);
                 c.pending.retain(|p| p.0 != ip);
-                c.subflows.retain(|s| !(s.local == local && s.remote == remote));
+                c.subflows
+                    .retain(|s| !(s.local == local && s.remote == remote));
                 c.subflows.push(ConnSubflow {
                     local,
                     remote,

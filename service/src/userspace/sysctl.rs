@@ -62,7 +62,10 @@ pub enum SysctlError {
     #[error("this kernel has neither net.mptcp.path_manager nor net.mptcp.pm_type: no userspace path manager")]
     Unsupported,
     #[error("cannot read {name}: {source}")]
-    Read { name: &'static str, source: io::Error },
+    Read {
+        name: &'static str,
+        source: io::Error,
+    },
     #[error("cannot set {name} = {value}: {source}{hint}")]
     Write {
         name: &'static str,

@@ -9,3 +9,9 @@ use super::daemon_bin;
 pub fn start(policy: &str) -> anyhow::Result<BusEnv> {
     BusEnv::start(&daemon_bin(), policy)
 }
+
+/// `DaemonEnv::start_with`: a testbed built from `opts`.
+#[allow(dead_code)] // not every test binary uses it
+pub fn start_with(policy: &str, opts: mptcp_policy_tests::TestbedOpts) -> anyhow::Result<BusEnv> {
+    BusEnv::start_with(&daemon_bin(), policy, opts)
+}

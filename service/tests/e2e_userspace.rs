@@ -1,0 +1,365 @@
+//! End-to-end with the userspace path manager: the daemon steers each MPTCP
+//! connection by its `[[rule]]` mode (real kernel, testbed namespaces), the
+//! kernel shows the per-connection backup flags, a handover connection
+//! survives WiFi going away, closed connections leave nothing behind, and
+//! the namespace's path manager is restored when the daemon exits.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use common::*;
+use mptcp_policy_tests::clock::{monotonic_us, sleep_until_us};
+use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
+use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
+use mptcp_policy_tests::{ns_exec, Testbed, TestbedOpts};
+
+/// Both radios preferred (so the mode alone decides), port 5201 aggregate,
+/// port 5202 handover.
+const TWO_MODES: &str = r#"
+[general]
+path_manager = "userspace"
+
+[[interface]]
+name = "wlan0"
+role = "preferred"
+
+[[interface]]
+name = "wwan0"
+role = "preferred"
+
+[[rule]]
+remote_port = [5201]
+mode = "aggregate"
+
+[[rule]]
+remote_port = [5202]
+mode = "handover"
+"#;
+
+/// WiFi preferred, LTE backup, every connection handover (the default).
+const WIFI_FIRST_USERSPACE: &str = r#"
+[general]
+path_manager = "userspace"
+
+[[interface]]
+name = "wlan0"
+role = "preferred"
+
+[[interface]]
+name = "wwan0"
+role = "backup"
+"#;
+
+/// One established MPTCP subflow as `ss -tni` shows it in the client namespace.
+#[derive(Debug, Clone)]
+struct Sf {
+    local: String,
+    token: u32,
+    /// `b` in ss's flags: we flagged it backup (`MPTCP_SUBFLOW_FLAG_BKUP_LOC`).
+    backup_local: bool,
+    bytes_acked: u64,
+}
+
+fn ss_subflows(tb: &Testbed) -> Result<Vec<Sf>> {
+    let out = ns_exec(tb.client_ns(), "ss", &["-tniH", "state", "established"])?;
+    let mut result = Vec::new();
+    let mut local: Option<String> = None;
+    for line in out.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !line.starts_with(char::is_whitespace) && words.len() >= 4 {
+            local = words.get(2).map(|s| s.to_string());
+        } else if line.contains("tcp-ulp-mptcp") {
+            let field = |name: &str| words.iter().find_map(|w| w.strip_prefix(name));
+            let flags = field("flags:").unwrap_or("");
+            // token:REMOTE(id:n)/LOCAL(id:m)
+            let token = field("token:")
+                .and_then(|t| t.split('/').nth(1))
+                .and_then(|t| t.split('(').next())
+                .and_then(|h| u32::from_str_radix(h, 16).ok());
+            let bytes_acked = field("bytes_acked:")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0);
+            if let (Some(l), Some(token)) = (local.take(), token) {
+                result.push(Sf {
+                    local: l,
+                    token,
+                    backup_local: flags.contains('b'),
+                    bytes_acked,
+                });
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// `sf` starts from `addr` (ss writes `ADDR%DEV:PORT` for a bound subflow).
+fn on(sf: &Sf, addr: &str) -> bool {
+    sf.local.starts_with(&format!("{addr}:")) || sf.local.starts_with(&format!("{addr}%"))
+}
+
+fn path_manager(tb: &Testbed) -> Result<String> {
+    Ok(
+        ns_exec(tb.client_ns(), "sysctl", &["-n", "net.mptcp.path_manager"])?
+            .trim()
+            .to_string(),
+    )
+}
+
+fn wait_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f()? {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Connections by token from the client's subflows.
+fn by_token(sfs: &[Sf]) -> BTreeMap<u32, Vec<Sf>> {
+    let mut m: BTreeMap<u32, Vec<Sf>> = BTreeMap::new();
+    for s in sfs {
+        m.entry(s.token).or_default().push(s.clone());
+    }
+    m
+}
+
+#[test]
+fn two_connections_get_their_modes_and_the_kernel_shows_it() {
+    let env = bus_env::start_with(
+        TWO_MODES,
+        TestbedOpts {
+            ipv6: false,
+            // Each radio alone is slower than the stream: aggregate must use both.
+            wifi_rate_kbit: Some(8_000),
+            lte_rate_kbit: Some(8_000),
+            ..TestbedOpts::default()
+        },
+    )
+    .expect("daemon on a private bus");
+    let tb = &env.tb;
+    assert_eq!(path_manager(tb).expect("sysctl"), "userspace");
+
+    let spec = |port| StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 6000,
+        chunk: 4096,
+        interval_us: 1000,
+        port,
+        ..StreamSpec::default()
+    };
+    let aggregate = StreamRun::start(tb, &stream_bin(), &spec(5201)).expect("stream 5201");
+    let handover = StreamRun::start(tb, &stream_bin(), &spec(5202)).expect("stream 5202");
+
+    // Each connection gets a subflow on each radio; the flags differ.
+    let conns = wait_until(
+        "two subflows per connection",
+        Duration::from_secs(5),
+        || {
+            let m = by_token(&ss_subflows(tb)?);
+            Ok((m.len() == 2 && m.values().all(|v| v.len() == 2)).then_some(m))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\ndaemon log:\n{}", env.log()));
+    std::thread::sleep(Duration::from_secs(3));
+    let sfs = by_token(&ss_subflows(tb).expect("ss"));
+    println!("subflows: {sfs:#?}");
+
+    let mode_of = |token: u32| -> String {
+        let path = format!("/org/mptcp/Policy1/connection/{token}");
+        env.bus
+            .busctl(&[
+                "get-property",
+                "org.mptcp.Policy1",
+                &path,
+                "org.mptcp.Policy1.Connection",
+                "Mode",
+            ])
+            .expect("Mode property")
+    };
+    let mut seen_modes = Vec::new();
+    for token in conns.keys() {
+        let subs = &sfs[token];
+        let mode = mode_of(*token);
+        seen_modes.push(mode.clone());
+        let wlan = subs.iter().find(|s| on(s, WLAN_V4)).expect("wlan subflow");
+        let wwan = subs.iter().find(|s| on(s, WWAN_V4)).expect("wwan subflow");
+        if mode.contains("aggregate") {
+            assert!(
+                !wlan.backup_local && !wwan.backup_local,
+                "aggregate: both subflows active in the kernel: {subs:?}"
+            );
+            assert!(
+                wlan.bytes_acked > 500_000 && wwan.bytes_acked > 500_000,
+                "aggregate: bytes over both links: {subs:?}"
+            );
+        } else {
+            assert!(mode.contains("handover"), "mode {mode}");
+            assert!(
+                !wlan.backup_local && wwan.backup_local,
+                "handover: WiFi active, LTE ready as backup: {subs:?}"
+            );
+            assert!(
+                wwan.bytes_acked < wlan.bytes_acked / 10,
+                "handover: the backup subflow carries (almost) nothing: {subs:?}"
+            );
+        }
+    }
+    seen_modes.sort();
+    assert!(
+        seen_modes[0].contains("aggregate") && seen_modes[1].contains("handover"),
+        "{seen_modes:?}"
+    );
+    let log = env.log();
+    assert!(
+        log.contains("aggregate by [[rule]] #1 (remote_port = [5201])"),
+        "{log}"
+    );
+    assert!(
+        log.contains("handover by [[rule]] #2 (remote_port = [5202])"),
+        "{log}"
+    );
+
+    for run in [aggregate, handover] {
+        run.wait(Duration::from_secs(30))
+            .expect("stream finished")
+            .check()
+            .expect("no error, nothing lost");
+    }
+    // Closed: no subflow in the kernel, no connection object, no daemon state.
+    wait_until("subflows gone", Duration::from_secs(5), || {
+        Ok(ss_subflows(tb)?.is_empty().then_some(()))
+    })
+    .expect("no subflow left");
+    wait_until("connection objects gone", Duration::from_secs(5), || {
+        let tree = env.bus.busctl(&["tree", "--list", "org.mptcp.Policy1"])?;
+        Ok((!tree.contains("/connection/")).then_some(()))
+    })
+    .expect("no connection object left");
+    let mut env = env;
+    env.stop_daemon().expect("clean exit");
+    let log = env.log();
+    assert!(
+        log.contains("userspace path manager off: 0 connection(s)"),
+        "daemon state freed: {log}"
+    );
+    assert_eq!(
+        path_manager(&env.tb).expect("sysctl"),
+        "kernel",
+        "the daemon's exit restored the path manager"
+    );
+}
+
+#[test]
+fn handover_connection_survives_wifi_link_down_and_returns() {
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let mut daemon = Daemon::start(&tb, WIFI_FIRST_USERSPACE).expect("daemon");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 9000,
+        ..StreamSpec::default()
+    };
+    let t0 = monotonic_us();
+    let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
+    wait_until("a backup subflow on LTE", Duration::from_secs(5), || {
+        let sfs = ss_subflows(&tb)?;
+        Ok(sfs
+            .iter()
+            .any(|s| on(s, WWAN_V4) && s.backup_local)
+            .then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+
+    sleep_until_us(t0 + 2_000_000);
+    let cut = tb.link_down("wlan0").expect("link down");
+    daemon
+        .wait_log("now active", Duration::from_secs(5))
+        .expect("LTE subflow turned active");
+    sleep_until_us(cut + 1_000_000);
+    let sfs = ss_subflows(&tb).expect("ss");
+    assert!(
+        sfs.iter().all(|s| !on(s, WLAN_V4)),
+        "the dead WiFi subflow was destroyed: {sfs:?}"
+    );
+    assert!(
+        sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local),
+        "LTE carries the connection: {sfs:?}"
+    );
+    let lte_from = radio_bytes(&tb, true).expect("counters");
+    sleep_until_us(cut + 2_000_000);
+    let lte_to = radio_bytes(&tb, true).expect("counters");
+
+    let up = tb.link_up("wlan0").expect("link up");
+    sleep_until_us(up + 2_000_000);
+    let back_from = radio_bytes(&tb, true).expect("counters");
+    sleep_until_us(up + 3_500_000);
+    let back_to = radio_bytes(&tb, true).expect("counters");
+    let sfs = ss_subflows(&tb).expect("ss");
+
+    let result = run.wait(Duration::from_secs(30)).expect("stream finished");
+    result
+        .check()
+        .expect("the stream continued without error and lost nothing");
+    let rx = &result.receiver;
+    let gap_ms = rx.gap_after(cut) as f64 / 1000.0;
+    let steady_ms = rx.cut_to_steady(cut).map(|us| us as f64 / 1000.0);
+    println!(
+        "userspace PM handover: gap after WiFi link-down {gap_ms:.1} ms, cut->steady {steady_ms:?} ms"
+    );
+    println!("daemon log:\n{}", daemon.log());
+    assert!(
+        lte_to.1 - lte_from.1 > 100_000,
+        "LTE carried the stream while WiFi was down"
+    );
+    assert!(
+        sfs.iter().any(|s| on(s, WLAN_V4) && !s.backup_local)
+            && sfs.iter().any(|s| on(s, WWAN_V4) && s.backup_local),
+        "WiFi back: a new WiFi subflow active, LTE backup again: {sfs:?}"
+    );
+    assert!(
+        wlan_share(back_from, back_to) >= 0.9,
+        "traffic returned to wlan0: share {:.2}",
+        wlan_share(back_from, back_to)
+    );
+}
+
+#[test]
+fn exit_restores_the_path_manager_even_after_a_kill() {
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    assert_eq!(path_manager(&tb).expect("sysctl"), "kernel");
+    let mut daemon = Daemon::start(&tb, WIFI_FIRST_USERSPACE).expect("daemon");
+    assert_eq!(path_manager(&tb).expect("sysctl"), "userspace");
+    daemon.stop().expect("SIGTERM");
+    assert_eq!(path_manager(&tb).expect("sysctl"), "kernel");
+
+    // Killed while on: the next run still knows what the admin had.
+    daemon.restart().expect("restart");
+    daemon.kill9().expect("SIGKILL");
+    assert_eq!(path_manager(&tb).expect("sysctl"), "userspace");
+    daemon.restart().expect("restart after kill");
+    daemon.stop().expect("SIGTERM");
+    assert_eq!(
+        path_manager(&tb).expect("sysctl"),
+        "kernel",
+        "log:\n{}",
+        daemon.log()
+    );
+}
