@@ -363,3 +363,161 @@ fn exit_restores_the_path_manager_even_after_a_kill() {
         daemon.log()
     );
 }
+
+/// A cgroup v2 directory for the test, removed on drop.
+struct TestCgroup {
+    dir: std::path::PathBuf,
+    /// Its path as `/proc/PID/cgroup` shows it.
+    path: String,
+}
+
+impl TestCgroup {
+    fn new() -> Result<TestCgroup> {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
+        let root = mountinfo
+            .lines()
+            .find_map(|l| {
+                let (left, right) = l.split_once(" - ")?;
+                (right.split_whitespace().next()? == "cgroup2")
+                    .then(|| left.split_whitespace().nth(4).map(String::from))?
+            })
+            .ok_or_else(|| anyhow::anyhow!("no cgroup2 mount"))?;
+        let name = format!("mptcp-policyd-test-{}", std::process::id());
+        let dir = std::path::Path::new(&root).join(&name);
+        std::fs::create_dir_all(&dir)?;
+        Ok(TestCgroup {
+            dir,
+            path: format!("/{name}"),
+        })
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        // Members are gone by now (their processes were waited for).
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+const PY_SERVER: &str = r#"
+import socket, sys, threading
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
+open(sys.argv[2], "w").close()
+def serve(c):
+    while c.recv(4096): pass
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+const PY_CLIENT: &str = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.connect(("10.9.0.1", int(sys.argv[1])))
+for _ in range(30):
+    s.send(b"x"); time.sleep(0.1)
+s.close()
+"#;
+
+#[test]
+fn rules_match_the_owning_uid_and_cgroup() {
+    let cg = TestCgroup::new().expect("test cgroup");
+    let policy = format!(
+        r#"{WIFI_FIRST_USERSPACE}
+[[rule]]
+uid = [65534]
+mode = "aggregate"
+
+[[rule]]
+cgroup = ["{}"]
+mode = "interactive"
+"#,
+        cg.path
+    );
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let mut daemon = Daemon::start_with_cgroup2(&tb, &policy).expect("daemon");
+    let dir = tb.tmp_dir();
+    let ready = dir.join("py-server.ready");
+    let python = std::path::Path::new("/usr/bin/python3");
+    let _server = mptcp_policy_tests::BgProcess::spawn_in_ns(
+        tb.server_ns(),
+        "py-server",
+        python,
+        &[
+            "-c".into(),
+            PY_SERVER.into(),
+            "7000".into(),
+            ready.display().to_string(),
+        ],
+        dir,
+    )
+    .expect("server");
+    wait_until("server listening", Duration::from_secs(5), || {
+        Ok(ready.exists().then_some(()))
+    })
+    .expect("server ready");
+
+    // root, root cgroup: no rule matches → [general] default_mode
+    // nobody (uid 65534) → rule #1; root in the test cgroup → rule #2
+    let ns = tb.client_ns().to_string();
+    let cases: [(&str, String); 3] = [
+        (
+            "root",
+            format!("exec ip netns exec {ns} /usr/bin/python3 -c \"$0\" 7000"),
+        ),
+        (
+            "nobody",
+            format!(
+                "exec ip netns exec {ns} setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c \"$0\" 7000"
+            ),
+        ),
+        (
+            "cgroup",
+            format!(
+                "echo $$ > {}/cgroup.procs && exec ip netns exec {ns} /usr/bin/python3 -c \"$0\" 7000",
+                cg.dir.display()
+            ),
+        ),
+    ];
+    let mut clients = Vec::new();
+    for (who, script) in &cases {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", script, PY_CLIENT]);
+        clients.push(
+            mptcp_policy_tests::BgProcess::spawn(&format!("client-{who}"), &mut cmd, dir)
+                .expect("client"),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for c in &mut clients {
+        c.wait_success(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("client: {e}\n{}", c.stderr()));
+    }
+    let log = daemon.log();
+    let modes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("-> 10.9.0.1:7000:"))
+        .collect();
+    println!("{}", modes.join("\n"));
+    assert_eq!(modes.len(), 3, "{log}");
+    assert!(modes[0].ends_with("handover by [general] default_mode"), "{log}");
+    assert!(
+        modes[1].ends_with("aggregate by [[rule]] #1 (uid = [65534])"),
+        "{log}"
+    );
+    assert!(
+        modes[2].ends_with(&format!(
+            "interactive by [[rule]] #2 (cgroup = [\"{}\"])",
+            cg.path
+        )),
+        "{log}"
+    );
+    daemon.stop().expect("stop");
+}

@@ -48,11 +48,26 @@ pub struct Daemon {
     pub state: PathBuf,
     log_dir: PathBuf,
     generation: u32,
+    /// Mount cgroup2 at /sys/fs/cgroup in the daemon's mount namespace
+    /// (`ip netns exec` remounts /sys, which hides the host's cgroup
+    /// mounts; a system service sees them).
+    cgroup2: bool,
 }
 
 impl Daemon {
     /// Writes `policy` and starts the daemon; waits until it says it is ready.
     pub fn start(tb: &Testbed, policy: &str) -> Result<Daemon> {
+        Self::start_opts(tb, policy, false)
+    }
+
+    /// Like [`Daemon::start`], with the cgroup2 hierarchy visible to the
+    /// daemon (for `[[rule]] cgroup`).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn start_with_cgroup2(tb: &Testbed, policy: &str) -> Result<Daemon> {
+        Self::start_opts(tb, policy, true)
+    }
+
+    fn start_opts(tb: &Testbed, policy: &str, cgroup2: bool) -> Result<Daemon> {
         let config = tb.tmp_dir().join("policy.toml");
         std::fs::write(&config, policy)?;
         let state = tb.tmp_dir().join("state");
@@ -64,6 +79,7 @@ impl Daemon {
             state,
             log_dir: tb.tmp_dir().to_path_buf(),
             generation: 0,
+            cgroup2,
         };
         d.spawn()?;
         d.wait_log("ready", Duration::from_secs(10))?;
@@ -80,17 +96,30 @@ impl Daemon {
         self.generation += 1;
         let dir = self.log_dir.join(format!("daemon{}", self.generation));
         std::fs::create_dir_all(&dir)?;
-        let args = vec![
+        let mut args = vec![
             "--config".to_string(),
             self.config.display().to_string(),
             "--no-dbus".to_string(),
             "--state-dir".to_string(),
             self.state.display().to_string(),
         ];
+        let program = if self.cgroup2 {
+            // sh mounts, then execs the daemon (same pid).
+            let mut wrapped = vec![
+                "-c".to_string(),
+                "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"".to_string(),
+                daemon_bin().display().to_string(),
+            ];
+            wrapped.append(&mut args);
+            args = wrapped;
+            PathBuf::from("/bin/sh")
+        } else {
+            daemon_bin()
+        };
         self.process = Some(BgProcess::spawn_in_ns(
             &self.ns,
             "mptcp-policyd",
-            &daemon_bin(),
+            &program,
             &args,
             &dir,
         )?);
