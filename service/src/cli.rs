@@ -41,6 +41,13 @@ pub struct Args {
     #[arg(long)]
     pub no_dbus: bool,
 
+    /// Receive buffer of the MPTCP event socket, in bytes (default 8 MiB:
+    /// no event lost at 10,000 connections). A small value makes the kernel
+    /// drop events (ENOBUFS), which the daemon answers with a full resync
+    /// from dumps — for tests and benchmarks of that path.
+    #[arg(long, value_name = "BYTES", default_value_t = mptcp_policy_netlink::pm::EVENT_RCVBUF)]
+    pub event_buffer: usize,
+
     /// Validate the policy, print the effective policy and exit.
     #[arg(long)]
     pub check: bool,

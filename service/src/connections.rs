@@ -46,6 +46,10 @@ impl ConnectionTable {
         self.conns.get(&token)
     }
 
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
     /// Records the mode the userspace PM gave a connection.
     pub fn set_mode(&mut self, token: u32, mode: &str, rule: &str) {
         if let Some(c) = self.conns.get_mut(&token) {
@@ -78,6 +82,7 @@ impl ConnectionTable {
     pub fn resync(
         &mut self,
         dump: &[mptcp_policy_netlink::diag::SubflowDiag],
+        live: &std::collections::BTreeSet<u32>,
         interface_of: impl Fn(IpAddr, Option<u32>) -> String,
     ) -> Vec<ConnChange> {
         let found = crate::userspace::group_by_token(dump);
@@ -85,7 +90,7 @@ impl ConnectionTable {
         let gone: Vec<u32> = self
             .conns
             .keys()
-            .filter(|t| !found.iter().any(|f| f.token == **t))
+            .filter(|t| !live.contains(t))
             .copied()
             .collect();
         for t in gone {

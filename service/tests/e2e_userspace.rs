@@ -507,7 +507,10 @@ mode = "interactive"
         .collect();
     println!("{}", modes.join("\n"));
     assert_eq!(modes.len(), 3, "{log}");
-    assert!(modes[0].ends_with("handover by [general] default_mode"), "{log}");
+    assert!(
+        modes[0].ends_with("handover by [general] default_mode"),
+        "{log}"
+    );
     assert!(
         modes[1].ends_with("aggregate by [[rule]] #1 (uid = [65534])"),
         "{log}"

@@ -110,7 +110,7 @@ pub fn listen(addr: &SocketAddr) -> Result<TcpListener> {
     set_int(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1).context("SO_REUSEADDR")?;
     bind(&fd, addr).with_context(|| format!("bind {addr}"))?;
     // SAFETY: listen(2) on our socket.
-    check(unsafe { libc::listen(fd.as_raw_fd(), 128) }).context("listen")?;
+    check(unsafe { libc::listen(fd.as_raw_fd(), 4096) }).context("listen")?;
     Ok(TcpListener::from(fd))
 }
 
@@ -131,6 +131,31 @@ pub fn connect(addr: &SocketAddr, local: Option<IpAddr>) -> Result<TcpStream> {
     })
     .with_context(|| format!("connect {addr}"))?;
     Ok(TcpStream::from(fd))
+}
+
+/// Starts a non-blocking MPTCP connect to `addr`: the stream is returned
+/// at once (connect in progress); wait until it is writable, then check
+/// `take_error()`. For opening many connections concurrently.
+pub fn connect_nonblocking(addr: &SocketAddr) -> Result<TcpStream> {
+    let fd = mptcp_socket(addr)?;
+    let stream = TcpStream::from(fd);
+    stream.set_nonblocking(true)?;
+    let (ss, len) = sockaddr(addr);
+    // SAFETY: `ss` holds a valid sockaddr of `len` bytes.
+    let rc = unsafe {
+        libc::connect(
+            stream.as_raw_fd(),
+            &ss as *const _ as *const libc::sockaddr,
+            len,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e).with_context(|| format!("connect {addr}"));
+        }
+    }
+    Ok(stream)
 }
 
 /// `mptcpi_subflows` from MPTCP_INFO (None if the kernel gives no info,

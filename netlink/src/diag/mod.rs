@@ -56,6 +56,7 @@
 //! and, with `rich_nlas`, insists on a full-size `tcp_info` — see
 //! [`tcp_info`] for the defensive decoding.
 
+mod msk;
 mod tcp_info;
 
 use std::io;
@@ -662,6 +663,25 @@ pub async fn dump_subflows() -> Result<Vec<SubflowDiag>, DiagError> {
     tokio::task::spawn_blocking(move || sock.dump_subflows())
         .await
         .map_err(|e| DiagError::Task(e.to_string()))?
+}
+
+/// A consistent picture of the MPTCP connections for a resync: the tokens
+/// of the connections that exist ([`DiagSocket::connection_tokens`]) and
+/// their subflows, subflows of connections already gone left out.
+pub async fn dump_connections(
+) -> Result<(std::collections::BTreeSet<u32>, Vec<SubflowDiag>), DiagError> {
+    let mut sock = DiagSocket::open()?;
+    tokio::task::spawn_blocking(move || {
+        // subflows first: a connection made in between is not lost (the
+        // token set, read second, keeps it); one closed in between is
+        // dropped by the token set.
+        let mut subflows = sock.dump_subflows()?;
+        let tokens = sock.connection_tokens()?;
+        subflows.retain(|s| s.token.is_some_and(|t| tokens.contains(&t)));
+        Ok((tokens, subflows))
+    })
+    .await
+    .map_err(|e| DiagError::Task(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -108,6 +108,30 @@ impl PmEventStream {
         })
     }
 
+    /// Discards every event already queued (decoded or still in the
+    /// socket) and returns how many messages were dropped. Call it after an
+    /// `Overflow`, before reading the state from dumps: the kernel reports
+    /// `ENOBUFS` *before* the older events still in the queue, and those
+    /// (a `created` whose `closed` was lost, say) would otherwise be
+    /// applied on top of the fresher dump.
+    pub fn drain(&mut self) -> usize {
+        let mut dropped = self.pending.len();
+        self.pending.clear();
+        loop {
+            match self.socket.socket_ref().recv_from_full() {
+                Ok((buf, _)) => {
+                    let mut out = VecDeque::new();
+                    decode_datagram(self.family_id, &buf, &mut out);
+                    dropped += out.len();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // WouldBlock: empty; ENOBUFS again: keep draining
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(_) => return dropped,
+            }
+        }
+    }
+
     /// The next event; `Err(PmError::Overflow)` when events were lost
     /// (resync, then keep reading), `None` once the socket failed for good.
     /// Needs a tokio runtime with time enabled.

@@ -94,6 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
     let location = match &args.config {
         Some(file) => PolicyLocation::Single(file.clone()),
         None => PolicyLocation::Layered {
@@ -119,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (mut watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
-    let mut pm_events = match pm::subscribe_events().await {
+    let mut pm_events = match pm::subscribe_events_with_rcvbuf(args.event_buffer).await {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(
@@ -179,11 +180,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let event = event.context("rtnetlink watch ended")?;
                 engine.on_link_event(event, &mut watch).await;
             }
-            event = next_pm_event(&mut pm_events) => engine.on_pm_event(event).await,
+            event = next_pm_event(&mut pm_events) => {
+                if let (Some(Err(PmError::Overflow)), Some(stream)) = (&event, pm_events.as_mut()) {
+                    // Older events still queued would land on top of the
+                    // fresher dumps the resync reads: drop them.
+                    let dropped = stream.drain();
+                    tracing::debug!("dropped {dropped} queued MPTCP event(s) before the resync");
+                }
+                engine.on_pm_event(event).await
+            }
             Some(command) = commands.recv() => engine.on_command(command).await,
             Some(event) = health_rx.recv() => engine.on_health(event).await,
             _ = counters.tick() => engine.on_counters(&watch).await,
             _ = hup.recv() => engine.on_reload().await,
+            _ = usr1.recv() => engine.log_stats(),
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
@@ -295,6 +305,29 @@ impl Engine {
             Some(Err(e)) => tracing::warn!("MPTCP event stream: {e}"),
             None => {}
         }
+    }
+
+    /// SIGUSR1: one line with what the daemon tracks (for admins and the
+    /// event benchmark).
+    fn log_stats(&self) {
+        let s = self
+            .userspace
+            .as_ref()
+            .map(|u| (u.len(), u.stats))
+            .unwrap_or_default();
+        tracing::info!(
+            target: "stats",
+            "stats: {} connection(s) tracked, {} managed by the userspace path manager; events {}, connections seen {}, closed {}, resyncs {}, found by resync {}, commands {}, failed {}",
+            self.conns.len(),
+            s.0,
+            s.1.events,
+            s.1.connections,
+            s.1.closed,
+            s.1.resyncs,
+            s.1.resync_found,
+            s.1.commands,
+            s.1.failed
+        );
     }
 
     /// SIGHUP: a bad file keeps the last good policy in force.

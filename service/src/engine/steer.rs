@@ -133,20 +133,21 @@ impl Engine {
     /// subflow dump (no connection left unmanaged, none kept that closed),
     /// then plan them all.
     pub(super) async fn resync_connections(&mut self) {
-        let dump: Vec<SubflowDiag> = match diag::dump_subflows().await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!("resync: cannot dump MPTCP subflows: {e}");
-                return;
-            }
-        };
+        let (live, dump): (std::collections::BTreeSet<u32>, Vec<SubflowDiag>) =
+            match diag::dump_connections().await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!("resync: cannot dump MPTCP connections: {e}");
+                    return;
+                }
+            };
         let table = &self.table;
         let changes = self
             .conns
-            .resync(&dump, |ip, idx| table.interface_of(ip, idx));
+            .resync(&dump, &live, |ip, idx| table.interface_of(ip, idx));
         let mut taken = 0;
         if let Some(us) = self.userspace.as_mut() {
-            let (t, gone) = us.resync(&dump, &self.policy);
+            let (t, gone) = us.resync(&dump, &live, &self.policy);
             taken = t.len();
             tracing::warn!(
                 "resync: {} connection(s) taken over, {} forgotten (closed while events were lost), {} managed",

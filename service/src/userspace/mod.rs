@@ -348,6 +348,15 @@ impl UserspacePm {
             };
             match result {
                 Ok(()) => tracing::info!("{label}: {}", describe(op)),
+                Err(e) if token_gone(&e) => {
+                    // Closed meanwhile (its `closed` event is on its way or
+                    // was lost): nothing left to steer.
+                    tracing::debug!("{label}: closed before {}", describe(op));
+                    if self.conns.remove(&token).is_some() {
+                        self.stats.closed += 1;
+                    }
+                    break;
+                }
                 Err(e) => {
                     self.stats.failed += 1;
                     tracing::warn!("{label}: {} failed: {e}", describe(op));
@@ -373,13 +382,18 @@ impl UserspacePm {
     /// After lost events: the kernel's subflow dump is the truth. Unknown
     /// connections are taken over, vanished ones forgotten, subflow lists
     /// and backup flags refreshed. Returns (taken over, forgotten) tokens.
-    pub fn resync(&mut self, dump: &[SubflowDiag], policy: &Policy) -> (Vec<u32>, Vec<u32>) {
+    pub fn resync(
+        &mut self,
+        dump: &[SubflowDiag],
+        live: &std::collections::BTreeSet<u32>,
+        policy: &Policy,
+    ) -> (Vec<u32>, Vec<u32>) {
         self.stats.resyncs += 1;
         let found = group_by_token(dump);
         let mut gone: Vec<u32> = self
             .conns
             .keys()
-            .filter(|t| !found.iter().any(|f| f.token == **t))
+            .filter(|t| !live.contains(t))
             .copied()
             .collect();
         gone.sort_unstable();
@@ -432,6 +446,13 @@ impl UserspacePm {
         self.stats.max_tracked = self.stats.max_tracked.max(self.conns.len());
         (taken, gone)
     }
+}
+
+/// The kernel no longer knows the connection: `EINVAL` with the extack
+/// "invalid token" (`mptcp_userspace_pm_get_sock`); the errno alone is also
+/// used for bad arguments, so the kernel's text decides.
+fn token_gone(e: &PmError) -> bool {
+    e.errno() == Some(22) && e.to_string().contains("invalid token")
 }
 
 /// A subflow or address that is already gone is what we wanted.
