@@ -30,6 +30,9 @@ pub enum Scenario {
     Static,
     /// mptcp-policyd in the client namespace.
     Daemon,
+    /// mptcp-policyd with the userspace path manager: it opens the LTE
+    /// subflow of each connection as backup and closes the WiFi one itself.
+    Userspace,
 }
 
 impl Scenario {
@@ -38,6 +41,7 @@ impl Scenario {
         match self {
             Scenario::Static => "static",
             Scenario::Daemon => "daemon",
+            Scenario::Userspace => "daemon (userspace PM)",
         }
     }
 }
@@ -107,7 +111,7 @@ impl Bed {
                 tb.set_static_endpoints()?;
                 None
             }
-            Scenario::Daemon => Some(start_daemon(&tb, cfg)?),
+            Scenario::Daemon | Scenario::Userspace => Some(start_daemon(&tb, cfg)?),
         };
         Ok(Self { daemon, tb })
     }
@@ -264,7 +268,12 @@ fn start_daemon(tb: &Testbed, cfg: &RunConfig) -> Result<BgProcess> {
         bail!("daemon binary not found at {}", bin.display());
     }
     let conf = tb.tmp_dir().join("policy.toml");
-    let policy = cfg.policy.as_deref().unwrap_or(DAEMON_POLICY);
+    let userspace = format!("[general]\npath_manager = \"userspace\"\n{DAEMON_POLICY}");
+    let policy = match (cfg.policy.as_deref(), cfg.scenario) {
+        (Some(p), _) => p,
+        (None, Scenario::Userspace) => &userspace,
+        (None, _) => DAEMON_POLICY,
+    };
     std::fs::write(&conf, policy).context("writing daemon policy")?;
     let state = tb.tmp_dir().join("state");
     std::fs::create_dir_all(&state)?;

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 enum ScenarioArg {
     Static,
     Daemon,
+    Userspace,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,14 +61,19 @@ fn main() {
 fn run() -> Result<()> {
     let args = Args::parse();
     let scenarios: Vec<Scenario> = if args.scenario.is_empty() {
-        vec![Scenario::Static, Scenario::Daemon]
+        vec![Scenario::Static, Scenario::Daemon, Scenario::Userspace]
     } else {
         let mut v = Vec::new();
-        for s in [ScenarioArg::Static, ScenarioArg::Daemon] {
+        for s in [
+            ScenarioArg::Static,
+            ScenarioArg::Daemon,
+            ScenarioArg::Userspace,
+        ] {
             if args.scenario.contains(&s) {
                 v.push(match s {
                     ScenarioArg::Static => Scenario::Static,
                     ScenarioArg::Daemon => Scenario::Daemon,
+                    ScenarioArg::Userspace => Scenario::Userspace,
                 });
             }
         }
@@ -79,7 +85,7 @@ fn run() -> Result<()> {
         DirArg::Both => vec![Direction::Upload, Direction::Download],
     };
     let daemon_bin = args.daemon.clone().unwrap_or_else(default_daemon_bin);
-    if scenarios.contains(&Scenario::Daemon) && !daemon_bin.is_file() {
+    if scenarios.iter().any(|s| *s != Scenario::Static) && !daemon_bin.is_file() {
         bail!(
             "daemon binary not found at {} (build it, pass --daemon PATH or set MPTCP_POLICYD; \
              --scenario static runs without it)",
