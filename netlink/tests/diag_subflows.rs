@@ -207,11 +207,64 @@ fn scenario(ns: &Netns, a: Addrs) {
         };
         assert_eq!(sock.query(&gone).expect("query gone"), None);
 
+        // lookup by 4-tuple alone (no cookie): the owner of a connection
+        let by_tuple = sock
+            .lookup(local, server)
+            .expect("lookup")
+            .expect("initial subflow found by its 4-tuple");
+        assert_eq!(by_tuple.cookie, c_init.cookie);
+        assert_eq!(by_tuple.uid, 0, "created by root");
+        let own_cgroup = {
+            use std::os::unix::fs::MetadataExt;
+            let rel = std::fs::read_to_string("/proc/self/cgroup")
+                .expect("cgroup")
+                .lines()
+                .find_map(|l| l.strip_prefix("0::").map(String::from))
+                .expect("cgroup v2 line");
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+            mountinfo
+                .lines()
+                .find_map(|l| {
+                    let (left, right) = l.split_once(" - ")?;
+                    (right.split_whitespace().next()? == "cgroup2")
+                        .then(|| left.split_whitespace().nth(4).map(String::from))?
+                })
+                .and_then(|root| std::fs::metadata(format!("{root}{rel}")).ok())
+                .map(|m| m.ino())
+        };
+        if let Some(ino) = own_cgroup {
+            // visible only where the cgroup2 mount is (not under a fresh /sys)
+            assert_eq!(by_tuple.cgroup_id, Some(ino), "the test's own cgroup");
+        }
+        assert!(by_tuple.cgroup_id.is_some(), "INET_DIAG_CGROUP_ID present");
+        assert_eq!(
+            sock.lookup(SocketAddr::new(local.ip(), 1), server)
+                .expect("lookup"),
+            None
+        );
+        // the open connections by token: client's and server's
+        let tokens = sock.connection_tokens().expect("connection tokens");
+        assert!(tokens.contains(&token), "{tokens:?}");
+        assert!(
+            tokens.contains(&s_init.token.expect("server token")),
+            "{tokens:?}"
+        );
+        assert_eq!(tokens.len(), 2, "{tokens:?}");
+
         eprintln!(
             "token {token:#010x}: client init flags {:#x} join flags {:#x}; server init {:#x} join {:#x}",
             c_init.flags, c_join.flags, s_init.flags, s_join.flags
         );
         drop((client, accepted, plain_c, plain_s));
+        // closed: the tokens are gone at once, even if subflows linger
+        wait_until(5, "no open MPTCP connection", || async {
+            DiagSocket::open()
+                .expect("open")
+                .connection_tokens()
+                .expect("tokens")
+                .is_empty()
+        })
+        .await;
     });
 }
 
