@@ -284,6 +284,20 @@ impl UserspacePm {
             self.stats.commands += 1;
             let result = match *op {
                 ConnOp::Destroy { local, remote } => {
+                    // Tell the peer first (REMOVE_ADDR over a path that
+                    // still works): a sender on the other side would
+                    // otherwise keep sending into the dead subflow until
+                    // its retransmission timer gives up (~300 ms measured).
+                    // The first subflow has local id 0; our joins the id we
+                    // gave their address.
+                    let id = if local == c.local {
+                        0
+                    } else {
+                        self.id_for(local.ip())
+                    };
+                    if let Err(e) = pm.remove(token, id).await {
+                        tracing::debug!("{label}: REMOVE_ADDR id {id} not sent: {e}");
+                    }
                     let r = pm.subflow_destroy(token, local, remote).await;
                     if let Some(c) = self.conns.get_mut(&token) {
                         c.subflows
