@@ -108,6 +108,10 @@ pub trait Interface {
     #[zbus(property)]
     fn mptcp_bytes_used(&self) -> zbus::Result<u64>;
     #[zbus(property)]
+    fn rx_bytes(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn tx_bytes(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
     fn budget_bytes(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn budget_period(&self) -> zbus::Result<String>;

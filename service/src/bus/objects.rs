@@ -58,6 +58,14 @@ impl InterfaceObject {
         self.view.mptcp_bytes_used
     }
     #[zbus(property)]
+    fn rx_bytes(&self) -> u64 {
+        self.view.rx_bytes
+    }
+    #[zbus(property)]
+    fn tx_bytes(&self) -> u64 {
+        self.view.tx_bytes
+    }
+    #[zbus(property)]
     fn budget_bytes(&self) -> u64 {
         self.view.budget_bytes
     }
