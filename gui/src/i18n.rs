@@ -7,9 +7,13 @@ pub use gettextrs::{gettext, ngettext};
 /// The gettext domain (also the name of the `.pot`/`.mo` files).
 pub const DOMAIN: &str = "mptcp-policy-panel";
 
-/// Where the compiled catalogues are installed, unless
-/// `MPTCP_PANEL_LOCALEDIR` says otherwise (tests, running from the tree).
-const DEFAULT_LOCALEDIR: &str = "/usr/share/locale";
+/// Where the compiled catalogues are installed (`LOCALEDIR` at build time,
+/// as `scripts/install.sh` sets it for its PREFIX), unless
+/// `MPTCP_PANEL_LOCALEDIR` says otherwise at run time (tests).
+const DEFAULT_LOCALEDIR: &str = match option_env!("LOCALEDIR") {
+    Some(dir) => dir,
+    None => "/usr/share/locale",
+};
 
 /// Selects the user's locale and binds the text domain. Failures only
 /// leave the strings untranslated, so they are reported, not fatal.

@@ -142,12 +142,19 @@ impl InterfaceCard {
         } else {
             info.addresses.join(", ")
         };
-        imp.group.set_description(Some(&addresses));
+        // Below the addresses: why the daemon chose the role (a wrapped
+        // line reads better on a phone than a squeezed subtitle).
+        let description = if info.role_reason.is_empty() {
+            addresses
+        } else {
+            format!("{addresses}\n{}", info.role_reason)
+        };
+        imp.group.set_description(Some(&description));
         imp.type_icon
             .set_icon_name(Some(format::type_icon(&info.kind)));
         imp.type_icon.set_tooltip_text(Some(&info.kind));
         self.show_state(info);
-        self.show_role(&info.role, &info.role_reason);
+        self.show_role(&info.role);
         imp.metered_switch.set_active(info.metered);
         self.show_budget(info);
         imp.showing.set(false);
@@ -168,7 +175,7 @@ impl InterfaceCard {
         label.set_css_classes(&["caption-heading", if good { "success" } else { "error" }]);
     }
 
-    fn show_role(&self, role: &str, reason: &str) {
+    fn show_role(&self, role: &str) {
         let imp = self.imp();
         let mut ids: Vec<String> = format::ROLE_IDS.iter().map(|r| r.to_string()).collect();
         if !role.is_empty() && !ids.iter().any(|r| r == role) {
@@ -184,9 +191,6 @@ impl InterfaceCard {
         let index = imp.roles.borrow().iter().position(|r| r == role);
         imp.role_row
             .set_selected(index.map_or(gtk::INVALID_LIST_POSITION, |i| i as u32));
-        // Why the daemon chose it; a tooltip keeps the value readable on a
-        // phone.
-        imp.role_row.set_tooltip_text(Some(reason));
     }
 
     fn show_budget(&self, info: &InterfaceInfo) {

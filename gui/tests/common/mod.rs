@@ -146,6 +146,18 @@ impl Panel {
         Self::spawn(Command::new(PANEL), env, xvfb, size)
     }
 
+    /// Like [`Panel::start`] with extra environment variables.
+    pub fn start_with_env(
+        env: &DaemonEnv,
+        xvfb: &Xvfb,
+        size: (u32, u32),
+        vars: &[(&str, &str)],
+    ) -> Result<Panel> {
+        let mut cmd = Command::new(PANEL);
+        cmd.envs(vars.iter().copied());
+        Self::spawn(cmd, env, xvfb, size)
+    }
+
     /// Runs the panel as `user` (an unprivileged caller).
     pub fn start_as(
         user: &TestUser,
@@ -162,6 +174,9 @@ impl Panel {
         // The user the panel may run as needs its runtime dir.
         Command::new("chmod").arg("1777").arg(dir.path()).status()?;
         let log = dir.join("panel.log");
+        if !cmd.get_envs().any(|(k, _)| k == "LANGUAGE") {
+            cmd.env("LANGUAGE", "C");
+        }
         cmd.args([
             "--test-control",
             "--size",
@@ -175,7 +190,6 @@ impl Panel {
         .env("GSK_RENDERER", "cairo")
         .env("GTK_A11Y", "none")
         .env("NO_AT_BRIDGE", "1")
-        .env("LANGUAGE", "C")
         .env("LC_ALL", "C.UTF-8")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::piped())

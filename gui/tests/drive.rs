@@ -1,0 +1,169 @@
+//! The panel drives the real daemon through its real widgets (as root, who
+//! polkit always allows): the role selector of `wwan0` set to "Preferred"
+//! re-flags the kernel's endpoint; a new MPTCP connection in the testbed
+//! appears within a second with its active WiFi and backup LTE subflows and
+//! goes when it closes; the "add budget" dialog refuses bad amounts in the
+//! dialog and sets a good one on the daemon.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use mptcp_policy_tests::bins::find_bin;
+use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
+use mptcp_policy_tests::testbed::{SERVER_V4, WWAN_V4};
+
+fn roles_loaded(panel: &mut Panel) {
+    panel.wait("roles", Duration::from_secs(20), |t| {
+        role_shown(t, "wlan0").as_deref() == Some("Preferred")
+            && role_shown(t, "wwan0").as_deref() == Some("Backup")
+    });
+}
+
+#[test]
+fn the_role_selector_changes_the_kernel_endpoint() {
+    let env = daemon_env();
+    wait_endpoint(&env, WWAN_V4, "LTE is a backup endpoint", |l| {
+        l.contains("backup")
+    });
+    let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
+    roles_loaded(&mut panel);
+
+    panel.ok("select role-wwan0 Preferred");
+    wait_endpoint(&env, WWAN_V4, "no backup flag", |l| !l.contains("backup"));
+    let role = env
+        .interface("wwan0", async |p| p.role().await)
+        .expect("bus")
+        .expect("Role");
+    assert_eq!(role, "preferred");
+    // The selector shows the daemon's new value (its PropertiesChanged).
+    panel.wait("wwan0 preferred", Duration::from_secs(5), |t| {
+        role_shown(t, "wwan0").as_deref() == Some("Preferred")
+    });
+
+    // And back, so both directions are seen in the kernel.
+    panel.ok("select role-wwan0 Backup");
+    wait_endpoint(&env, WWAN_V4, "backup flag again", |l| l.contains("backup"));
+}
+
+#[test]
+fn a_new_connection_appears_within_a_second_and_goes_when_closed() {
+    let env = daemon_env();
+    let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
+    roles_loaded(&mut panel);
+    assert!(named_prefix(&panel.dump(), "connection-").is_empty());
+
+    let stream = find_bin("mptcp-stream", "MPTCP_STREAM").expect("mptcp-stream built");
+    let spec = StreamSpec {
+        direction: Direction::Download,
+        duration_ms: 4000,
+        ..StreamSpec::default()
+    };
+    let run = StreamRun::start(&env.tb, &stream, &spec).expect("stream");
+    let started = Instant::now();
+    let tree = panel.wait("the connection row", Duration::from_secs(1), |t| {
+        !named_prefix(t, "connection-").is_empty()
+    });
+    let seen_after = started.elapsed();
+    eprintln!("connection shown {seen_after:?} after the client started");
+    let row = named_prefix(&tree, "connection-")[0];
+    assert_eq!(row["title"], format!("{SERVER_V4}:{}", spec.port), "{row}");
+    // Its subflows: WiFi carries the data, LTE is the backup.
+    panel.wait(
+        "WiFi active + LTE backup subflows",
+        Duration::from_secs(5),
+        |t| {
+            named(t, "subflow-wlan0-active").is_some() && named(t, "subflow-wwan0-backup").is_some()
+        },
+    );
+    // The graph draws the stream's bytes on WiFi (daemon counters).
+    panel.wait(
+        "WiFi throughput in KiB/s or more",
+        Duration::from_secs(5),
+        |t| {
+            named(t, "rate-wlan0")
+                .and_then(|n| n["text"].as_str())
+                .is_some_and(|s| s.contains("KiB/s") || s.contains("MiB/s"))
+        },
+    );
+    // A few seconds of the stream in the graph for the picture.
+    std::thread::sleep(Duration::from_millis(2500));
+    let shot = screenshot_dir().join("panel-connection-1280x800.png");
+    xvfb.screenshot(&shot).expect("screenshot");
+
+    run.wait(Duration::from_secs(20))
+        .expect("stream")
+        .check()
+        .expect("stream ok");
+    panel.wait("the row gone", Duration::from_secs(5), |t| {
+        named_prefix(t, "connection-").is_empty()
+    });
+}
+
+#[test]
+fn the_budget_dialog_validates_and_sets_a_budget() {
+    let env = daemon_env();
+    let xvfb = Xvfb::start(360, 720).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (360, 720)).expect("panel");
+    roles_loaded(&mut panel);
+
+    panel.ok("activate budget-wwan0");
+    let set_enabled =
+        |t: &serde_json::Value| named(t, "budget-dialog").map(|d| d["responses"]["set"] == true);
+    let tree = panel.wait("the dialog", Duration::from_secs(5), |t| {
+        named(t, "budget-dialog").is_some_and(|d| d["mapped"] == true)
+    });
+    assert_eq!(
+        set_enabled(&tree),
+        Some(false),
+        "empty amount: Set disabled"
+    );
+
+    for (amount, message) in [
+        ("two", "must be a number"),
+        ("0", "more than zero"),
+        ("99999999999999", "too large"),
+    ] {
+        panel.ok(&format!("set-text budget-amount {amount}"));
+        let tree = panel.dump();
+        let error = named(&tree, "budget-error").expect("error label");
+        assert!(
+            error["text"].as_str().unwrap_or("").contains(message) && error["visible"] == true,
+            "{amount}: {error}"
+        );
+        assert_eq!(set_enabled(&tree), Some(false), "{amount}");
+        let refused = panel.command("respond budget-dialog set").expect("reply");
+        assert_eq!(refused["ok"], false, "{amount}: {refused}");
+    }
+    panel.ok("set-text budget-amount 1.5");
+    panel.ok("select budget-unit GiB");
+    panel.ok("select budget-period Every week");
+    let tree = panel.dump();
+    assert_eq!(set_enabled(&tree), Some(true));
+    assert_eq!(
+        named(&tree, "budget-error").expect("label")["visible"],
+        false
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    xvfb.screenshot(&screenshot_dir().join("panel-budget-dialog-360x720.png"))
+        .expect("screenshot");
+    panel.ok("respond budget-dialog set");
+
+    let want = 3u64 << 29; // 1.5 GiB
+    mptcp_policy_tests::wait_for("BudgetBytes", Duration::from_secs(5), || {
+        let bytes = env
+            .interface("wwan0", async |p| p.budget_bytes().await)?
+            .map_err(anyhow::Error::from)?;
+        let period = env
+            .interface("wwan0", async |p| p.budget_period().await)?
+            .map_err(anyhow::Error::from)?;
+        Ok(bytes == want && period == "weekly")
+    })
+    .expect("the daemon has the budget");
+    panel.wait("the card shows the budget", Duration::from_secs(5), |t| {
+        texts(t).iter().any(|s| s.contains("of 1.5 GiB per week"))
+    });
+}
