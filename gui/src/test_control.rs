@@ -1,7 +1,8 @@
 //! `--test-control`: the test suite drives the real widgets through stdin
 //! and reads the real widget tree back, one JSON line per command:
 //!
-//! * `dump` — every toplevel's widget tree (type, name, geometry, texts,
+//! * `dump` — every toplevel's widget tree (type, name, border box in the
+//!   toplevel's coordinates, texts,
 //!   selections, switch states);
 //! * `select NAME ITEM` — selects ITEM (its label) in combo row/drop-down NAME;
 //! * `activate NAME` — activates widget NAME (a button is clicked, a switch
@@ -164,8 +165,17 @@ fn node(w: &gtk::Widget) -> Value {
     m.insert("visible".into(), json!(w.is_visible()));
     m.insert("mapped".into(), json!(w.is_mapped()));
     m.insert("sensitive".into(), json!(w.is_sensitive()));
-    m.insert("width".into(), json!(w.width()));
-    m.insert("height".into(), json!(w.height()));
+    // The border box (content + padding + border, what a finger hits), in
+    // the toplevel's coordinates.
+    let bounds = w
+        .root()
+        .and_then(|root| w.compute_bounds(&root))
+        .map(|b| (b.x(), b.y(), b.width(), b.height()));
+    let (x, y, width, height) = bounds.unwrap_or((0.0, 0.0, 0.0, 0.0));
+    m.insert("x".into(), json!(x.round() as i64));
+    m.insert("y".into(), json!(y.round() as i64));
+    m.insert("width".into(), json!(width.round() as i64));
+    m.insert("height".into(), json!(height.round() as i64));
     if let Some(l) = w.downcast_ref::<gtk::Label>() {
         m.insert("text".into(), json!(l.text().to_string()));
     }

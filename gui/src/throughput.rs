@@ -110,18 +110,23 @@ impl Throughput {
     }
 }
 
-/// A round axis maximum at or above `peak` (1, 2 or 5 × 10ⁿ bytes/s),
-/// at least 1 KB/s so an idle graph is flat at the bottom.
+/// A round axis maximum at or above `peak`: 1, 2 or 5 × 10ⁿ in the binary
+/// unit the label uses (B, KiB, MiB, ... per second), at least 1 KiB/s so an
+/// idle graph is flat at the bottom.
 pub fn axis_max(peak: f64) -> f64 {
-    let peak = peak.max(1000.0);
-    let mut step = 10f64.powf(peak.log10().floor());
-    for m in [1.0, 2.0, 5.0, 10.0] {
-        if m * step >= peak {
-            step *= m;
-            return step;
-        }
+    let peak = peak.max(1024.0);
+    let mut unit = 1.0;
+    while peak / unit >= 1024.0 {
+        unit *= 1024.0;
     }
-    step * 10.0
+    let value = peak / unit;
+    let step = 10f64.powf(value.log10().floor());
+    let nice = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * step)
+        .find(|v| *v >= value)
+        .unwrap_or(10.0 * step);
+    nice * unit
 }
 
 #[cfg(test)]
@@ -214,14 +219,19 @@ mod tests {
 
     #[test]
     fn axis_is_round() {
+        const KIB: f64 = 1024.0;
+        const MIB: f64 = 1024.0 * 1024.0;
         for (peak, want) in [
-            (0.0, 1000.0),
-            (1200.0, 2000.0),
-            (2000.0, 2000.0),
-            (3500.0, 5000.0),
-            (7_000_000.0, 10_000_000.0),
+            (0.0, KIB),
+            (1200.0, 2.0 * KIB),
+            (2048.0, 2.0 * KIB),
+            (3500.0, 5.0 * KIB),
+            (300.0 * KIB, 500.0 * KIB),
+            (1.1 * MIB, 2.0 * MIB),
+            (7.0 * MIB, 10.0 * MIB),
         ] {
             assert_eq!(axis_max(peak), want, "{peak}");
         }
+        assert_eq!(crate::format::rate(axis_max(1.1 * MIB)), "2.0 MiB/s");
     }
 }

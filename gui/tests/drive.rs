@@ -167,3 +167,41 @@ fn the_budget_dialog_validates_and_sets_a_budget() {
         texts(t).iter().any(|s| s.contains("of 1.5 GiB per week"))
     });
 }
+
+#[test]
+fn budget_signals_appear_as_toasts_and_the_card_shows_the_usage() {
+    let env = daemon_env();
+    let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
+    roles_loaded(&mut panel);
+    env.manager(async |m| m.set_budget("wwan0", 64 << 10, "weekly").await)
+        .expect("bus")
+        .expect("SetBudget");
+    panel.wait("the budget on the card", Duration::from_secs(5), |t| {
+        texts(t).iter().any(|s| s.contains("of 64 KiB per week"))
+    });
+    // ~170 KB over LTE: the daemon counts it and signals the budget.
+    mptcp_policy_tests::ns_exec(
+        env.tb.client_ns(),
+        "ping",
+        &[
+            "-q", "-I", WWAN_V4, "-s", "1400", "-c", "60", "-i", "0.01", SERVER_V4,
+        ],
+    )
+    .expect("ping over wwan0");
+    let tree = panel.wait("a budget toast", Duration::from_secs(10), |t| {
+        texts(t)
+            .iter()
+            .any(|s| s.starts_with("wwan0: ") && s.contains("64 KiB"))
+    });
+    eprintln!(
+        "toast: {:?}",
+        texts(&tree).iter().find(|s| s.starts_with("wwan0: "))
+    );
+    panel.wait("the card says used up", Duration::from_secs(5), |t| {
+        texts(t).iter().any(|s| s.contains("used up"))
+            && nodes(t)
+                .iter()
+                .any(|n| n["type"] == "GtkLevelBar" && n["value"] == 1.0 && n["mapped"] == true)
+    });
+}

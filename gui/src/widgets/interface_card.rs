@@ -33,6 +33,8 @@ mod imp {
         #[template_child]
         pub role_model: TemplateChild<gtk::StringList>,
         #[template_child]
+        pub metered_row: TemplateChild<adw::ActionRow>,
+        #[template_child]
         pub metered_switch: TemplateChild<gtk::Switch>,
         #[template_child]
         pub budget_row: TemplateChild<adw::ActionRow>,
@@ -124,6 +126,8 @@ impl InterfaceCard {
         imp.metered_switch
             .set_widget_name(&format!("metered-{name}"));
         imp.budget_button.set_widget_name(&format!("budget-{name}"));
+        imp.metered_row
+            .set_widget_name(&format!("metered-row-{name}"));
         card
     }
 
