@@ -62,6 +62,10 @@ fn a_new_connection_appears_within_a_second_and_goes_when_closed() {
         duration_ms: 4000,
         ..StreamSpec::default()
     };
+    let rx_before = env
+        .interface("wlan0", async |p| p.rx_bytes().await)
+        .expect("bus")
+        .expect("RxBytes");
     let run = StreamRun::start(&env.tb, &stream, &spec).expect("stream");
     let started = Instant::now();
     let tree = panel.wait("the connection row", Duration::from_secs(1), |t| {
@@ -101,6 +105,14 @@ fn a_new_connection_appears_within_a_second_and_goes_when_closed() {
     panel.wait("the row gone", Duration::from_secs(5), |t| {
         named_prefix(t, "connection-").is_empty()
     });
+    // The daemon's RxBytes counted the download (what the graph draws).
+    mptcp_policy_tests::wait_for("RxBytes to grow", Duration::from_secs(5), || {
+        let rx = env
+            .interface("wlan0", async |p| p.rx_bytes().await)?
+            .map_err(anyhow::Error::from)?;
+        Ok(rx >= rx_before + (2 << 20))
+    })
+    .expect("RxBytes of wlan0");
 }
 
 #[test]
