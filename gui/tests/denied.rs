@@ -24,12 +24,14 @@ fn a_denied_change_shows_the_error_and_keeps_the_daemons_value() {
         role_shown(t, "wlan0").as_deref() == Some("Preferred")
     });
 
+    let asked = std::time::Instant::now();
     panel.ok("select role-wlan0 Backup");
     let tree = panel.wait("the daemon's refusal", Duration::from_secs(10), |t| {
         texts(t)
             .iter()
             .any(|s| s.contains("org.mptcp.policy.set-role") && s.contains("no agent"))
     });
+    eprintln!("refusal shown {:?} after the selection", asked.elapsed());
     assert_eq!(
         role_shown(&tree, "wlan0").as_deref(),
         Some("Preferred"),
@@ -40,12 +42,14 @@ fn a_denied_change_shows_the_error_and_keeps_the_daemons_value() {
         .expect("screenshot");
 
     // The metered switch (action org.mptcp.policy.configure) too.
+    let asked = std::time::Instant::now();
     panel.ok("activate metered-wwan0");
     let tree = panel.wait("the configure refusal", Duration::from_secs(10), |t| {
         texts(t)
             .iter()
             .any(|s| s.contains("org.mptcp.policy.configure"))
     });
+    eprintln!("second refusal shown {:?} after the click", asked.elapsed());
     assert_eq!(
         named(&tree, "metered-wwan0").expect("switch")["active"],
         false,

@@ -53,6 +53,7 @@ mod imp {
         pub cards: RefCell<BTreeMap<String, InterfaceCard>>,
         pub rows: RefCell<BTreeMap<String, ConnectionRow>>,
         pub daemon: OnceCell<Daemon>,
+        pub last_toast: RefCell<Option<adw::Toast>>,
         pub empty_description: OnceCell<String>,
     }
 
@@ -361,10 +362,14 @@ impl Window {
         dialog.present();
     }
 
-    /// A toast with `message` (plain text).
+    /// A toast with `message` (plain text). It replaces the one shown: the
+    /// newest answer of the daemon is the one that matters.
     pub fn toast(&self, message: &str) {
         let toast = adw::Toast::new(&glib::markup_escape_text(message));
         toast.set_timeout(8);
+        if let Some(old) = self.imp().last_toast.replace(Some(toast.clone())) {
+            old.dismiss();
+        }
         self.imp().toasts.add_toast(toast);
     }
 }
