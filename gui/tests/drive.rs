@@ -217,3 +217,46 @@ fn budget_signals_appear_as_toasts_and_the_card_shows_the_usage() {
                 .any(|n| n["type"] == "GtkLevelBar" && n["value"] == 1.0 && n["mapped"] == true)
     });
 }
+
+#[test]
+fn an_accepted_choice_that_is_not_in_force_shows_the_daemons_role() {
+    let env = daemon_env();
+    let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
+    roles_loaded(&mut panel);
+    // A spent budget holds wwan0 back (when_exhausted = backup).
+    env.manager(async |m| m.set_budget("wwan0", 16 << 10, "monthly").await)
+        .expect("bus")
+        .expect("SetBudget");
+    mptcp_policy_tests::ns_exec(
+        env.tb.client_ns(),
+        "ping",
+        &[
+            "-q", "-I", WWAN_V4, "-s", "1400", "-c", "30", "-i", "0.01", SERVER_V4,
+        ],
+    )
+    .expect("ping over wwan0");
+    panel.wait("used up", Duration::from_secs(10), |t| {
+        texts(t).iter().any(|s| s.contains("used up"))
+    });
+    panel.ok("select role-wwan0 Preferred");
+    // The daemon takes the choice into its policy but keeps wwan0 a backup
+    // while the budget is spent: the selector shows that, not the choice.
+    std::thread::sleep(Duration::from_secs(1));
+    let role = env
+        .interface("wwan0", async |p| p.role().await)
+        .expect("bus")
+        .expect("Role");
+    let policy = env
+        .manager(async |m| m.get_policy().await)
+        .expect("bus")
+        .expect("GetPolicy");
+    eprintln!("daemon role {role}; policy:\n{policy}");
+    let tree = panel.dump();
+    assert_eq!(
+        role_shown(&tree, "wwan0").map(|s| s.to_lowercase()),
+        Some(role.clone()),
+        "the selector shows the daemon's role"
+    );
+    assert_eq!(role, "backup", "a spent budget keeps wwan0 back");
+}

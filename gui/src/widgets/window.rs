@@ -310,7 +310,7 @@ impl Window {
     }
 
     /// Runs a change of `interface` through the daemon; on refusal the
-    /// daemon's message is shown and the card shows the daemon's state again.
+    /// daemon's message is shown; then the card shows the daemon's state.
     fn change<F>(&self, interface: &str, call: F)
     where
         F: AsyncFnOnce(Daemon, String) -> Result<(), String> + 'static,
@@ -323,10 +323,14 @@ impl Window {
         glib::spawn_future_local(async move {
             let result = call(daemon, name.clone()).await;
             let Some(win) = weak.upgrade() else { return };
-            if let Err(message) = result {
-                win.toast(&message);
-                win.reshow(&name);
+            if let Err(message) = &result {
+                win.toast(message);
             }
+            // Refused or not, the card shows what the daemon says (an
+            // accepted choice may still not be in force, e.g. while a spent
+            // budget holds the interface back; its PropertiesChanged, sent
+            // before the reply, is already in the store).
+            win.reshow(&name);
         });
     }
 
