@@ -46,6 +46,23 @@ fn the_role_selector_changes_the_kernel_endpoint() {
     // And back, so both directions are seen in the kernel.
     panel.ok("select role-wwan0 Backup");
     wait_endpoint(&env, WWAN_V4, "backup flag again", |l| l.contains("backup"));
+
+    // The metered switch.
+    panel.ok("activate metered-wwan0");
+    mptcp_policy_tests::wait_for("Metered", Duration::from_secs(5), || {
+        env.interface("wwan0", async |p| p.metered().await)?
+            .map_err(anyhow::Error::from)
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}: switch {:?}\ndaemon log:\n{}",
+            named(&panel.dump(), "metered-wwan0").map(|n| n["active"].clone()),
+            env.log()
+        )
+    });
+    panel.wait("the switch on", Duration::from_secs(5), |t| {
+        named(t, "metered-wwan0").is_some_and(|n| n["active"] == true)
+    });
 }
 
 #[test]
@@ -175,9 +192,22 @@ fn the_budget_dialog_validates_and_sets_a_budget() {
         Ok(bytes == want && period == "weekly")
     })
     .expect("the daemon has the budget");
-    panel.wait("the card shows the budget", Duration::from_secs(5), |t| {
-        texts(t).iter().any(|s| s.contains("of 1.5 GiB per week"))
+    // Usage of the budget with the period's reset date (next Monday).
+    let tree = panel.wait("the card shows the budget", Duration::from_secs(5), |t| {
+        texts(t)
+            .iter()
+            .any(|s| s.contains("of 1.5 GiB per week · resets 20"))
     });
+    let bar = nodes(&tree)
+        .into_iter()
+        .find(|n| n["type"] == "GtkLevelBar" && n["mapped"] == true)
+        .expect("a usage bar");
+    assert!(
+        bar["value"]
+            .as_f64()
+            .is_some_and(|v| (0.0..0.01).contains(&v)),
+        "{bar}"
+    );
 }
 
 #[test]

@@ -159,7 +159,12 @@ impl InterfaceCard {
         imp.type_icon.set_tooltip_text(Some(&info.kind));
         self.show_state(info);
         self.show_role(&info.role);
-        imp.metered_switch.set_active(info.metered);
+        // Only a real difference: setting the same value would cancel a
+        // toggle the user just started (GtkSwitch animates before it
+        // changes `active`), and counters update every second.
+        if imp.metered_switch.is_active() != info.metered {
+            imp.metered_switch.set_active(info.metered);
+        }
         self.show_budget(info);
         imp.showing.set(false);
     }
@@ -193,8 +198,10 @@ impl InterfaceCard {
             imp.roles.replace(ids);
         }
         let index = imp.roles.borrow().iter().position(|r| r == role);
-        imp.role_row
-            .set_selected(index.map_or(gtk::INVALID_LIST_POSITION, |i| i as u32));
+        let index = index.map_or(gtk::INVALID_LIST_POSITION, |i| i as u32);
+        if imp.role_row.selected() != index {
+            imp.role_row.set_selected(index);
+        }
     }
 
     fn show_budget(&self, info: &InterfaceInfo) {
