@@ -1,6 +1,7 @@
 //! Without the daemon the panel shows a clear empty state with how to start
 //! it; when the daemon appears on the bus (NameOwnerChanged) the panel
-//! connects by itself, and goes back to the empty state when it stops.
+//! connects by itself, and goes back to the empty state when it stops;
+//! without a system bus the empty state says so.
 
 mod common;
 
@@ -44,5 +45,18 @@ fn empty_state_then_connects_when_the_daemon_appears() {
     env.stop_daemon().expect("stop again");
     panel.wait("the empty state again", Duration::from_secs(10), |t| {
         empty_state_shown(t) && named(t, "role-wlan0").is_none()
+    });
+}
+
+#[test]
+fn no_system_bus_is_explained_in_the_empty_state() {
+    let xvfb = Xvfb::start(360, 720).expect("Xvfb");
+    let mut panel =
+        Panel::start_on_bus("unix:path=/nonexistent/bus", &xvfb, (360, 720)).expect("panel");
+    panel.wait("the bus error", Duration::from_secs(10), |t| {
+        empty_state_shown(t)
+            && named(t, "empty-state")
+                .and_then(|n| n["description"].as_str())
+                .is_some_and(|s| s.contains("Cannot reach the system bus"))
     });
 }

@@ -143,7 +143,12 @@ pub struct Panel {
 impl Panel {
     /// Runs the panel as root on `env`'s bus, on `xvfb`, at `size`.
     pub fn start(env: &DaemonEnv, xvfb: &Xvfb, size: (u32, u32)) -> Result<Panel> {
-        Self::spawn(Command::new(PANEL), env, xvfb, size)
+        Self::spawn(Command::new(PANEL), env.bus.address(), xvfb, size)
+    }
+
+    /// Runs the panel as root with the system bus at `bus_address`.
+    pub fn start_on_bus(bus_address: &str, xvfb: &Xvfb, size: (u32, u32)) -> Result<Panel> {
+        Self::spawn(Command::new(PANEL), bus_address, xvfb, size)
     }
 
     /// Like [`Panel::start`] with extra environment variables.
@@ -155,7 +160,7 @@ impl Panel {
     ) -> Result<Panel> {
         let mut cmd = Command::new(PANEL);
         cmd.envs(vars.iter().copied());
-        Self::spawn(cmd, env, xvfb, size)
+        Self::spawn(cmd, env.bus.address(), xvfb, size)
     }
 
     /// Runs the panel as `user` (an unprivileged caller).
@@ -166,10 +171,15 @@ impl Panel {
         size: (u32, u32),
     ) -> Result<Panel> {
         let staged = stage_executable(Path::new(PANEL), env.bus.dir())?;
-        Self::spawn(user.bus_command(&env.bus, staged), env, xvfb, size)
+        Self::spawn(
+            user.bus_command(&env.bus, staged),
+            env.bus.address(),
+            xvfb,
+            size,
+        )
     }
 
-    fn spawn(mut cmd: Command, env: &DaemonEnv, xvfb: &Xvfb, size: (u32, u32)) -> Result<Panel> {
+    fn spawn(mut cmd: Command, bus: &str, xvfb: &Xvfb, size: (u32, u32)) -> Result<Panel> {
         let dir = TempDir::new("mptcp-panel")?;
         // The user the panel may run as needs its runtime dir.
         Command::new("chmod").arg("1777").arg(dir.path()).status()?;
@@ -183,7 +193,7 @@ impl Panel {
             &format!("{}x{}", size.0, size.1),
         ])
         .env("DISPLAY", &xvfb.display)
-        .env(mptcp_policy_tests::SYSTEM_BUS_ENV, env.bus.address())
+        .env(mptcp_policy_tests::SYSTEM_BUS_ENV, bus)
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", dir.path())
         .env("GSETTINGS_BACKEND", "memory")
