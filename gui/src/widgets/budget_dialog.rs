@@ -95,7 +95,7 @@ impl BudgetDialog {
             .build();
         dialog.set_widget_name("budget-dialog");
         dialog.set_body(
-            &gettext("How much data may {name} use? When it is used up, the daemon stops using this connection for MPTCP as its policy says.")
+            &gettext("How much data may {name} use? When it is used up, the daemon keeps {name} as a backup path or stops using it, as its policy says.")
                 .replace("{name}", interface),
         );
         dialog
