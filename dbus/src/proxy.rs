@@ -144,5 +144,7 @@ pub trait Connection {
     #[zbus(property)]
     fn server_side(&self) -> zbus::Result<bool>;
     #[zbus(property)]
+    fn opened_at(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
     fn subflows(&self) -> zbus::Result<Vec<SubflowInfo>>;
 }

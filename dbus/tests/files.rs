@@ -89,6 +89,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "RemoteAddress:s".into(),
         "RemotePort:q".into(),
         "ServerSide:b".into(),
+        "OpenedAt:t".into(),
         format!("Subflows:a{sub}"),
     ];
     BTreeMap::from([
@@ -232,8 +233,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 25 manager members + 19 + 7 properties.
-    assert_eq!(docs.len(), 3 + 25 + 19 + 7);
+    // 3 interfaces + 25 manager members + 19 + 8 properties.
+    assert_eq!(docs.len(), 3 + 25 + 19 + 8);
 }
 
 #[test]

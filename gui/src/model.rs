@@ -59,9 +59,12 @@ pub struct ConnectionInfo {
     pub remote_port: u16,
     pub server_side: bool,
     pub subflows: Vec<SubflowInfo>,
-    /// When this panel first saw it (the daemon does not publish an
-    /// opening time); `seen_at_start` marks connections that were already
-    /// open when the panel connected, whose age is then a lower bound.
+    /// When the daemon saw it created (Unix ms; 0 from a daemon that does
+    /// not publish `OpenedAt`).
+    pub opened_at_ms: u64,
+    /// When this panel first saw it, for such daemons; `seen_at_start`
+    /// marks connections that were already open when the panel connected,
+    /// whose age is then only a lower bound.
     pub first_seen: Instant,
     pub seen_at_start: bool,
 }
@@ -118,6 +121,7 @@ impl ConnectionInfo {
             remote_port: 0,
             server_side: false,
             subflows: Vec::new(),
+            opened_at_ms: 0,
             first_seen: now,
             seen_at_start,
         }
@@ -133,7 +137,21 @@ impl ConnectionInfo {
         take(props, &p, "RemotePort", &mut self.remote_port)?;
         take(props, &p, "ServerSide", &mut self.server_side)?;
         take(props, &p, "Subflows", &mut self.subflows)?;
+        take(props, &p, "OpenedAt", &mut self.opened_at_ms)?;
         Ok(())
+    }
+
+    /// How long it has been open, in seconds, and whether that is only a
+    /// lower bound. `now` on the panel's clock, `unix_now_ms` the wall clock.
+    pub fn age(&self, now: Instant, unix_now_ms: u64) -> (u64, bool) {
+        if self.opened_at_ms > 0 {
+            (unix_now_ms.saturating_sub(self.opened_at_ms) / 1000, false)
+        } else {
+            (
+                now.saturating_duration_since(self.first_seen).as_secs(),
+                self.seen_at_start,
+            )
+        }
     }
 
     /// The remote end as `addr:port` (IPv6 in brackets).
@@ -352,8 +370,29 @@ mod tests {
         .expect("decode");
         let c = &s.connections[CONN];
         assert_eq!(c.remote(), "[fd00:9::1]:5201");
+        // Without OpenedAt: the panel's own clock.
+        let later = now + std::time::Duration::from_secs(5);
+        assert_eq!(c.age(later, 0), (5, false));
         assert_eq!(c.subflows, vec![sf]);
         assert!(!c.seen_at_start);
+        // With the daemon's opening time, exact even for connections that
+        // were open before the panel started.
+        s.upsert(
+            ObjectKind::Connection,
+            CONN,
+            &props(vec![("OpenedAt", v(1_000_000u64))]),
+            now,
+            true,
+        )
+        .expect("decode");
+        assert_eq!(s.connections[CONN].age(now, 1_090_500), (90, false));
+        s.connections.get_mut(CONN).expect("conn").opened_at_ms = 0;
+        s.connections.get_mut(CONN).expect("conn").seen_at_start = true;
+        assert_eq!(
+            s.connections[CONN].age(later, 0),
+            (5, true),
+            "a lower bound"
+        );
         s.remove(ObjectKind::Connection, CONN);
         assert!(s.connections.is_empty());
         assert_eq!(

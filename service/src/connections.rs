@@ -46,7 +46,8 @@ impl ConnectionTable {
         self.conns.get(&token)
     }
 
-    /// Applies one event. `local` tells, for a local address (and the
+    /// Applies one event received at `now_ms` (Unix time, ms; a new
+    /// connection's opening time). `local` tells, for a local address (and the
     /// event's ifindex), its interface name and whether a backup endpoint
     /// holds it: the kernel's `backup` attribute of a new subflow reports
     /// only what the peer asked, so a subflow made from our backup endpoint
@@ -54,6 +55,7 @@ impl ConnectionTable {
     pub fn apply(
         &mut self,
         e: &PmEvent,
+        now_ms: u64,
         local: impl Fn(IpAddr, Option<u32>) -> (String, bool),
     ) -> Option<ConnChange> {
         let token = e.token?;
@@ -84,6 +86,7 @@ impl ConnectionTable {
                     server_side: e.server_side.unwrap_or(false),
                     established,
                     subflows: Vec::new(),
+                    opened_at_ms: now_ms,
                 });
                 conn.established |= established;
                 conn.server_side |= e.server_side.unwrap_or(false);
@@ -157,6 +160,8 @@ mod tests {
         e
     }
 
+    const NOW_MS: u64 = 1_764_300_000_000;
+
     #[test]
     fn follows_a_connection_through_its_life() {
         let mut t = ConnectionTable::default();
@@ -175,6 +180,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(
@@ -187,6 +193,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         let c = t.apply(
@@ -197,6 +204,7 @@ mod tests {
                 // The kernel reports only the peer's wish; the endpoint decides.
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(
@@ -204,6 +212,7 @@ mod tests {
         );
         let conn = t.get(7).expect("conn");
         assert!(conn.established);
+        assert_eq!(conn.opened_at_ms, NOW_MS, "opened when first seen");
         assert_eq!(conn.subflows.len(), 2);
         t.apply(
             &ev(
@@ -212,6 +221,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(t.get(7).expect("conn").subflows.iter().all(|s| !s.backup));
@@ -222,6 +232,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert_eq!(t.get(7).expect("conn").subflows.len(), 1);
@@ -231,6 +242,7 @@ mod tests {
                     token: Some(7),
                     ..PmEvent::new(PmEventKind::Closed)
                 },
+                NOW_MS,
                 name
             ),
             Some(ConnChange::Closed(7))
@@ -240,6 +252,7 @@ mod tests {
         assert_eq!(
             t.apply(
                 &ev(PmEventKind::SubClosed, "10.1.0.2:1", "10.9.0.1:2", false),
+                NOW_MS,
                 name
             ),
             None

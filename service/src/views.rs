@@ -56,4 +56,6 @@ pub struct ConnectionView {
     pub server_side: bool,
     pub established: bool,
     pub subflows: Vec<SubflowView>,
+    /// When the daemon saw it created (Unix time, ms).
+    pub opened_at_ms: u64,
 }

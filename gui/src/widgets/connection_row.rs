@@ -76,8 +76,12 @@ impl ConnectionRow {
         let imp = self.imp();
         let shown = imp.shown.borrow();
         let Some(info) = shown.as_ref() else { return };
-        let age = format::age(now.duration_since(info.first_seen).as_secs());
-        let open = if info.seen_at_start {
+        let unix_now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let (secs, lower_bound) = info.age(now, unix_now_ms);
+        let age = format::age(secs);
+        let open = if lower_bound {
             gettext("open for over {age}").replace("{age}", &age)
         } else {
             gettext("open for {age}").replace("{age}", &age)

@@ -138,6 +138,10 @@ impl ConnectionObject {
     fn server_side(&self) -> bool {
         self.view.server_side
     }
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn opened_at(&self) -> u64 {
+        self.view.opened_at_ms
+    }
     #[zbus(property)]
     fn subflows(&self) -> Vec<SubflowInfo> {
         self.view.subflows.iter().map(subflow_info).collect()

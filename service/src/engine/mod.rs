@@ -236,7 +236,7 @@ impl Engine {
                     let backup = endpoints.iter().any(|k| k.addr == ip && k.flags.backup);
                     (table.interface_of(ip, idx), backup)
                 };
-                if let Some(change) = self.conns.apply(&e, local) {
+                if let Some(change) = self.conns.apply(&e, unix_ms(), local) {
                     self.publish_connection(&change).await;
                 }
             }
@@ -366,4 +366,11 @@ fn event_time(e: &LinkEvent) -> Instant {
         | LinkEvent::AddrRemoved { at, .. }
         | LinkEvent::Overflow { at } => *at,
     }
+}
+
+/// Now as Unix time in milliseconds (a connection's opening time).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
