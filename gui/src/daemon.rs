@@ -72,8 +72,10 @@ impl Daemon {
                 Some(unique) => {
                     if let Err(e) = self.session(unique.as_str(), &mut owners, events).await {
                         // The daemon went away mid-load or sent garbage:
-                        // start over from the name's current owner.
+                        // start over from the name's current owner, after a
+                        // pause so a lasting failure does not spin.
                         let _ = events.unbounded_send(DaemonEvent::Absent(e.to_string()));
+                        gtk::glib::timeout_future_seconds(1).await;
                     }
                 }
                 None => {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use adw::prelude::*;
 use adw::subclass::prelude::*;
 use futures::StreamExt;
-use gtk::glib;
+use gtk::{gio, glib};
 
 use crate::daemon::{Daemon, DaemonEvent};
 use crate::i18n::gettext;
@@ -121,8 +121,6 @@ glib::wrapper! {
         @implements gio::ActionGroup, gio::ActionMap, gtk::Buildable,
                     gtk::ConstraintTarget, gtk::Native, gtk::Root, gtk::ShortcutManager;
 }
-
-use gtk::gio;
 
 impl Window {
     pub fn new(app: &adw::Application) -> Self {

@@ -182,7 +182,10 @@ impl Panel {
     fn spawn(mut cmd: Command, bus: &str, xvfb: &Xvfb, size: (u32, u32)) -> Result<Panel> {
         let dir = TempDir::new("mptcp-panel")?;
         // The user the panel may run as needs its runtime dir.
-        Command::new("chmod").arg("1777").arg(dir.path()).status()?;
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        )?;
         let log = dir.join("panel.log");
         if !cmd.get_envs().any(|(k, _)| k == "LANGUAGE") {
             cmd.env("LANGUAGE", "C");
