@@ -33,11 +33,14 @@ fn the_role_selector_changes_the_kernel_endpoint() {
 
     panel.ok("select role-wwan0 Preferred");
     wait_endpoint(&env, WWAN_V4, "no backup flag", |l| !l.contains("backup"));
-    let role = env
-        .interface("wwan0", async |p| p.role().await)
-        .expect("bus")
-        .expect("Role");
-    assert_eq!(role, "preferred");
+    // (The daemon publishes the role right after it changed the kernel.)
+    mptcp_policy_tests::wait_for("Role preferred", Duration::from_secs(5), || {
+        Ok(env
+            .interface("wwan0", async |p| p.role().await)?
+            .map_err(anyhow::Error::from)?
+            == "preferred")
+    })
+    .expect("the daemon's Role");
     // The selector shows the daemon's new value (its PropertiesChanged).
     panel.wait("wwan0 preferred", Duration::from_secs(5), |t| {
         role_shown(t, "wwan0").as_deref() == Some("Preferred")
