@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the tests and the demo need (idempotent).
 set -euo pipefail
-need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd)
+need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd
+  # the GTK panel: build (GTK 4.8, libadwaita 1.2), run under Xvfb, screenshots,
+  # translations, desktop-file and AppStream checks
+  libgtk-4-dev libadwaita-1-dev xvfb xauth imagemagick gettext desktop-file-utils appstream)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,13 +48,15 @@ fi
 if [ -z "${BIN_DIR:-}" ]; then
   BIN_DIR="${CARGO_TARGET_DIR:-$here/target}/release"
 fi
-if [ ! -x "$BIN_DIR/mptcp-policyd" ] || [ ! -x "$BIN_DIR/mptcp-policyctl" ]; then
+if [ ! -x "$BIN_DIR/mptcp-policyd" ] || [ ! -x "$BIN_DIR/mptcp-policyctl" ] ||
+  [ ! -x "$BIN_DIR/mptcp-policy-panel" ]; then
   if [ "$build" -eq 0 ]; then
-    echo "install.sh: $BIN_DIR/mptcp-policyd or mptcp-policyctl missing (--no-build)" >&2
+    echo "install.sh: $BIN_DIR/mptcp-policyd, mptcp-policyctl or mptcp-policy-panel missing (--no-build)" >&2
     exit 1
   fi
   echo "install.sh: building release binaries"
-  (cd "$here" && cargo build --release -p mptcp-policyd -p mptcp-policyctl)
+  (cd "$here" && LOCALEDIR="$datadir/locale" cargo build --release \
+    -p mptcp-policyd -p mptcp-policyctl -p mptcp-policy-panel)
 fi
 
 # --- helpers --------------------------------------------------------------
@@ -90,6 +92,7 @@ fi
 
 put 0755 "$BIN_DIR/mptcp-policyd" "$bindir/mptcp-policyd"
 put 0755 "$BIN_DIR/mptcp-policyctl" "$bindir/mptcp-policyctl"
+put 0755 "$BIN_DIR/mptcp-policy-panel" "$bindir/mptcp-policy-panel"
 put 0644 "$unit_src" "$unitdir/mptcp-policyd.service"
 put 0644 "$here/systemd/mptcp-policyd.sysusers" "$sysusersdir/mptcp-policyd.conf"
 put 0644 "$here/dbus/org.mptcp.Policy1.conf" "$datadir/dbus-1/system.d/org.mptcp.Policy1.conf"
@@ -98,6 +101,30 @@ put 0644 "$here/dbus/org.mptcp.Policy1.xml" "$datadir/dbus-1/interfaces/org.mptc
 put 0644 "$here/polkit/org.mptcp.policy.policy" "$datadir/polkit-1/actions/org.mptcp.policy.policy"
 put 0644 "$here/polkit/50-mptcp-policy.rules.example" "$docdir/50-mptcp-policy.rules.example"
 [ "$PREFIX" = /usr ] || rm -f "$unit_src"
+
+# The panel: desktop entry (with its translations merged in when msgfmt is
+# there), AppStream metainfo, icon, message catalogues.
+app=org.mptcp.PolicyPanel
+podir="$here/gui/po"
+desktop_src="$here/gui/data/$app.desktop"
+if command -v msgfmt >/dev/null; then
+  tmp="$(mktemp)"
+  msgfmt --desktop --template="$desktop_src" -d "$podir" -o "$tmp"
+  put 0644 "$tmp" "$datadir/applications/$app.desktop"
+  rm -f "$tmp"
+  while read -r lang; do
+    [ -n "$lang" ] || continue
+    tmp="$(mktemp)"
+    msgfmt --check -o "$tmp" "$podir/$lang.po"
+    put 0644 "$tmp" "$datadir/locale/$lang/LC_MESSAGES/mptcp-policy-panel.mo"
+    rm -f "$tmp"
+  done <"$podir/LINGUAS"
+else
+  echo "install.sh: warning: msgfmt (gettext) missing; the panel is installed untranslated" >&2
+  put 0644 "$desktop_src" "$datadir/applications/$app.desktop"
+fi
+put 0644 "$here/gui/data/$app.metainfo.xml" "$datadir/metainfo/$app.metainfo.xml"
+put 0644 "$here/gui/data/$app.svg" "$datadir/icons/hicolor/scalable/apps/$app.svg"
 
 ctl="$BIN_DIR/mptcp-policyctl"
 put_output 0644 "$datadir/man/man1/mptcp-policyctl.1" "$ctl" man
@@ -137,4 +164,10 @@ if [ -z "$DESTDIR" ]; then
     echo "start it with: systemctl enable --now mptcp-policyd"
   fi
   # dbus-daemon and polkitd watch their directories; nothing to reload.
+  if command -v gtk-update-icon-cache >/dev/null; then
+    gtk-update-icon-cache -q -t -f "$datadir/icons/hicolor" || true
+  fi
+  if command -v update-desktop-database >/dev/null; then
+    update-desktop-database -q "$datadir/applications" || true
+  fi
 fi

@@ -58,6 +58,15 @@ for d in "$pkgdatadir" "$datadir/doc/mptcp-policyd"; do
   rmdir --ignore-fail-on-non-empty "$DESTDIR$d" 2>/dev/null || true
 done
 
+if [ -z "$DESTDIR" ]; then
+  if command -v gtk-update-icon-cache >/dev/null; then
+    gtk-update-icon-cache -q -t -f "$datadir/icons/hicolor" 2>/dev/null || true
+  fi
+  if command -v update-desktop-database >/dev/null; then
+    update-desktop-database -q "$datadir/applications" 2>/dev/null || true
+  fi
+fi
+
 if [ "$purge" -eq 1 ]; then
   rm -rf -- "$DESTDIR$SYSCONFDIR/mptcp-policyd" "$DESTDIR/var/lib/mptcp-policyd"
   echo "  $SYSCONFDIR/mptcp-policyd/ (purged)"

@@ -108,6 +108,10 @@ pub trait Interface {
     #[zbus(property)]
     fn mptcp_bytes_used(&self) -> zbus::Result<u64>;
     #[zbus(property)]
+    fn rx_bytes(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn tx_bytes(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
     fn budget_bytes(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn budget_period(&self) -> zbus::Result<String>;
@@ -139,6 +143,8 @@ pub trait Connection {
     fn remote_port(&self) -> zbus::Result<u16>;
     #[zbus(property)]
     fn server_side(&self) -> zbus::Result<bool>;
+    #[zbus(property)]
+    fn opened_at(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn subflows(&self) -> zbus::Result<Vec<SubflowInfo>>;
     #[zbus(property)]

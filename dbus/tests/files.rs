@@ -73,6 +73,8 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "Metered:b",
         "BytesUsed:t",
         "MptcpBytesUsed:t",
+        "RxBytes:t",
+        "TxBytes:t",
         "BudgetBytes:t",
         "BudgetPeriod:s",
         "BudgetState:s",
@@ -87,6 +89,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "RemoteAddress:s".into(),
         "RemotePort:q".into(),
         "ServerSide:b".into(),
+        "OpenedAt:t".into(),
         format!("Subflows:a{sub}"),
         "Mode:s".into(),
         "Rule:s".into(),
@@ -232,8 +235,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 25 manager members + 17 + 9 properties.
-    assert_eq!(docs.len(), 3 + 25 + 17 + 9);
+    // 3 interfaces + 25 manager members + 19 + 10 properties.
+    assert_eq!(docs.len(), 3 + 25 + 19 + 10);
 }
 
 #[test]

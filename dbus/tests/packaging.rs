@@ -49,6 +49,7 @@ fn write_exe(path: &Path, text: &str) {
 /// `completions SHELL` subcommands.
 fn fake_bins(dir: &Path, with_docs: bool) {
     write_exe(&dir.join("mptcp-policyd"), "#!/bin/sh\nexit 0\n");
+    write_exe(&dir.join("mptcp-policy-panel"), "#!/bin/sh\nexit 0\n");
     let ctl = if with_docs {
         "#!/bin/sh\ncase \"$1\" in\n  man) echo '.TH MPTCP-POLICYCTL 1' ;;\n  \
          completions) echo \"# $2 completions\" ;;\n  *) exit 2 ;;\nesac\n"
@@ -102,16 +103,21 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 11] = [
+const CORE_FILES: [&str; 16] = [
     "/etc/mptcp-policyd/policy.toml",
+    "/usr/bin/mptcp-policy-panel",
     "/usr/bin/mptcp-policyctl",
     "/usr/bin/mptcp-policyd",
     "/usr/lib/systemd/system/mptcp-policyd.service",
     "/usr/lib/sysusers.d/mptcp-policyd.conf",
+    "/usr/share/applications/org.mptcp.PolicyPanel.desktop",
     "/usr/share/dbus-1/interfaces/org.mptcp.Policy1.xml",
     "/usr/share/dbus-1/system-services/org.mptcp.Policy1.service",
     "/usr/share/dbus-1/system.d/org.mptcp.Policy1.conf",
     "/usr/share/doc/mptcp-policyd/50-mptcp-policy.rules.example",
+    "/usr/share/icons/hicolor/scalable/apps/org.mptcp.PolicyPanel.svg",
+    "/usr/share/locale/de/LC_MESSAGES/mptcp-policy-panel.mo",
+    "/usr/share/metainfo/org.mptcp.PolicyPanel.metainfo.xml",
     "/usr/share/mptcp-policyd/installed-files",
     "/usr/share/polkit-1/actions/org.mptcp.policy.policy",
 ];
@@ -147,11 +153,24 @@ fn install_puts_every_file_in_place_and_uninstall_removes_them() {
             "polkit/org.mptcp.policy.policy",
             "usr/share/polkit-1/actions/org.mptcp.policy.policy",
         ),
+        (
+            "gui/data/org.mptcp.PolicyPanel.svg",
+            "usr/share/icons/hicolor/scalable/apps/org.mptcp.PolicyPanel.svg",
+        ),
     ] {
         let a = std::fs::read(repo().join(src)).expect("source");
         let b = std::fs::read(dest.0.join(dst)).expect("installed");
         assert_eq!(a, b, "{dst} is {src}");
     }
+    // The panel's desktop entry carries its German name (merged from
+    // gui/po/de.po by msgfmt --desktop).
+    let desktop = std::fs::read_to_string(
+        dest.0
+            .join("usr/share/applications/org.mptcp.PolicyPanel.desktop"),
+    )
+    .expect("desktop entry");
+    assert!(desktop.contains("Exec=mptcp-policy-panel"), "{desktop}");
+    assert!(desktop.contains("Name[de]=MPTCP-Pfade"), "{desktop}");
     // The default policy is one the daemon accepts.
     let policy =
         std::fs::read_to_string(dest.0.join("etc/mptcp-policyd/policy.toml")).expect("policy");

@@ -120,6 +120,10 @@ impl ConnectionTable {
                         subflows,
                         mode: String::new(),
                         rule: String::new(),
+                        // found now; its real opening time is not known
+                        opened_at_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
                     };
                     self.conns.insert(f.token, view.clone());
                     changes.push(ConnChange::Created(view));
@@ -129,7 +133,8 @@ impl ConnectionTable {
         changes
     }
 
-    /// Applies one event. `local` tells, for a local address (and the
+    /// Applies one event received at `now_ms` (Unix time, ms; a new
+    /// connection's opening time). `local` tells, for a local address (and the
     /// event's ifindex), its interface name and whether a backup endpoint
     /// holds it: the kernel's `backup` attribute of a new subflow reports
     /// only what the peer asked, so a subflow made from our backup endpoint
@@ -137,6 +142,7 @@ impl ConnectionTable {
     pub fn apply(
         &mut self,
         e: &PmEvent,
+        now_ms: u64,
         local: impl Fn(IpAddr, Option<u32>) -> (String, bool),
     ) -> Option<ConnChange> {
         let token = e.token?;
@@ -169,6 +175,7 @@ impl ConnectionTable {
                     subflows: Vec::new(),
                     mode: String::new(),
                     rule: String::new(),
+                    opened_at_ms: now_ms,
                 });
                 conn.established |= established;
                 conn.server_side |= e.server_side.unwrap_or(false);
@@ -242,6 +249,8 @@ mod tests {
         e
     }
 
+    const NOW_MS: u64 = 1_764_300_000_000;
+
     #[test]
     fn follows_a_connection_through_its_life() {
         let mut t = ConnectionTable::default();
@@ -260,6 +269,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(
@@ -272,6 +282,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         let c = t.apply(
@@ -282,6 +293,7 @@ mod tests {
                 // The kernel reports only the peer's wish; the endpoint decides.
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(
@@ -289,6 +301,7 @@ mod tests {
         );
         let conn = t.get(7).expect("conn");
         assert!(conn.established);
+        assert_eq!(conn.opened_at_ms, NOW_MS, "opened when first seen");
         assert_eq!(conn.subflows.len(), 2);
         t.apply(
             &ev(
@@ -297,6 +310,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert!(t.get(7).expect("conn").subflows.iter().all(|s| !s.backup));
@@ -307,6 +321,7 @@ mod tests {
                 "10.9.0.1:5201",
                 false,
             ),
+            NOW_MS,
             name,
         );
         assert_eq!(t.get(7).expect("conn").subflows.len(), 1);
@@ -316,6 +331,7 @@ mod tests {
                     token: Some(7),
                     ..PmEvent::new(PmEventKind::Closed)
                 },
+                NOW_MS,
                 name
             ),
             Some(ConnChange::Closed(7))
@@ -325,6 +341,7 @@ mod tests {
         assert_eq!(
             t.apply(
                 &ev(PmEventKind::SubClosed, "10.1.0.2:1", "10.9.0.1:2", false),
+                NOW_MS,
                 name
             ),
             None

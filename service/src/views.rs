@@ -26,6 +26,10 @@ pub struct InterfaceView {
     pub metered: bool,
     pub bytes_used: u64,
     pub mptcp_bytes_used: u64,
+    /// The interface's own rx/tx byte counters (since the link was
+    /// created), for clients that draw throughput.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
     pub budget_bytes: u64,
     pub budget_period: String,
     pub budget_state: String,
@@ -57,4 +61,6 @@ pub struct ConnectionView {
     pub mode: String,
     /// Which `[[rule]]` decided the mode, for humans.
     pub rule: String,
+    /// When the daemon saw it created (Unix time, ms).
+    pub opened_at_ms: u64,
 }

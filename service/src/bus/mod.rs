@@ -301,6 +301,12 @@ fn interface_changes(
     if old.mptcp_bytes_used != new.mptcp_bytes_used {
         c.insert("MptcpBytesUsed", Variant::from(new.mptcp_bytes_used));
     }
+    if old.rx_bytes != new.rx_bytes {
+        c.insert("RxBytes", Variant::from(new.rx_bytes));
+    }
+    if old.tx_bytes != new.tx_bytes {
+        c.insert("TxBytes", Variant::from(new.tx_bytes));
+    }
     if old.budget_bytes != new.budget_bytes {
         c.insert("BudgetBytes", Variant::from(new.budget_bytes));
     }

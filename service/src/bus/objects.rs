@@ -58,6 +58,14 @@ impl InterfaceObject {
         self.view.mptcp_bytes_used
     }
     #[zbus(property)]
+    fn rx_bytes(&self) -> u64 {
+        self.view.rx_bytes
+    }
+    #[zbus(property)]
+    fn tx_bytes(&self) -> u64 {
+        self.view.tx_bytes
+    }
+    #[zbus(property)]
     fn budget_bytes(&self) -> u64 {
         self.view.budget_bytes
     }
@@ -129,6 +137,10 @@ impl ConnectionObject {
     #[zbus(property(emits_changed_signal = "const"))]
     fn server_side(&self) -> bool {
         self.view.server_side
+    }
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn opened_at(&self) -> u64 {
+        self.view.opened_at_ms
     }
     #[zbus(property)]
     fn subflows(&self) -> Vec<SubflowInfo> {

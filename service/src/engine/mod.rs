@@ -275,7 +275,7 @@ impl Engine {
                     };
                     (table.interface_of(ip, idx), backup)
                 };
-                let mut change = self.conns.apply(&e, local);
+                let mut change = self.conns.apply(&e, unix_ms(), local);
                 if let (Some(t), Some((mode, rule))) =
                     (e.token, e.token.and_then(|t| self.mode_of(t)))
                 {
@@ -454,4 +454,11 @@ fn event_time(e: &LinkEvent) -> Instant {
         | LinkEvent::AddrRemoved { at, .. }
         | LinkEvent::Overflow { at } => *at,
     }
+}
+
+/// Now as Unix time in milliseconds (a connection's opening time).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

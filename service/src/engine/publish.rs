@@ -80,6 +80,8 @@ impl Engine {
                     metered: rule.is_some_and(|r| r.metered),
                     bytes_used: self.usage.bytes(&v.name),
                     mptcp_bytes_used: self.usage.mptcp_bytes(&v.name),
+                    rx_bytes: link.rx_bytes,
+                    tx_bytes: link.tx_bytes,
                     budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
                     budget_period: rule
                         .and_then(|r| r.budget.as_ref())

@@ -1,0 +1,287 @@
+//! The panel's link to `mptcp-policyd`: watches the bus name, loads every
+//! object at once (ObjectManager) and follows the daemon's signals
+//! (InterfacesAdded/Removed, PropertiesChanged, budget signals) — never
+//! polling. Calls change state with the interactive-authorization flag, so
+//! polkit may ask the user. Everything runs as futures on the GLib main
+//! loop (zbus's own runtime, no tokio), so the UI never blocks.
+
+use std::collections::HashMap;
+
+use futures::channel::mpsc::UnboundedSender;
+use futures::future::{select, Either};
+use futures::StreamExt;
+use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
+use mptcp_policy_dbus::ManagerProxy;
+use zbus::fdo::{DBusProxy, ObjectManagerProxy};
+use zbus::message::Type as MessageType;
+use zbus::proxy::{CacheProperties, MethodFlags};
+use zbus::wire::{OwnedObjectPath, OwnedVariant};
+use zbus::{MatchRule, Message, MessageStream};
+
+use crate::model::{ObjectKind, Props};
+
+/// What the daemon did, for the window.
+#[derive(Debug)]
+pub enum DaemonEvent {
+    /// Not running (or the bus is unreachable): why, for the empty state.
+    Absent(String),
+    /// (Re)connected: every object and the manager's properties.
+    Snapshot {
+        objects: Vec<(ObjectKind, String, Props)>,
+        version: String,
+        path_manager: String,
+    },
+    Added(ObjectKind, String, Props),
+    Changed(ObjectKind, String, Props),
+    Removed(ObjectKind, String),
+    /// Something to tell the user (budget warnings).
+    Notice(String),
+}
+
+/// A cloneable handle for calls to the daemon.
+#[derive(Clone)]
+pub struct Daemon {
+    conn: zbus::Connection,
+}
+
+impl Daemon {
+    /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS` or the default
+    /// socket).
+    pub async fn connect() -> zbus::Result<Daemon> {
+        Ok(Daemon {
+            conn: zbus::Connection::system().await?,
+        })
+    }
+
+    /// Sends what the daemon does to `events` until the receiver is gone.
+    pub async fn watch(self, events: UnboundedSender<DaemonEvent>) {
+        if let Err(e) = self.watch_inner(&events).await {
+            let _ = events.unbounded_send(DaemonEvent::Absent(e.to_string()));
+        }
+    }
+
+    async fn watch_inner(&self, events: &UnboundedSender<DaemonEvent>) -> zbus::Result<()> {
+        let dbus = DBusProxy::new(&self.conn).await?;
+        let mut owners = dbus
+            .receive_name_owner_changed_with_args(&[(0, BUS_NAME)])
+            .await?;
+        let name = zbus::names::BusName::try_from(BUS_NAME)?;
+        loop {
+            let owner = dbus.get_name_owner(name.clone()).await.ok();
+            match owner {
+                Some(unique) => {
+                    if let Err(e) = self.session(unique.as_str(), &mut owners, events).await {
+                        // The daemon went away mid-load or sent garbage:
+                        // start over from the name's current owner, after a
+                        // pause so a lasting failure does not spin.
+                        let _ = events.unbounded_send(DaemonEvent::Absent(e.to_string()));
+                        gtk::glib::timeout_future_seconds(1).await;
+                    }
+                }
+                None => {
+                    if events
+                        .unbounded_send(DaemonEvent::Absent(String::new()))
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                    // Wait until someone owns the name.
+                    loop {
+                        let Some(signal) = owners.next().await else {
+                            return Ok(());
+                        };
+                        let args = signal.args()?;
+                        if args.new_owner().is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+            if events.is_closed() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One run of the daemon (one unique name): snapshot, then its signals
+    /// until the name changes owner.
+    async fn session(
+        &self,
+        unique: &str,
+        owners: &mut zbus::fdo::NameOwnerChangedStream,
+        events: &UnboundedSender<DaemonEvent>,
+    ) -> zbus::Result<()> {
+        // Subscribe before loading, so nothing between the two is lost.
+        let rule = MatchRule::builder()
+            .msg_type(MessageType::Signal)
+            .sender(unique)
+            .path_namespace(MANAGER_PATH)
+            .build()?;
+        let mut signals =
+            MessageStream::for_match_rule(rule, &self.conn, std::num::NonZeroUsize::new(256))
+                .await?;
+        events
+            .unbounded_send(self.snapshot(unique).await?)
+            .map_err(|_| zbus::Error::Failure("window closed".into()))?;
+        loop {
+            match select(signals.next(), owners.next()).await {
+                Either::Left((Some(Ok(msg)), _)) => {
+                    for ev in decode_signal(&msg)? {
+                        if events.unbounded_send(ev).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Either::Left((Some(Err(e)), _)) => return Err(e),
+                Either::Left((None, _)) => return Ok(()),
+                Either::Right((Some(_), _)) => return Ok(()), // owner changed
+                Either::Right((None, _)) => return Ok(()),
+            }
+        }
+    }
+
+    async fn snapshot(&self, unique: &str) -> zbus::Result<DaemonEvent> {
+        let om = ObjectManagerProxy::builder(&self.conn)
+            .destination(unique.to_string())
+            .path(MANAGER_PATH)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        let mut objects = Vec::new();
+        for (path, ifaces) in om.get_managed_objects().await? {
+            for (iface, props) in ifaces {
+                if let Some(kind) = ObjectKind::of(iface.as_str()) {
+                    objects.push((kind, path.to_string(), props));
+                }
+            }
+        }
+        let manager = self.manager().await?;
+        Ok(DaemonEvent::Snapshot {
+            objects,
+            version: manager.version().await.unwrap_or_default(),
+            path_manager: manager.path_manager().await.unwrap_or_default(),
+        })
+    }
+
+    async fn manager(&self) -> zbus::Result<ManagerProxy<'static>> {
+        ManagerProxy::builder(&self.conn)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await
+    }
+
+    /// Calls a manager method with ALLOW_INTERACTIVE_AUTH (like
+    /// `mptcp-policyctl` without `--no-ask`); an error comes back as the
+    /// daemon's message.
+    async fn call<B>(&self, method: &str, body: &B) -> Result<(), String>
+    where
+        B: serde::Serialize + zbus::wire::DynamicType,
+    {
+        let manager = self.manager().await.map_err(|e| e.to_string())?;
+        let reply: zbus::Result<Option<()>> = manager
+            .inner()
+            .call_with_flags(method, MethodFlags::ALLOW_INTERACTIVE_AUTH, body)
+            .await;
+        reply
+            .map(|_| ())
+            .map_err(|e| error_message(mptcp_policy_dbus::Error::from(e)))
+    }
+
+    pub async fn set_role(&self, interface: &str, role: &str) -> Result<(), String> {
+        self.call("SetInterfaceRole", &(interface, role)).await
+    }
+
+    pub async fn set_metered(&self, interface: &str, metered: bool) -> Result<(), String> {
+        self.call("SetMetered", &(interface, metered)).await
+    }
+
+    pub async fn set_budget(
+        &self,
+        interface: &str,
+        bytes: u64,
+        period: &str,
+    ) -> Result<(), String> {
+        self.call("SetBudget", &(interface, bytes, period)).await
+    }
+
+    pub async fn reset_usage(&self, interface: &str) -> Result<(), String> {
+        self.call("ResetUsage", &(interface,)).await
+    }
+}
+
+/// The daemon's own message for its errors; zbus's text for the rest.
+fn error_message(e: mptcp_policy_dbus::Error) -> String {
+    use mptcp_policy_dbus::Error::*;
+    match e {
+        NotAuthorized(m) | InvalidPolicy(m) | UnknownInterface(m) | InvalidArgument(m)
+        | Kernel(m) => m,
+        ZBus(zbus::Error::MethodError(name, Some(m), _)) => format!("{name}: {m}"),
+        ZBus(e) => e.to_string(),
+    }
+}
+
+type AddedBody = (
+    OwnedObjectPath,
+    HashMap<String, HashMap<String, OwnedVariant>>,
+);
+
+/// The events one signal of the daemon means (none for signals the panel
+/// does not show).
+fn decode_signal(msg: &Message) -> zbus::Result<Vec<DaemonEvent>> {
+    let header = msg.header();
+    let path = header.path().map(|p| p.to_string()).unwrap_or_default();
+    let interface = header
+        .interface()
+        .map(|i| i.to_string())
+        .unwrap_or_default();
+    let member = header.member().map(|m| m.to_string()).unwrap_or_default();
+    let body = msg.body();
+    let events = match (interface.as_str(), member.as_str()) {
+        ("org.freedesktop.DBus.Properties", "PropertiesChanged") => {
+            let (iface, changed, _invalidated): (String, Props, Vec<String>) =
+                body.deserialize()?;
+            ObjectKind::of(&iface)
+                .map(|k| DaemonEvent::Changed(k, path, changed))
+                .into_iter()
+                .collect()
+        }
+        ("org.freedesktop.DBus.ObjectManager", "InterfacesAdded") => {
+            let (object, ifaces): AddedBody = body.deserialize()?;
+            ifaces
+                .into_iter()
+                .filter_map(|(iface, props)| {
+                    ObjectKind::of(&iface).map(|k| DaemonEvent::Added(k, object.to_string(), props))
+                })
+                .collect()
+        }
+        ("org.freedesktop.DBus.ObjectManager", "InterfacesRemoved") => {
+            let (object, ifaces): (OwnedObjectPath, Vec<String>) = body.deserialize()?;
+            ifaces
+                .iter()
+                .filter_map(|iface| {
+                    ObjectKind::of(iface).map(|k| DaemonEvent::Removed(k, object.to_string()))
+                })
+                .collect()
+        }
+        (MANAGER_INTERFACE, "BudgetWarning" | "BudgetExhausted") => {
+            let (name, used, budget): (String, u64, u64) = body.deserialize()?;
+            vec![DaemonEvent::Notice(budget_notice(
+                &member, &name, used, budget,
+            ))]
+        }
+        _ => Vec::new(),
+    };
+    Ok(events)
+}
+
+fn budget_notice(member: &str, name: &str, used: u64, budget: u64) -> String {
+    use crate::format::bytes;
+    let text = if member == "BudgetExhausted" {
+        crate::i18n::gettext("{name}: budget of {budget} used up")
+    } else {
+        crate::i18n::gettext("{name}: {used} of {budget} used")
+    };
+    text.replace("{name}", name)
+        .replace("{used}", &bytes(used))
+        .replace("{budget}", &bytes(budget))
+}
