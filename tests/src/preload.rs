@@ -56,7 +56,8 @@ fn build() -> Result<(PathBuf, PathBuf)> {
             bail!("{} missing after cargo build", p.display());
         }
     }
-    Ok((ctl, lib))
+    // Canonical, as mptcp-policyctl writes them (no "tests/.." inside).
+    Ok((ctl.canonicalize()?, lib.canonicalize()?))
 }
 
 /// Python 3 of the system (not a pyenv shim: a shell script in front of
