@@ -20,8 +20,11 @@ pub fn converts(domain: c_int, ty: c_int, protocol: c_int) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use libc::*;
+    use super::{converts, IPPROTO_MPTCP};
+    use libc::{
+        AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+        SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
+    };
 
     #[test]
     fn only_tcp_stream_sockets_of_inet_families_convert() {
@@ -30,7 +33,12 @@ mod tests {
             (AF_INET6, SOCK_STREAM, 0, true),
             (AF_INET, SOCK_STREAM, IPPROTO_TCP, true),
             (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0, true),
-            (AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 6, true),
+            (
+                AF_INET6,
+                SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                6,
+                true,
+            ),
             (AF_INET, SOCK_STREAM, IPPROTO_MPTCP, false), // already MPTCP
             (AF_INET, SOCK_STREAM, IPPROTO_SCTP, false),
             (AF_INET, SOCK_DGRAM, 0, false),

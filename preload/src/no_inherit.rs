@@ -28,7 +28,11 @@ extern "C" fn on_load() {
     }
     // SAFETY: before main, no other thread reads the environment.
     unsafe {
-        match std::env::var("LD_PRELOAD").ok().as_deref().and_then(strip_library) {
+        match std::env::var("LD_PRELOAD")
+            .ok()
+            .as_deref()
+            .and_then(strip_library)
+        {
             Some(rest) => std::env::set_var("LD_PRELOAD", rest),
             None => std::env::remove_var("LD_PRELOAD"),
         }
@@ -57,7 +61,10 @@ mod tests {
                 "/x/libmptcp_preload.so /opt/a.so /opt/b.so",
                 Some("/opt/a.so:/opt/b.so"),
             ),
-            ("/opt/not_libmptcp_preload.so", Some("/opt/not_libmptcp_preload.so")),
+            (
+                "/opt/not_libmptcp_preload.so",
+                Some("/opt/not_libmptcp_preload.so"),
+            ),
             ("", None),
             ("::", None),
         ];
