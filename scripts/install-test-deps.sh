@@ -2,6 +2,11 @@
 # Installs the Debian 12 packages the tests and the demo need (idempotent).
 set -euo pipefail
 need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd)
+# The daemon's BPF object (clang -target bpf, libbpf's headers) and the
+# libbpf that libbpf-sys builds from source (make, libelf and zlib headers).
+need+=(clang libbpf-dev linux-libc-dev libelf-dev zlib1g-dev make)
+# The unmodified client/server of the preload tests (/usr/bin/python3).
+need+=(python3)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,7 @@ fn write_exe(path: &Path, text: &str) {
 /// `completions SHELL` subcommands.
 fn fake_bins(dir: &Path, with_docs: bool) {
     write_exe(&dir.join("mptcp-policyd"), "#!/bin/sh\nexit 0\n");
+    std::fs::write(dir.join("libmptcp_preload.so"), "not really ELF\n").expect("write");
     let ctl = if with_docs {
         "#!/bin/sh\ncase \"$1\" in\n  man) echo '.TH MPTCP-POLICYCTL 1' ;;\n  \
          completions) echo \"# $2 completions\" ;;\n  *) exit 2 ;;\nesac\n"
@@ -102,10 +103,11 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 11] = [
+const CORE_FILES: [&str; 12] = [
     "/etc/mptcp-policyd/policy.toml",
     "/usr/bin/mptcp-policyctl",
     "/usr/bin/mptcp-policyd",
+    "/usr/lib/mptcp-policyd/libmptcp_preload.so",
     "/usr/lib/systemd/system/mptcp-policyd.service",
     "/usr/lib/sysusers.d/mptcp-policyd.conf",
     "/usr/share/dbus-1/interfaces/org.mptcp.Policy1.xml",
