@@ -63,11 +63,16 @@ struct Inner {
 impl Apps {
     /// Reads the enabled set, probes and loads the BPF program (the probe
     /// never stops the daemon), and puts the existing cgroups in its map.
-    pub fn start(state_dir: &Path, cgroup_root: Option<PathBuf>) -> Apps {
+    /// `dry_run`: the program is loaded (the probe) but not attached.
+    pub fn start(state_dir: &Path, cgroup_root: Option<PathBuf>, dry_run: bool) -> Apps {
         let file = state_dir.join(APPS_FILE);
         let root = cgroup_root.or_else(cgroups::find_cgroup2_mount);
-        let (program, status) = match Mptcpify::load() {
-            Ok(p) => (Some(p), BpfStatus::Active),
+        let (program, status) = match Mptcpify::load(!dry_run) {
+            Ok(Some(p)) => (Some(p), BpfStatus::Active),
+            Ok(None) => (
+                None,
+                BpfStatus::Unavailable("--dry-run: the program loads but is not attached".into()),
+            ),
             Err(why) => (None, BpfStatus::Unavailable(why)),
         };
         match &status {

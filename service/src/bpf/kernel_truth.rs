@@ -62,7 +62,7 @@ fn raw_fmod_ret_load() -> Result<(), Errno> {
 #[test]
 fn probe_reports_what_the_kernel_answers() {
     let kernel = raw_fmod_ret_load();
-    let ours = Mptcpify::load();
+    let ours = Mptcpify::load(true);
     eprintln!(
         "bare bpf(2) load: {kernel:?}; daemon probe: {:?}",
         ours.as_ref().map(|_| "active")
@@ -75,6 +75,7 @@ fn probe_reports_what_the_kernel_answers() {
             );
         }
         (Ok(()), Ok(prog)) => {
+            let prog = prog.expect("attached");
             // The kernel allows it: the real thing, on this process's cgroup.
             let root = cgroups::find_cgroup2_mount().expect("cgroup2");
             let own = std::fs::read_to_string("/proc/self/cgroup").expect("read");

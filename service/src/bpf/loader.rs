@@ -102,8 +102,9 @@ pub fn load_failure_reason(errno: Errno, caps: Caps) -> String {
 }
 
 impl Mptcpify {
-    /// Loads and attaches the program; the error is the reason to report.
-    pub fn load() -> Result<Mptcpify, String> {
+    /// Loads the program and, if `attach`, attaches it (`None` when not);
+    /// the error is the reason to report.
+    pub fn load(attach: bool) -> Result<Option<Mptcpify>, String> {
         route_libbpf_log();
         if !Path::new(VMLINUX_BTF).exists() {
             return Err(format!(
@@ -130,16 +131,19 @@ impl Mptcpify {
         // forgotten, not closed) to `object`.
         let object = unsafe { Object::from_ptr(ptr) };
         std::mem::forget(open);
+        if !attach {
+            return Ok(None);
+        }
         let link = object
             .progs_mut()
             .next()
             .ok_or_else(|| "the BPF object has no program".to_string())?
             .attach()
             .map_err(|e| format!("attaching to {HOOK} failed: {e}"))?;
-        Ok(Mptcpify {
+        Ok(Some(Mptcpify {
             _link: link,
             object,
-        })
+        }))
     }
 
     /// Adds (`enabled`) or removes a cgroup id in the map.

@@ -151,7 +151,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     engine.reconcile("start", None).await;
     // Probes and loads the BPF path; lives (program attached) until exit.
-    let apps = crate::apps::Apps::start(&args.state_dir, args.cgroup_root.clone());
+    let apps = crate::apps::Apps::start(&args.state_dir, args.cgroup_root.clone(), args.dry_run);
     if !args.no_dbus {
         engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
         engine.publish().await;
