@@ -174,6 +174,13 @@ fn bpf_status_is_published_and_cgroups_are_managed_over_dbus() {
         .expect("run as user");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("NotAuthorized"), "{}", text(&out));
+    assert!(
+        env.log()
+            .contains("is not authorized for org.mptcp.policy.configure"),
+        "polkit, not the bus, refused: {}",
+        env.log()
+    );
+    assert_eq!(cgroups(&env), vec![(cg.path.clone(), cg.id())]);
     let out = user
         .run_on_bus(&env.bus, &staged, &["apps"], Duration::from_secs(20))
         .expect("run as user");
