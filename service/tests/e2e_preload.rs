@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use common::{subflows, wait_endpoints, Daemon, WIFI_FIRST};
 use mptcp_policy_tests::preload::{tools, CLIENT_PY, PYTHON, SERVER_PY};
-use mptcp_policy_tests::testbed::{SERVER_V4, WLAN_V4, WWAN_V4};
+use mptcp_policy_tests::testbed::{SERVER_V4, SERVER_V6, WLAN_V4, WWAN_V4};
 use mptcp_policy_tests::{ns_exec, wait_for, BgProcess, Testbed, TestbedOpts};
 
 fn testbed() -> Result<Testbed> {
@@ -36,6 +36,10 @@ fn script(tb: &Testbed, name: &str, text: &str) -> Result<PathBuf> {
 
 /// A Python server in the server namespace ("mptcp" or "tcp"), ready.
 fn server(tb: &Testbed, port: u16, proto: &str) -> Result<BgProcess> {
+    server_on(tb, SERVER_V4, port, proto)
+}
+
+fn server_on(tb: &Testbed, addr: &str, port: u16, proto: &str) -> Result<BgProcess> {
     let py = script(tb, "server.py", SERVER_PY)?;
     let mut s = BgProcess::spawn_in_ns(
         tb.server_ns(),
@@ -43,7 +47,7 @@ fn server(tb: &Testbed, port: u16, proto: &str) -> Result<BgProcess> {
         Path::new(PYTHON),
         &[
             py.display().to_string(),
-            SERVER_V4.into(),
+            addr.into(),
             port.to_string(),
             proto.into(),
         ],
@@ -66,6 +70,17 @@ fn server(tb: &Testbed, port: u16, proto: &str) -> Result<BgProcess> {
 /// The client in the client namespace, through `mptcp-policyctl run` when
 /// `wrapped`; holds its connection `hold` seconds after the reply.
 fn client(tb: &Testbed, name: &str, port: u16, hold: f64, wrapped: bool) -> Result<BgProcess> {
+    client_to(tb, name, SERVER_V4, port, hold, wrapped)
+}
+
+fn client_to(
+    tb: &Testbed,
+    name: &str,
+    addr: &str,
+    port: u16,
+    hold: f64,
+    wrapped: bool,
+) -> Result<BgProcess> {
     let py = script(tb, "client.py", CLIENT_PY)?;
     let (ctl, lib) = tools()?;
     let mut args: Vec<String> = Vec::new();
@@ -83,7 +98,7 @@ fn client(tb: &Testbed, name: &str, port: u16, hold: f64, wrapped: bool) -> Resu
     };
     args.extend([
         py.display().to_string(),
-        SERVER_V4.into(),
+        addr.into(),
         port.to_string(),
         hold.to_string(),
     ]);
@@ -148,6 +163,7 @@ fn wrapped_client_gets_mptcp_and_a_second_subflow_over_the_other_radio() -> Resu
             daemon.log()
         )
     })?;
+    assert!(c.stdout().contains("mptcp_info=ok"), "{}", c.stdout());
     // `ss -M` lists the MPTCP connection itself.
     let msk = ns_exec(tb.client_ns(), "ss", &["-MniH", "state", "established"])?;
     assert!(msk.contains(&format!("{SERVER_V4}:7001")), "ss -Mi: {msk}");
@@ -180,6 +196,12 @@ fn wrapped_client_falls_back_to_tcp_against_a_plain_tcp_server() -> Result<()> {
     let mut c = client(&tb, "client-fallback", 7002, 0.0, true)?;
     // The socket is MPTCP; the handshake falls back, the exchange works.
     assert_eq!(await_reply(&mut c)?, 262);
+    assert!(
+        c.stdout()
+            .contains(&format!("mptcp_info=errno{}", libc::EOPNOTSUPP)),
+        "the connection fell back to TCP: {}",
+        c.stdout()
+    );
     c.wait_success(Duration::from_secs(10))?;
     Ok(())
 }
@@ -191,6 +213,25 @@ fn with_mptcp_disabled_in_the_namespace_the_wrapped_client_connects_as_tcp() -> 
     let _server = server(&tb, 7003, "mptcp")?;
     let mut c = client(&tb, "client-disabled", 7003, 0.0, true)?;
     assert_eq!(await_reply(&mut c)?, 6, "the library fell back to TCP");
+    c.wait_success(Duration::from_secs(10))?;
+    Ok(())
+}
+
+#[test]
+fn wrapped_ipv6_client_gets_mptcp_too() -> Result<()> {
+    let tb = Testbed::new(TestbedOpts::default())?;
+    let _server = server_on(&tb, SERVER_V6, 7004, "mptcp")?;
+    let mut c = client_to(&tb, "client-v6", SERVER_V6, 7004, 2.0, true)?;
+    assert_eq!(
+        await_reply(&mut c)?,
+        262,
+        "SO_PROTOCOL of an AF_INET6 socket"
+    );
+    let msk = ns_exec(tb.client_ns(), "ss", &["-MniH", "state", "established"])?;
+    assert!(
+        msk.contains(&format!("[{SERVER_V6}]:7004")),
+        "ss -Mi: {msk}"
+    );
     c.wait_success(Duration::from_secs(10))?;
     Ok(())
 }

@@ -66,7 +66,9 @@ pub const PYTHON: &str = "/usr/bin/python3";
 
 /// An unmodified client: `socket.socket(family)` (plain TCP as far as it
 /// knows), connect to HOST PORT, print `protocol=<SO_PROTOCOL>`, send
-/// "ping", print what comes back, keep the connection for HOLD seconds.
+/// "ping", print `mptcp_info=ok` or `mptcp_info=errnoN` (whether the
+/// connection is MPTCP or fell back), then what came back; keep the
+/// connection for HOLD seconds.
 pub const CLIENT_PY: &str = r#"
 import socket, sys, time
 host, port, hold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -76,7 +78,13 @@ print("protocol=%d" % s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), flush
 s.settimeout(10)
 s.connect((host, port))
 s.sendall(b"ping")
-print("reply=%s" % s.recv(100).decode(), flush=True)
+reply = s.recv(100).decode()
+try:  # SOL_MPTCP, MPTCP_INFO: refused (EOPNOTSUPP) once a connection fell back to TCP
+    s.getsockopt(284, 1, 256)
+    print("mptcp_info=ok", flush=True)
+except OSError as e:
+    print("mptcp_info=errno%d" % e.errno, flush=True)
+print("reply=%s" % reply, flush=True)
 time.sleep(hold)
 s.close()
 "#;
