@@ -9,8 +9,9 @@
 #                   $PREFIX/lib/systemd/system; D-Bus and polkit only look in
 #                   /usr/share, so keep /usr unless you know why
 #   SYSCONFDIR=/etc the administrator's policy: $SYSCONFDIR/mptcp-policyd/
-#   BIN_DIR=        where the built binaries are (default: the cargo target
-#                   dir's release/); --no-build fails when they are missing
+#   BIN_DIR=        where the built binaries and libmptcp_preload.so are
+#                   (default: the cargo target dir's release/); --no-build
+#                   fails when they are missing
 #
 # Every installed path is recorded in $PREFIX/share/mptcp-policyd/installed-files
 # so scripts/uninstall.sh removes exactly what this put. The default policy
@@ -34,6 +35,8 @@ SYSCONFDIR="${SYSCONFDIR:-/etc}"
 bindir="$PREFIX/bin"
 datadir="$PREFIX/share"
 unitdir="$PREFIX/lib/systemd/system"
+# The LD_PRELOAD library (mptcp-policyctl run / enable UNIT look here).
+pkglibdir="$PREFIX/lib/mptcp-policyd"
 sysusersdir="$PREFIX/lib/sysusers.d"
 docdir="$datadir/doc/mptcp-policyd"
 pkgdatadir="$datadir/mptcp-policyd"
@@ -49,14 +52,14 @@ if [ -z "${BIN_DIR:-}" ]; then
   BIN_DIR="${CARGO_TARGET_DIR:-$here/target}/release"
 fi
 if [ ! -x "$BIN_DIR/mptcp-policyd" ] || [ ! -x "$BIN_DIR/mptcp-policyctl" ] ||
-  [ ! -x "$BIN_DIR/mptcp-policy-panel" ]; then
+  [ ! -x "$BIN_DIR/mptcp-policy-panel" ] || [ ! -f "$BIN_DIR/libmptcp_preload.so" ]; then
   if [ "$build" -eq 0 ]; then
-    echo "install.sh: $BIN_DIR/mptcp-policyd, mptcp-policyctl or mptcp-policy-panel missing (--no-build)" >&2
+    echo "install.sh: $BIN_DIR/mptcp-policyd, mptcp-policyctl, mptcp-policy-panel or libmptcp_preload.so missing (--no-build)" >&2
     exit 1
   fi
   echo "install.sh: building release binaries"
   (cd "$here" && LOCALEDIR="$datadir/locale" cargo build --release \
-    -p mptcp-policyd -p mptcp-policyctl -p mptcp-policy-panel)
+    -p mptcp-policyd -p mptcp-policyctl -p mptcp-policy-panel -p mptcp-preload)
 fi
 
 # --- helpers --------------------------------------------------------------
@@ -93,6 +96,7 @@ fi
 put 0755 "$BIN_DIR/mptcp-policyd" "$bindir/mptcp-policyd"
 put 0755 "$BIN_DIR/mptcp-policyctl" "$bindir/mptcp-policyctl"
 put 0755 "$BIN_DIR/mptcp-policy-panel" "$bindir/mptcp-policy-panel"
+put 0644 "$BIN_DIR/libmptcp_preload.so" "$pkglibdir/libmptcp_preload.so"
 put 0644 "$unit_src" "$unitdir/mptcp-policyd.service"
 put 0644 "$here/systemd/mptcp-policyd.sysusers" "$sysusersdir/mptcp-policyd.conf"
 put 0644 "$here/dbus/org.mptcp.Policy1.conf" "$datadir/dbus-1/system.d/org.mptcp.Policy1.conf"

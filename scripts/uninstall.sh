@@ -40,6 +40,16 @@ if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
   systemctl disable --now mptcp-policyd.service 2>/dev/null || true
 fi
 
+# Services put on MPTCP with "mptcp-policyctl enable UNIT" name the preload
+# library; their drop-ins are the administrator's to remove (ld.so only
+# warns about a missing preload library, the services keep working).
+for f in "$DESTDIR$SYSCONFDIR"/systemd/system/*.d/50-mptcp.conf; do
+  [ -f "$f" ] && head -n1 "$f" | grep -q '^# Written by mptcp-policyctl enable' || continue
+  unit="$(basename "$(dirname "$f")" .d)"
+  echo "uninstall.sh: note: $unit still loads the preload library ($f);" \
+    "'mptcp-policyctl disable $unit' removes it" >&2
+done
+
 echo "removing from ${DESTDIR:-/} (PREFIX=$PREFIX):"
 files=()
 [ -f "$DESTDIR$manifest" ] && mapfile -t files <"$DESTDIR$manifest"
@@ -54,7 +64,7 @@ for f in "${files[@]}"; do
   fi
 done
 # Directories only this package uses, when empty.
-for d in "$pkgdatadir" "$datadir/doc/mptcp-policyd"; do
+for d in "$pkgdatadir" "$datadir/doc/mptcp-policyd" "$PREFIX/lib/mptcp-policyd"; do
   rmdir --ignore-fail-on-non-empty "$DESTDIR$d" 2>/dev/null || true
 done
 

@@ -22,6 +22,8 @@ pub mod method {
     pub const SET_BUDGET: &str = "SetBudget";
     pub const RESET_USAGE: &str = "ResetUsage";
     pub const RELOAD: &str = "Reload";
+    pub const ENABLE_CGROUP: &str = "EnableCgroup";
+    pub const DISABLE_CGROUP: &str = "DisableCgroup";
 }
 
 /// A connection to the system bus and a manager proxy.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod apps;
 mod client;
 mod cmds;
 mod error;

@@ -21,6 +21,8 @@ pub struct Status {
     pub policy_summary: Option<String>,
     pub limits: Option<Limits>,
     pub foreign_endpoints: Option<Vec<ForeignEndpoint>>,
+    /// The kernel's BPF path to MPTCP (`None` from older daemons).
+    pub bpf_status: Option<String>,
     pub interfaces: Vec<InterfaceInfo>,
 }
 

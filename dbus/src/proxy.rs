@@ -27,6 +27,10 @@ pub trait Manager {
     fn reset_usage(&self, interface: &str) -> Result<(), Error>;
     /// Re-reads the policy files.
     fn reload(&self) -> Result<(), Error>;
+    /// Puts a cgroup (v2 path) and its descendants on MPTCP (BPF hook).
+    fn enable_cgroup(&self, path: &str) -> Result<(), Error>;
+    /// Takes an enabled cgroup off MPTCP.
+    fn disable_cgroup(&self, path: &str) -> Result<(), Error>;
 
     #[zbus(property)]
     fn path_manager(&self) -> zbus::Result<String>;
@@ -38,6 +42,10 @@ pub trait Manager {
     fn limits(&self) -> zbus::Result<(u32, u32)>;
     #[zbus(property)]
     fn foreign_endpoints(&self) -> zbus::Result<Vec<(u8, String, String)>>;
+    #[zbus(property)]
+    fn bpf_status(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn enabled_cgroups(&self) -> zbus::Result<Vec<(String, u64)>>;
 
     #[zbus(signal)]
     fn connection_created(

@@ -43,11 +43,15 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method SetBudget(interface:s:in,bytes:t:in,period:s:in)".into(),
         "method ResetUsage(interface:s:in)".into(),
         "method Reload()".into(),
+        "method EnableCgroup(path:s:in)".into(),
+        "method DisableCgroup(path:s:in)".into(),
         "property PathManager:s".into(),
         "property Version:s".into(),
         "property PolicySummary:s".into(),
         "property Limits:(uu)".into(),
         "property ForeignEndpoints:a(yss)".into(),
+        "property BpfStatus:s".into(),
+        "property EnabledCgroups:a(st)".into(),
         format!("signal ConnectionCreated({conn})"),
         format!("signal ConnectionEstablished({conn})"),
         "signal ConnectionClosed(token:u)".into(),
@@ -235,8 +239,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 25 manager members + 19 + 10 properties.
-    assert_eq!(docs.len(), 3 + 25 + 19 + 10);
+    // 3 interfaces + 29 manager members + 19 + 10 properties.
+    assert_eq!(docs.len(), 3 + 29 + 19 + 10);
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn write_exe(path: &Path, text: &str) {
 fn fake_bins(dir: &Path, with_docs: bool) {
     write_exe(&dir.join("mptcp-policyd"), "#!/bin/sh\nexit 0\n");
     write_exe(&dir.join("mptcp-policy-panel"), "#!/bin/sh\nexit 0\n");
+    std::fs::write(dir.join("libmptcp_preload.so"), "not really ELF\n").expect("write");
     let ctl = if with_docs {
         "#!/bin/sh\ncase \"$1\" in\n  man) echo '.TH MPTCP-POLICYCTL 1' ;;\n  \
          completions) echo \"# $2 completions\" ;;\n  *) exit 2 ;;\nesac\n"
@@ -103,11 +104,12 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 16] = [
+const CORE_FILES: [&str; 17] = [
     "/etc/mptcp-policyd/policy.toml",
     "/usr/bin/mptcp-policy-panel",
     "/usr/bin/mptcp-policyctl",
     "/usr/bin/mptcp-policyd",
+    "/usr/lib/mptcp-policyd/libmptcp_preload.so",
     "/usr/lib/systemd/system/mptcp-policyd.service",
     "/usr/lib/sysusers.d/mptcp-policyd.conf",
     "/usr/share/applications/org.mptcp.PolicyPanel.desktop",

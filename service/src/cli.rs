@@ -16,7 +16,8 @@ use clap::Parser;
 /usr/lib/mptcp-policyd/policy.d/*.toml   vendor and carrier defaults (lowest priority)\n  \
 /etc/mptcp-policyd/policy.toml           the administrator's policy\n  \
 /etc/mptcp-policyd/policy.d/*.toml       administrator drop-ins (highest priority)\n  \
-$STATE_DIRECTORY/endpoints.json          endpoints this daemon created (ownership)\n\n\
+$STATE_DIRECTORY/endpoints.json          endpoints this daemon created (ownership)\n  \
+$STATE_DIRECTORY/apps.json               cgroups enabled for MPTCP (EnableCgroup)\n\n\
 SIGNALS:\n  \
 SIGHUP    reload the policy; a bad file is reported with file:line:column and the\n            \
 last good policy stays in force\n  \
@@ -72,4 +73,9 @@ pub struct Args {
     /// The administrator's drop-in directory (`*.toml`, highest priority).
     #[arg(long, value_name = "DIR", default_value = mptcp_policy::ADMIN_DIR)]
     pub admin_dir: PathBuf,
+
+    /// The cgroup v2 mount that EnableCgroup paths are relative to
+    /// (default: found in /proc/self/mountinfo).
+    #[arg(long, value_name = "DIR")]
+    pub cgroup_root: Option<PathBuf>,
 }

@@ -2,6 +2,8 @@
 //! runs the engine on a single-threaded runtime (one owner of state; the
 //! daemon is I/O bound and small).
 
+mod apps;
+mod bpf;
 mod bus;
 mod cli;
 mod config;

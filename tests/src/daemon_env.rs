@@ -27,6 +27,8 @@ pub struct DaemonEnv {
     pub config: PathBuf,
     pub state: PathBuf,
     binary: PathBuf,
+    /// More daemon arguments (after --config and --state-dir).
+    args: Vec<std::ffi::OsString>,
     runs: u32,
     /// The log of the last run that ended (stop/kill), for checks of what
     /// the daemon said on its way out.
@@ -50,6 +52,16 @@ impl DaemonEnv {
 
     /// Like [`DaemonEnv::start`] with a testbed built from `opts`.
     pub fn start_with(daemon: &Path, policy: &str, opts: TestbedOpts) -> Result<DaemonEnv> {
+        Self::start_with_args(daemon, policy, opts, &[])
+    }
+
+    /// Like [`DaemonEnv::start_with`], passing `args` to the daemon too.
+    pub fn start_with_args(
+        daemon: &Path,
+        policy: &str,
+        opts: TestbedOpts,
+        args: &[&std::ffi::OsStr],
+    ) -> Result<DaemonEnv> {
         let tb = Testbed::new(opts)?;
         let bus = PrivateBus::start(&[&repo().join("dbus/org.mptcp.Policy1.conf")])?;
         let polkitd = Polkitd::start(&bus, &[&repo().join("polkit/org.mptcp.policy.policy")], &[])?;
@@ -64,6 +76,7 @@ impl DaemonEnv {
             config,
             state,
             binary: daemon.to_path_buf(),
+            args: args.iter().map(|a| a.to_os_string()).collect(),
             runs: 0,
             last_log: String::new(),
         };
@@ -81,7 +94,8 @@ impl DaemonEnv {
             .arg("--config")
             .arg(&self.config)
             .arg("--state-dir")
-            .arg(&self.state);
+            .arg(&self.state)
+            .args(&self.args);
         let name = format!("mptcp-policyd-{}", self.runs);
         self.daemon = Some(BgProcess::spawn(&name, &mut cmd, self.tb.tmp_dir())?);
         self.bus

@@ -16,6 +16,7 @@ pub mod handover;
 pub mod health;
 pub mod netns;
 pub mod polkit;
+pub mod preload;
 pub mod process;
 pub mod record;
 pub mod sock;

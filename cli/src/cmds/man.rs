@@ -112,6 +112,10 @@ mod tests {
             ".B 3\n",
             "DBUS_SYSTEM_BUS_ADDRESS",
             "budget wwan0 2GiB monthly",
+            "mptcp-policyctl run",
+            "mptcp-policyctl enable",
+            "50-mptcp.conf",
+            "MPTCP_PRELOAD_NO_INHERIT",
         ] {
             assert!(page.contains(s), "missing {s}");
         }

@@ -5,15 +5,19 @@ use clap::{Parser, Subcommand};
 use crate::client::Client;
 use crate::error::{Result, EXIT_CODES_HELP};
 
+pub mod apps;
 pub mod budget;
 pub mod completions;
 pub mod connections;
+pub mod disable;
+pub mod enable;
 pub mod man;
 pub mod metered;
 pub mod monitor;
 pub mod policy;
 pub mod reload;
 pub mod reset_usage;
+pub mod run;
 pub mod set_role;
 pub mod status;
 
@@ -22,7 +26,11 @@ mptcp-policyctl talks to mptcp-policyd, the MPTCP path policy daemon, over \
 the D-Bus system bus (name org.mptcp.Policy1). It shows which interfaces \
 carry MPTCP traffic and in which role, lists MPTCP connections with their \
 subflows, changes roles, metered flags and data budgets, reads, validates \
-and replaces the policy, and follows the daemon's events live.
+and replaces the policy, and follows the daemon's events live. It also puts \
+unmodified programs on MPTCP: 'run' starts one with the preload library, \
+'enable'/'disable' add or remove it for a systemd service (no daemon \
+needed for these) or a cgroup (through the daemon's BPF hook), 'apps' \
+lists what is enabled.
 
 Reading is open to every user. Changes are checked by polkit: switching \
 an interface's role (action org.mptcp.policy.set-role) is allowed to a \
@@ -39,7 +47,9 @@ Examples:
   mptcp-policyctl budget wwan0 2GiB monthly
   mptcp-policyctl policy validate /etc/mptcp-policyd/policy.toml
   mptcp-policyctl --json connections | jq '.[].token'
-  mptcp-policyctl monitor";
+  mptcp-policyctl monitor
+  mptcp-policyctl run -- curl https://example.org
+  mptcp-policyctl enable nginx";
 
 /// The whole command line.
 #[derive(Debug, Parser)]
@@ -80,6 +90,10 @@ pub enum Command {
     Policy(policy::Args),
     Reload(reload::Args),
     Monitor(monitor::Args),
+    Run(run::Args),
+    Enable(enable::Args),
+    Disable(disable::Args),
+    Apps(apps::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -113,6 +127,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Policy(a) => zbus::block_on(policy::run(&ctx, a)),
         Command::Reload(a) => zbus::block_on(reload::run(&ctx, a)),
         Command::Monitor(a) => zbus::block_on(monitor::run(&ctx, a)),
+        Command::Run(a) => run::run(a),
+        Command::Enable(a) => zbus::block_on(enable::run(&ctx, a)),
+        Command::Disable(a) => zbus::block_on(disable::run(&ctx, a)),
+        Command::Apps(a) => zbus::block_on(apps::run(&ctx, a)),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

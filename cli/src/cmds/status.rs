@@ -18,7 +18,9 @@ use crate::units::human_bytes;
 /// interface: its name, type (and where the type came from), up or down,
 /// role (preferred, backup or off) and why, addresses, whether it is
 /// metered, data used against its budget, and the kernel endpoint ids the
-/// daemon created for it.
+/// daemon created for it. "BPF:" says whether the kernel's BPF hook puts
+/// enabled cgroups on MPTCP ("active (...)") or why not ("unavailable
+/// (...)", then only 'run' and 'enable UNIT' do).
 ///
 /// Examples:
 ///   mptcp-policyctl status
@@ -76,6 +78,7 @@ pub fn status_from(
                     .collect()
             },
         ),
+        bpf_status: opt_prop(props, "BpfStatus")?,
         interfaces,
     })
 }
@@ -160,6 +163,9 @@ pub fn render(s: &Status) -> String {
         vec!["Limits:".into(), limits],
         vec!["Foreign endpoints:".into(), foreign],
     ];
+    if let Some(bpf) = &s.bpf_status {
+        head.push(vec!["BPF:".into(), bpf.clone()]);
+    }
     let summary = s.policy_summary.as_deref().map(str::trim_end).unwrap_or("");
     let mut summary_lines = summary.lines();
     if let Some(first) = summary_lines.next() {

@@ -8,7 +8,7 @@ use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus_polkit::policykit1::AuthorityProxy;
 
-use super::errors::to_dbus;
+use super::errors::{apps_to_dbus, to_dbus};
 use super::polkit::authorize;
 use crate::control::{Command, EngineHandle};
 use crate::views::ManagerView;
@@ -24,6 +24,9 @@ pub struct Manager {
     /// for the engine, and the engine publishes before it answers — taking
     /// the interface for writing then would deadlock.
     pub view: tokio::sync::watch::Receiver<ManagerView>,
+    /// Enabled cgroups and the BPF path (not engine state: the policy
+    /// engine only reads the set, through `Apps::subscribe`).
+    pub apps: crate::apps::Apps,
 }
 
 fn check_size(text: &str) -> Result<(), Error> {
@@ -143,6 +146,46 @@ impl Manager {
             .ask(|reply| Command::Reload { reply })
             .await
             .map_err(to_dbus)
+    }
+
+    /// Puts the processes of cgroup `path` on MPTCP through the BPF hook.
+    async fn enable_cgroup(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        path: String,
+    ) -> Result<(), Error> {
+        authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        self.apps.enable(&path).map_err(apps_to_dbus)?;
+        if let Err(e) = self.enabled_cgroups_changed(&emitter).await {
+            tracing::warn!("cannot emit PropertiesChanged(EnabledCgroups): {e}");
+        }
+        Ok(())
+    }
+
+    /// Takes cgroup `path` off the BPF hook again.
+    async fn disable_cgroup(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        path: String,
+    ) -> Result<(), Error> {
+        authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        self.apps.disable(&path).map_err(apps_to_dbus)?;
+        if let Err(e) = self.enabled_cgroups_changed(&emitter).await {
+            tracing::warn!("cannot emit PropertiesChanged(EnabledCgroups): {e}");
+        }
+        Ok(())
+    }
+
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn bpf_status(&self) -> String {
+        self.apps.bpf_status()
+    }
+
+    #[zbus(property)]
+    fn enabled_cgroups(&self) -> Vec<(String, u64)> {
+        self.apps.enabled()
     }
 
     #[zbus(property)]

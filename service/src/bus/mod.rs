@@ -38,7 +38,11 @@ pub struct Bus {
 impl Bus {
     /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS` if set), serves
     /// the manager object and takes the name `org.mptcp.Policy1`.
-    pub async fn start(engine: EngineHandle, manager: ManagerView) -> anyhow::Result<Bus> {
+    pub async fn start(
+        engine: EngineHandle,
+        manager: ManagerView,
+        apps: crate::apps::Apps,
+    ) -> anyhow::Result<Bus> {
         let conn = zbus::connection::Builder::system()
             .build()
             .await
@@ -56,6 +60,7 @@ impl Bus {
                     engine,
                     authority,
                     view,
+                    apps,
                 },
             )
             .await?;

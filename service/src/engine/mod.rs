@@ -166,8 +166,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Err(e) => tracing::warn!("path health monitoring off: cannot start its thread: {e}"),
     }
     engine.reconcile("start", None).await;
+    // Probes and loads the BPF path; lives (program attached) until exit.
+    let apps = crate::apps::Apps::start(&args.state_dir, args.cgroup_root.clone(), args.dry_run);
     if !args.no_dbus {
-        engine.bus = Some(Bus::start(handle.clone(), engine.manager_view()).await?);
+        engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
         engine.publish().await;
     }
     tracing::info!(dry_run = args.dry_run, "ready");
