@@ -373,6 +373,10 @@ struct TestCgroup {
 
 impl TestCgroup {
     fn new() -> Result<TestCgroup> {
+        Self::new_named("rules")
+    }
+
+    fn new_named(tag: &str) -> Result<TestCgroup> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
         let root = mountinfo
             .lines()
@@ -382,7 +386,7 @@ impl TestCgroup {
                     .then(|| left.split_whitespace().nth(4).map(String::from))?
             })
             .ok_or_else(|| anyhow::anyhow!("no cgroup2 mount"))?;
-        let name = format!("mptcp-policyd-test-{}", std::process::id());
+        let name = format!("mptcp-policyd-test-{tag}-{}", std::process::id());
         let dir = std::path::Path::new(&root).join(&name);
         std::fs::create_dir_all(&dir)?;
         Ok(TestCgroup {
@@ -519,6 +523,106 @@ mode = "interactive"
         modes[2].ends_with(&format!(
             "interactive by [[rule]] #2 (cgroup = [\"{}\"])",
             cg.path
+        )),
+        "{log}"
+    );
+    daemon.stop().expect("stop");
+}
+
+/// Issue "unmodified apps": two programs that know nothing of MPTCP (plain
+/// `socket.socket()`), each started with `mptcp-policyctl run` in its own
+/// cgroup — "the video app" and "the backup app" — get MPTCP from the
+/// preload library and their own modes from the daemon's cgroup rules.
+#[test]
+fn unmodified_apps_get_their_modes_by_cgroup() {
+    use mptcp_policy_tests::preload::{tools, CLIENT_PY, PYTHON, SERVER_PY};
+    let video = TestCgroup::new_named("video").expect("video cgroup");
+    let backup = TestCgroup::new_named("backup").expect("backup cgroup");
+    let policy = format!(
+        r#"{}
+[[rule]]
+cgroup = ["{}"]
+mode = "interactive"
+
+[[rule]]
+cgroup = ["{}"]
+mode = "handover"
+"#,
+        // unmatched connections: aggregate (default_mode is a [general] key)
+        WIFI_FIRST_USERSPACE.replacen(
+            "path_manager = \"userspace\"\n",
+            "path_manager = \"userspace\"\ndefault_mode = \"aggregate\"\n",
+            1
+        ),
+        video.path,
+        backup.path
+    );
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let mut daemon = Daemon::start_with_cgroup2(&tb, &policy).expect("daemon");
+    let (ctl, lib) = tools().expect("mptcp-policyctl and the preload library");
+    let dir = tb.tmp_dir();
+    let server = mptcp_policy_tests::BgProcess::spawn_in_ns(
+        tb.server_ns(),
+        "py-server",
+        std::path::Path::new(PYTHON),
+        &[
+            "-c".into(),
+            SERVER_PY.into(),
+            "0.0.0.0".into(),
+            "7000".into(),
+            "mptcp".into(),
+        ],
+        dir,
+    )
+    .expect("server");
+    wait_until("server listening", Duration::from_secs(5), || {
+        Ok(server.stdout().contains("listening").then_some(()))
+    })
+    .expect("server ready");
+    let mut apps = Vec::new();
+    for (name, cg) in [("video", &video), ("backup", &backup)] {
+        let script = format!(
+            "echo $$ > {}/cgroup.procs && exec ip netns exec {} {} run --library {} -- {PYTHON} -c \"$0\" 10.9.0.1 7000 1",
+            cg.dir.display(),
+            tb.client_ns(),
+            ctl.display(),
+            lib.display()
+        );
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &script, CLIENT_PY]);
+        apps.push(
+            mptcp_policy_tests::BgProcess::spawn(&format!("app-{name}"), &mut cmd, dir)
+                .expect("app"),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for a in &mut apps {
+        a.wait_success(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("app: {e}\n{}", a.stderr()));
+        assert!(a.stdout().contains("protocol=262"), "{}", a.stdout());
+    }
+    let log = daemon.log();
+    let modes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("-> 10.9.0.1:7000:"))
+        .collect();
+    println!("{}", modes.join("\n"));
+    assert_eq!(modes.len(), 2, "{log}");
+    assert!(
+        modes[0].ends_with(&format!(
+            "interactive by [[rule]] #1 (cgroup = [\"{}\"])",
+            video.path
+        )),
+        "{log}"
+    );
+    assert!(
+        modes[1].ends_with(&format!(
+            "handover by [[rule]] #2 (cgroup = [\"{}\"])",
+            backup.path
         )),
         "{log}"
     );
