@@ -62,6 +62,9 @@ pub struct ConnectionInfo {
     /// When the daemon saw it created (Unix ms; 0 from a daemon that does
     /// not publish `OpenedAt`).
     pub opened_at_ms: u64,
+    /// The userspace path manager's mode for it (`handover`, ...; "" under
+    /// the in-kernel path manager), shown as the daemon names it.
+    pub mode: String,
     /// When this panel first saw it, for such daemons; `seen_at_start`
     /// marks connections that were already open when the panel connected,
     /// whose age is then only a lower bound.
@@ -122,6 +125,7 @@ impl ConnectionInfo {
             server_side: false,
             subflows: Vec::new(),
             opened_at_ms: 0,
+            mode: String::new(),
             first_seen: now,
             seen_at_start,
         }
@@ -138,6 +142,7 @@ impl ConnectionInfo {
         take(props, &p, "ServerSide", &mut self.server_side)?;
         take(props, &p, "Subflows", &mut self.subflows)?;
         take(props, &p, "OpenedAt", &mut self.opened_at_ms)?;
+        take(props, &p, "Mode", &mut self.mode)?;
         Ok(())
     }
 
@@ -386,6 +391,16 @@ mod tests {
         )
         .expect("decode");
         assert_eq!(s.connections[CONN].age(now, 1_090_500), (90, false));
+        assert_eq!(s.connections[CONN].mode, "", "in-kernel path manager");
+        s.upsert(
+            ObjectKind::Connection,
+            CONN,
+            &props(vec![("Mode", v("interactive"))]),
+            now,
+            true,
+        )
+        .expect("decode");
+        assert_eq!(s.connections[CONN].mode, "interactive");
         s.connections.get_mut(CONN).expect("conn").opened_at_ms = 0;
         s.connections.get_mut(CONN).expect("conn").seen_at_start = true;
         assert_eq!(

@@ -89,7 +89,12 @@ impl ConnectionRow {
         let n = info.subflows.len();
         let subflows =
             ngettext("{n} subflow", "{n} subflows", n as u32).replace("{n}", &n.to_string());
-        self.set_subtitle(&format!("{open} · {subflows}"));
+        if info.mode.is_empty() {
+            self.set_subtitle(&format!("{open} · {subflows}"));
+        } else {
+            // the daemon's word (an open list), not translated
+            self.set_subtitle(&format!("{open} · {subflows} · {}", info.mode));
+        }
     }
 
     fn show_subflows(&self, info: &ConnectionInfo) {
