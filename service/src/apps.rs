@@ -130,12 +130,6 @@ impl Apps {
             .collect()
     }
 
-    /// Follows the enabled set (for per-app rules of the path manager).
-    #[allow(dead_code)] // the userspace path manager's per-app rules subscribe
-    pub fn subscribe(&self) -> watch::Receiver<Vec<EnabledCgroup>> {
-        self.changes.subscribe()
-    }
-
     /// Enables a cgroup (it must exist). Nothing changes when any step fails.
     pub fn enable(&self, path: &str) -> Result<(), AppsError> {
         let path =

@@ -6,14 +6,13 @@
 //! `/system.slice/foo.service`. Its id is the inode number of the cgroup's
 //! directory in cgroupfs — what `bpf_get_current_cgroup_id()` returns.
 //!
-//! Matching a connection to an enabled cgroup (for per-app rules of the
-//! userspace path manager): the kernel reports each socket's cgroup id in
-//! `inet_diag` replies (attribute `INET_DIAG_CGROUP_ID`, what `ss --cgroup`
-//! prints; also for `IPPROTO_MPTCP` sockets). [`path_of_id`] turns that id
-//! into a path, [`enabled_ancestor`] finds the enabled cgroup that contains
-//! it (descendants count, like in the BPF program). Ids change when a
-//! cgroup is removed and created again (a unit restart), paths do not:
-//! that is why paths are what is stored.
+//! Per-app rules of the userspace path manager match the same paths: the
+//! kernel reports each socket's cgroup id in `inet_diag` replies
+//! (`INET_DIAG_CGROUP_ID`, what `ss --cgroup` prints), which
+//! `userspace/owner.rs` maps back to a path for `[[rule]] cgroup`
+//! (descendants count, like in the BPF program). Ids change when a cgroup
+//! is removed and created again (a unit restart), paths do not: that is
+//! why paths are what is stored.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,20 +64,6 @@ impl CgroupPath {
         Ok(CgroupPath(format!("/{}", parts.join("/"))))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// True when `self` is `other` or one of its ancestors.
-    pub fn contains(&self, other: &CgroupPath) -> bool {
-        self.0 == "/"
-            || other.0 == self.0
-            || other
-                .0
-                .strip_prefix(&self.0)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-
     /// The directory of this cgroup under the cgroup2 mount `root`.
     pub fn dir(&self, root: &Path) -> PathBuf {
         root.join(self.0.trim_start_matches('/'))
@@ -89,18 +74,6 @@ impl std::fmt::Display for CgroupPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// The enabled cgroup that contains `path` (itself or an ancestor); the
-/// deepest one when several do.
-pub fn enabled_ancestor<'a>(
-    enabled: impl IntoIterator<Item = &'a CgroupPath>,
-    path: &CgroupPath,
-) -> Option<&'a CgroupPath> {
-    enabled
-        .into_iter()
-        .filter(|e| e.contains(path))
-        .max_by_key(|e| e.0.len())
 }
 
 /// The mount point of the cgroup2 hierarchy from `/proc/self/mountinfo`
@@ -145,13 +118,6 @@ pub fn find_cgroup2_mount() -> Option<PathBuf> {
     cgroup2_mount(&std::fs::read_to_string("/proc/self/mountinfo").ok()?)
 }
 
-/// The unified-hierarchy path in `/proc/PID/cgroup` text (the `0::` line).
-pub fn parse_proc_cgroup(text: &str) -> Option<CgroupPath> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .and_then(|p| CgroupPath::parse(p.trim_end_matches(" (deleted)")).ok())
-}
-
 /// The id of an existing cgroup: the inode number of its directory.
 pub fn cgroup_id(root: &Path, path: &CgroupPath) -> io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
@@ -163,26 +129,6 @@ pub fn cgroup_id(root: &Path, path: &CgroupPath) -> io::Result<u64> {
         ));
     }
     Ok(meta.ino())
-}
-
-/// The path of the cgroup with `id` (a walk of the hierarchy: use it for a
-/// socket's `INET_DIAG_CGROUP_ID`, and cache the answer).
-pub fn path_of_id(root: &Path, id: u64) -> Option<CgroupPath> {
-    use std::os::unix::fs::MetadataExt;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let meta = std::fs::metadata(&dir).ok()?;
-        if meta.ino() == id {
-            let rel = dir.strip_prefix(root).ok()?;
-            return CgroupPath::parse(&format!("/{}", rel.to_string_lossy())).ok();
-        }
-        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(entry.path());
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -205,7 +151,7 @@ mod tests {
             ("/a b/c@d:e", "/a b/c@d:e"),
         ];
         for (input, want) in ok {
-            assert_eq!(p(input).as_str(), want, "{input:?}");
+            assert_eq!(p(input).to_string(), want, "{input:?}");
         }
         let bad = [
             ("", CgroupPathError::Empty),
@@ -228,42 +174,6 @@ mod tests {
     }
 
     #[test]
-    fn descendants_of_enabled_cgroups_match_and_the_deepest_wins() {
-        let enabled = [
-            p("/system.slice"),
-            p("/system.slice/app.service"),
-            p("/user.slice/u"),
-        ];
-        let cases = [
-            ("/system.slice", Some("/system.slice")),
-            ("/system.slice/other.service", Some("/system.slice")),
-            (
-                "/system.slice/app.service",
-                Some("/system.slice/app.service"),
-            ),
-            (
-                "/system.slice/app.service/worker",
-                Some("/system.slice/app.service"),
-            ),
-            ("/system.slicex", None), // a prefix of the name is no ancestor
-            ("/user.slice", None),    // the parent of an enabled one is not in
-            ("/user.slice/u/x", Some("/user.slice/u")),
-            ("/", None),
-        ];
-        for (path, want) in cases {
-            assert_eq!(
-                enabled_ancestor(&enabled, &p(path)).map(CgroupPath::as_str),
-                want,
-                "{path}"
-            );
-        }
-        assert_eq!(
-            enabled_ancestor(&[p("/")], &p("/a/b")).map(CgroupPath::as_str),
-            Some("/")
-        );
-    }
-
-    #[test]
     fn the_cgroup2_mount_is_found_in_mountinfo() {
         let unified =
             "30 24 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
@@ -281,36 +191,22 @@ mod tests {
         assert_eq!(cgroup2_mount(""), None);
     }
 
-    #[test]
-    fn proc_cgroup_gives_the_unified_path() {
-        let cases = [
-            (
-                "0::/system.slice/x.service\n",
-                Some("/system.slice/x.service"),
-            ),
-            ("12:pids:/a\n1:name=systemd:/b\n0::/\n", Some("/")),
-            ("0::/gone (deleted)\n", Some("/gone")),
-            ("4:memory:/only-v1\n", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(
-                parse_proc_cgroup(text).as_ref().map(CgroupPath::as_str),
-                want,
-                "{text:?}"
-            );
-        }
-    }
-
     /// On the real cgroupfs of this machine: the id of this process's own
-    /// cgroup is found again by walking the hierarchy.
+    /// cgroup is the inode of its directory.
     #[test]
-    fn ids_of_real_cgroups_round_trip() {
+    fn ids_of_real_cgroups_are_directory_inodes() {
+        use std::os::unix::fs::MetadataExt;
         let root = find_cgroup2_mount().expect("cgroup v2 is mounted");
         let own = std::fs::read_to_string("/proc/self/cgroup").expect("/proc/self/cgroup");
-        let own = parse_proc_cgroup(&own).expect("0:: line");
+        let own = own
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map(p)
+            .expect("0:: line");
         let id = cgroup_id(&root, &own).expect("own cgroup exists");
         assert!(id > 0);
-        assert_eq!(path_of_id(&root, id), Some(own));
+        let ino = std::fs::metadata(own.dir(&root)).expect("stat").ino();
+        assert_eq!(id, ino);
         let missing = p("/no-such-cgroup-mptcp-policyd-test");
         assert_eq!(
             cgroup_id(&root, &missing).map_err(|e| e.kind()),

@@ -79,7 +79,11 @@ fn probe_reports_what_the_kernel_answers() {
             // The kernel allows it: the real thing, on this process's cgroup.
             let root = cgroups::find_cgroup2_mount().expect("cgroup2");
             let own = std::fs::read_to_string("/proc/self/cgroup").expect("read");
-            let own = cgroups::parse_proc_cgroup(&own).expect("0:: line");
+            let own = own
+                .lines()
+                .find_map(|l| l.strip_prefix("0::"))
+                .and_then(|l| cgroups::CgroupPath::parse(l).ok())
+                .expect("0:: line");
             let id = cgroups::cgroup_id(&root, &own).expect("id");
             prog.set(id, true).expect("map update");
             let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)

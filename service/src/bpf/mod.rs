@@ -9,9 +9,6 @@
 //! * [`loader`]: load + attach with libbpf-rs, the map of enabled ids; the
 //!   load doubles as the start-up probe and says why it failed.
 
-// Its matching helpers (enabled_ancestor, path_of_id, ...) serve the
-// per-connection rules of the userspace path manager; tests use them now.
-#[allow(dead_code)]
 pub mod cgroups;
 pub mod loader;
 pub mod object;

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use mptcp_policy_netlink::diag::DiagSocket;
 
+use crate::bpf::cgroups::find_cgroup2_mount;
+
 /// What is known of a connection's owner.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Owner {
@@ -68,23 +70,6 @@ impl OwnerLookup {
             }
         }
     }
-}
-
-/// The cgroup2 mount point from `/proc/self/mountinfo` (`/sys/fs/cgroup` on
-/// unified systems, `/sys/fs/cgroup/unified` on hybrid ones).
-fn find_cgroup2_mount() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    parse_cgroup2_mount(&text)
-}
-
-fn parse_cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|line| {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
-        let (left, right) = line.split_once(" - ")?;
-        let fstype = right.split_whitespace().next()?;
-        let mountpoint = left.split_whitespace().nth(4)?;
-        (fstype == "cgroup2").then(|| PathBuf::from(mountpoint.replace("\\040", " ")))
-    })
 }
 
 /// cgroup id → path (relative to the cgroup2 root, starting with `/`).
@@ -143,22 +128,6 @@ fn walk(root: &Path, dir: &Path, out: &mut HashMap<u64, String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_cgroup2_mount_on_hybrid_and_unified_systems() {
-        let hybrid = "35 25 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
-                      36 25 0:31 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n";
-        assert_eq!(
-            parse_cgroup2_mount(hybrid),
-            Some(PathBuf::from("/sys/fs/cgroup/unified"))
-        );
-        let unified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(
-            parse_cgroup2_mount(unified),
-            Some(PathBuf::from("/sys/fs/cgroup"))
-        );
-        assert_eq!(parse_cgroup2_mount("garbage\n\n- -\n"), None);
-    }
 
     #[test]
     fn the_root_cgroup_has_the_path_slash() {
