@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the tests and the demo need (idempotent).
 set -euo pipefail
-need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd)
+need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd util-linux passwd systemd
+      network-manager dnsmasq-base)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# network-manager's postinst runs `addgroup --system netdev`, which fails when
+# a plain (non-system) netdev group exists — the polkit tests' `groupadd -f
+# netdev` makes one. Give such a group a free system gid first.
+netdev_gid=$(getent group netdev | cut -d: -f3 || true)
+if [ -n "$netdev_gid" ] && [ "$netdev_gid" -ge 1000 ]; then
+  for g in $(seq 999 -1 100); do
+    if ! getent group "$g" >/dev/null; then groupmod -g "$g" netdev; break; fi
+  done
+fi
+if dpkg-query -W -f='${Status}' network-manager 2>/dev/null | grep -q "half-configured\|unpacked"; then
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
