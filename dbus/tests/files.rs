@@ -43,11 +43,12 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method SetBudget(interface:s:in,bytes:t:in,period:s:in)".into(),
         "method ResetUsage(interface:s:in)".into(),
         "method Reload()".into(),
+        "method NotifyNetworkManager(interface:s:in,action:s:in,hints:a{ss}:in,outcome:s:out)".into(),
         "property PathManager:s".into(),
         "property Version:s".into(),
         "property PolicySummary:s".into(),
         "property Limits:(uu)".into(),
-        "property ForeignEndpoints:a(yss)".into(),
+        "property ForeignEndpoints:a(ysss)".into(),
         format!("signal ConnectionCreated({conn})"),
         format!("signal ConnectionEstablished({conn})"),
         "signal ConnectionClosed(token:u)".into(),
@@ -79,6 +80,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "AllowanceBytes:t",
         "NextReset:s",
         "EndpointIds:ay",
+        "Hints:a{s(ss)}",
     ];
     let connection = [
         "Token:u".to_string(),
@@ -230,8 +232,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 25 manager members + 17 + 7 properties.
-    assert_eq!(docs.len(), 3 + 25 + 17 + 7);
+    // 3 interfaces + 26 manager members + 18 + 7 properties.
+    assert_eq!(docs.len(), 3 + 26 + 18 + 7);
 }
 
 #[test]

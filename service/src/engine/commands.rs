@@ -56,7 +56,7 @@ impl Engine {
                     .edit_interface(
                         &interface,
                         &format!("D-Bus SetMetered {interface} {metered}"),
-                        |e| e.metered = metered,
+                        |e| e.metered = Some(metered),
                     )
                     .await;
                 let _ = reply.send(r);
@@ -72,6 +72,15 @@ impl Engine {
             }
             Command::ResetUsage { interface, reply } => {
                 let r = self.reset_usage(&interface).await;
+                let _ = reply.send(r);
+            }
+            Command::NotifyNetworkManager {
+                interface,
+                action,
+                hints,
+                reply,
+            } => {
+                let r = self.on_notify_nm(&interface, &action, &hints).await;
                 let _ = reply.send(r);
             }
             Command::Reload { reply } => {
@@ -135,7 +144,7 @@ impl Engine {
             if bytes == 0 {
                 e.budget = None;
             } else {
-                e.metered = true;
+                e.metered = Some(true);
                 let mut budget = e.budget.clone().unwrap_or(Budget {
                     bytes,
                     period,
@@ -240,7 +249,7 @@ fn type_entry_mut(layer: &mut Policy, kind: InterfaceType, role: Role) -> &mut I
             name: None,
             kind: Some(kind),
             role,
-            metered: false,
+            metered: None,
             budget: None,
         });
         layer.interfaces.len() - 1
