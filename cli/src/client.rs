@@ -22,6 +22,7 @@ pub mod method {
     pub const SET_BUDGET: &str = "SetBudget";
     pub const RESET_USAGE: &str = "ResetUsage";
     pub const RELOAD: &str = "Reload";
+    pub const NOTIFY_NETWORK_MANAGER: &str = "NotifyNetworkManager";
 }
 
 /// A connection to the system bus and a manager proxy.

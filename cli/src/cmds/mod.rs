@@ -11,6 +11,7 @@ pub mod connections;
 pub mod man;
 pub mod metered;
 pub mod monitor;
+pub mod notify;
 pub mod policy;
 pub mod reload;
 pub mod reset_usage;
@@ -80,6 +81,7 @@ pub enum Command {
     Policy(policy::Args),
     Reload(reload::Args),
     Monitor(monitor::Args),
+    Notify(notify::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -113,6 +115,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Policy(a) => zbus::block_on(policy::run(&ctx, a)),
         Command::Reload(a) => zbus::block_on(reload::run(&ctx, a)),
         Command::Monitor(a) => zbus::block_on(monitor::run(&ctx, a)),
+        Command::Notify(a) => notify::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }
