@@ -15,7 +15,8 @@
 # Every installed path is recorded in $PREFIX/share/mptcp-policyd/installed-files
 # so scripts/uninstall.sh removes exactly what this put. The default policy
 # $SYSCONFDIR/mptcp-policyd/policy.toml is only written when absent and is
-# kept by uninstall (unless --purge).
+# kept by uninstall (unless --purge). The NetworkManager hook and drop-in go
+# to $SYSCONFDIR/NetworkManager/{dispatcher.d,conf.d}/ (removed by uninstall).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,6 +98,12 @@ put 0644 "$here/dbus/org.mptcp.Policy1.service" "$datadir/dbus-1/system-services
 put 0644 "$here/dbus/org.mptcp.Policy1.xml" "$datadir/dbus-1/interfaces/org.mptcp.Policy1.xml"
 put 0644 "$here/polkit/org.mptcp.policy.policy" "$datadir/polkit-1/actions/org.mptcp.policy.policy"
 put 0644 "$here/polkit/50-mptcp-policy.rules.example" "$docdir/50-mptcp-policy.rules.example"
+# NetworkManager: the dispatcher hook (hands events to the daemon) and the
+# drop-in that turns NetworkManager's own MPTCP endpoints off.
+put 0755 "$here/networkmanager/dispatcher.d/90-mptcp-policyd" \
+  "$SYSCONFDIR/NetworkManager/dispatcher.d/90-mptcp-policyd"
+put 0644 "$here/networkmanager/conf.d/90-mptcp-policyd.conf" \
+  "$SYSCONFDIR/NetworkManager/conf.d/90-mptcp-policyd.conf"
 [ "$PREFIX" = /usr ] || rm -f "$unit_src"
 
 ctl="$BIN_DIR/mptcp-policyctl"
@@ -137,4 +144,7 @@ if [ -z "$DESTDIR" ]; then
     echo "start it with: systemctl enable --now mptcp-policyd"
   fi
   # dbus-daemon and polkitd watch their directories; nothing to reload.
+  if command -v nmcli >/dev/null && nmcli -t -f RUNNING general 2>/dev/null | grep -q running; then
+    nmcli general reload conf && echo "NetworkManager reloaded its configuration (reconnect to apply the drop-in)"
+  fi
 fi

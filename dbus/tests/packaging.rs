@@ -102,7 +102,9 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 11] = [
+const CORE_FILES: [&str; 13] = [
+    "/etc/NetworkManager/conf.d/90-mptcp-policyd.conf",
+    "/etc/NetworkManager/dispatcher.d/90-mptcp-policyd",
     "/etc/mptcp-policyd/policy.toml",
     "/usr/bin/mptcp-policyctl",
     "/usr/bin/mptcp-policyd",
@@ -146,6 +148,14 @@ fn install_puts_every_file_in_place_and_uninstall_removes_them() {
         (
             "polkit/org.mptcp.policy.policy",
             "usr/share/polkit-1/actions/org.mptcp.policy.policy",
+        ),
+        (
+            "networkmanager/dispatcher.d/90-mptcp-policyd",
+            "etc/NetworkManager/dispatcher.d/90-mptcp-policyd",
+        ),
+        (
+            "networkmanager/conf.d/90-mptcp-policyd.conf",
+            "etc/NetworkManager/conf.d/90-mptcp-policyd.conf",
         ),
     ] {
         let a = std::fs::read(repo().join(src)).expect("source");
