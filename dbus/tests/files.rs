@@ -43,7 +43,8 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method SetBudget(interface:s:in,bytes:t:in,period:s:in)".into(),
         "method ResetUsage(interface:s:in)".into(),
         "method Reload()".into(),
-        "method NotifyNetworkManager(interface:s:in,action:s:in,hints:a{ss}:in,outcome:s:out)".into(),
+        "method NotifyNetworkManager(interface:s:in,action:s:in,hints:a{ss}:in,outcome:s:out)"
+            .into(),
         "property PathManager:s".into(),
         "property Version:s".into(),
         "property PolicySummary:s".into(),

@@ -212,7 +212,10 @@ fn judge(
         reason: String::new(),
         skipped_addresses: Vec::new(),
         budget,
-        metered: is_metered(matched.and_then(|i| policy.interfaces[i].metered), &iface.hints),
+        metered: is_metered(
+            matched.and_then(|i| policy.interfaces[i].metered),
+            &iface.hints,
+        ),
     };
     let mut wanted = Vec::new();
     if !iface.up {

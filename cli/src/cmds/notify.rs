@@ -224,8 +224,14 @@ mod tests {
         assert_eq!(e.interface, "wlan0", "DEVICE_IFACE wins over the argument");
         assert_eq!(e.action, "up");
         assert_eq!(e.hints.get("device-type").map(String::as_str), Some("wifi"));
-        assert_eq!(e.hints.get("connection-id").map(String::as_str), Some("Home"));
-        assert!(!e.hints.contains_key("connectivity"), "empty vars are left out");
+        assert_eq!(
+            e.hints.get("connection-id").map(String::as_str),
+            Some("Home")
+        );
+        assert!(
+            !e.hints.contains_key("connectivity"),
+            "empty vars are left out"
+        );
 
         let e = event_from(
             &args(Some("none"), None, None),

@@ -248,8 +248,12 @@ pub fn render(s: &Status) -> String {
                 .iter()
                 .map(|(k, h)| format!("{k} {} ({})", h.value, h.source))
                 .collect();
-            format!("  {}: {}
-", i.name, list.join(", "))
+            format!(
+                "  {}: {}
+",
+                i.name,
+                list.join(", ")
+            )
         })
         .collect();
     if !hints.is_empty() {
@@ -334,7 +338,10 @@ wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0
             "{text}"
         );
         let j = to_json(&s);
-        assert_eq!(j["interfaces"][1]["hints"]["connectivity"]["source"], "networkmanager-hook");
+        assert_eq!(
+            j["interfaces"][1]["hints"]["connectivity"]["source"],
+            "networkmanager-hook"
+        );
         assert_eq!(j["foreign_endpoints"][0]["origin"], "networkmanager");
     }
 

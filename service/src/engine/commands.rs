@@ -190,11 +190,9 @@ impl Engine {
     ) -> Result<(), CommandError> {
         let index = self.known_interface(name)?;
         let current = self.matched_rule(index).cloned();
-        let current_role = self
-            .verdicts
-            .iter()
-            .find(|v| v.index == index)
-            .map_or(Role::Off, |v| v.role);
+        // The entry's role, not the effective one: a demotion (budget,
+        // NetworkManager's hints) must not be frozen into the layer.
+        let current_role = current.as_ref().map_or(Role::Off, |c| c.role);
         let mut layer = self.dbus_layer.clone();
         let existed = layer.interfaces.iter().any(|e| {
             e.kind.is_none()

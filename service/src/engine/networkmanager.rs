@@ -22,6 +22,12 @@ impl Engine {
     }
 
     pub(super) async fn on_nm_event(&mut self, event: NmEvent) {
+        // NetworkManager adds endpoints of its own while it activates a
+        // device (without the drop-in): re-read the kernel's so that they
+        // are reported as foreign.
+        if let Err(e) = self.reconciler.refresh().await {
+            tracing::warn!("cannot re-read the kernel's endpoints: {e}");
+        }
         let (changes, at, why) = match event {
             NmEvent::Devices { devices, at, why } => {
                 (self.nm_hints.apply_devices(&devices), Some(at), why)

@@ -5,9 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use mptcp_policy::{
-    type_from_nm_name, Connectivity, InterfaceHints, InterfaceType, NmMetered,
-};
+use mptcp_policy::{type_from_nm_name, Connectivity, InterfaceHints, InterfaceType, NmMetered};
 use mptcp_policy_dbus::networkmanager::{hint, source, ACTIONS};
 
 use super::NmDevice;
@@ -59,6 +57,20 @@ impl IfaceHints {
         if self.connectivity.is_some_and(|h| from_nm(h.source)) {
             self.connectivity = None;
         }
+    }
+}
+
+/// A new device type replaces the old one, except that generic ethernet
+/// never replaces a specific type (wifi, cellular, ...): NetworkManager
+/// says ethernet for veth and USB tethering too, which says less (as in
+/// `infer_type`).
+fn merge_type(
+    old: Option<Sourced<InterfaceType>>,
+    new: Option<Sourced<InterfaceType>>,
+) -> Option<Sourced<InterfaceType>> {
+    match (old, new) {
+        (Some(o), Some(n)) if n.value == InterfaceType::Ethernet && o.value != n.value => Some(o),
+        (_, n) => n,
     }
 }
 
@@ -147,7 +159,9 @@ fn check_ifname(name: &str) -> Result<(), NotifyError> {
     let ok = name.len() <= 15
         && name != "."
         && name != ".."
-        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
     if ok {
         Ok(())
     } else {
@@ -239,7 +253,7 @@ impl HintTable {
             self.activated.push(d.iface.clone());
         }
         self.edit(&d.iface, |h| {
-            h.device_type = d.device_type.map(nm);
+            h.device_type = merge_type(h.device_type, d.device_type.map(nm));
             // Metered and connectivity only count for devices it manages;
             // connectivity only while activated (it says "none" otherwise).
             h.metered = d.managed.then_some(d.metered).flatten().map(nm);
@@ -266,7 +280,7 @@ impl HintTable {
         if !n.interface.is_empty() {
             changes.extend(self.edit(&n.interface, |h| {
                 if let Some(t) = n.device_type {
-                    h.device_type = Some(hook(t));
+                    h.device_type = merge_type(h.device_type, Some(hook(t)));
                 }
                 match n.action.as_str() {
                     "down" | "pre-down" => {
@@ -371,6 +385,7 @@ mod tests {
 
     #[test]
     fn bad_notify_input_is_named_table() {
+        #[allow(clippy::type_complexity)]
         #[rustfmt::skip]
         let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
             ("wlan0", "hostname", &[], "unknown NetworkManager dispatcher action \"hostname\""),
@@ -393,6 +408,7 @@ mod tests {
     fn hook_events_table() {
         // (events, then hints of wlan0 as (connectivity, type))
         let up_full = [("connectivity", "FULL")];
+        #[allow(clippy::type_complexity)]
         #[rustfmt::skip]
         let cases: &[(&[(&str, &str, &[(&str, &str)])], Option<Connectivity>, Option<InterfaceType>)] = &[
             (&[("wlan0", "up", &[("device-type", "wifi")])], None, Some(InterfaceType::Wifi)),
@@ -435,12 +451,24 @@ mod tests {
             ("guess-yes".to_string(), "networkmanager".to_string())
         );
         // The same again changes nothing.
-        assert!(t.apply_devices(&[dev("eth1", true, 3, 2, 1), dev("eth2", true, 0, 4, 20)]).is_empty());
+        assert!(t
+            .apply_devices(&[dev("eth1", true, 3, 2, 1), dev("eth2", true, 0, 4, 20)])
+            .is_empty());
         // A global FULL from the hook clears no watcher value ...
-        let n = parse_notify("", "connectivity-change", &hints(&[("connectivity", "FULL")])).expect("ok");
+        let n = parse_notify(
+            "",
+            "connectivity-change",
+            &hints(&[("connectivity", "FULL")]),
+        )
+        .expect("ok");
         assert!(t.apply_notify(&n, &[]).is_empty());
         // ... a global PORTAL reaches every activated device.
-        let n = parse_notify("", "connectivity-change", &hints(&[("connectivity", "PORTAL")])).expect("ok");
+        let n = parse_notify(
+            "",
+            "connectivity-change",
+            &hints(&[("connectivity", "PORTAL")]),
+        )
+        .expect("ok");
         t.apply_notify(&n, &[]);
         assert_eq!(
             t.published("eth2")["connectivity"],
@@ -455,6 +483,20 @@ mod tests {
         assert_eq!(
             t.policy_hints("eth2").connectivity,
             Some(Connectivity::Portal)
+        );
+        // A specific type from the hook survives NetworkManager's generic
+        // ethernet (veth), not a specific one.
+        let n = parse_notify("eth2", "up", &hints(&[("device-type", "wifi")])).expect("ok");
+        t.apply_notify(&n, &[]);
+        t.apply_device(&dev("eth2", true, 0, 4, 20));
+        assert_eq!(
+            t.device_type("eth2").map(|s| (s.value, s.source)),
+            Some((InterfaceType::Wifi, "networkmanager-hook"))
+        );
+        t.apply_device(&dev("eth2", true, 0, 4, 8));
+        assert_eq!(
+            t.device_type("eth2").map(|s| (s.value, s.source)),
+            Some((InterfaceType::Cellular, "networkmanager"))
         );
         // An unmanaged device's metered value is not used.
         let mut d = dev("eth3", false, 1, 0, 2);

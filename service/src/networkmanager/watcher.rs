@@ -61,7 +61,10 @@ pub fn spawn(events: mpsc::Sender<NmEvent>) -> NmWatcher {
     NmWatcher { refresh }
 }
 
-async fn run(events: mpsc::Sender<NmEvent>, mut refresh: mpsc::Receiver<String>) -> zbus::Result<()> {
+async fn run(
+    events: mpsc::Sender<NmEvent>,
+    mut refresh: mpsc::Receiver<String>,
+) -> zbus::Result<()> {
     let conn = Connection::system().await?;
     let dbus = DBusProxy::new(&conn).await?;
     let mut owners = dbus.receive_name_owner_changed().await?;
