@@ -178,6 +178,11 @@ pub struct HintTable {
     /// Devices NetworkManager has activated, by interface name (for the
     /// global connectivity of the hook and the foreign endpoints' origin).
     activated: Vec<String>,
+    /// NetworkManager is on the bus and its devices are read: then its
+    /// per-device connectivity is the truth and the hook's connectivity
+    /// (which may arrive late: the dispatcher runs scripts one after the
+    /// other) only triggers a re-read.
+    watching: bool,
 }
 
 impl HintTable {
@@ -228,6 +233,7 @@ impl HintTable {
     /// NetworkManager's full device list (on start, after it (re)appears,
     /// after a hook event). Returns one description per change.
     pub fn apply_devices(&mut self, devices: &[NmDevice]) -> Vec<String> {
+        self.watching = true;
         let mut changes = Vec::new();
         let names: Vec<String> = self.by_iface.keys().cloned().collect();
         for name in names {
@@ -248,6 +254,7 @@ impl HintTable {
 
     /// One device as NetworkManager reports it now.
     pub fn apply_device(&mut self, d: &NmDevice) -> Vec<String> {
+        self.watching = true;
         self.activated.retain(|a| *a != d.iface);
         if d.activated {
             self.activated.push(d.iface.clone());
@@ -265,6 +272,7 @@ impl HintTable {
 
     /// NetworkManager left the bus: what it said no longer holds.
     pub fn forget_watcher(&mut self) -> Vec<String> {
+        self.watching = false;
         self.activated.clear();
         let names: Vec<String> = self.by_iface.keys().cloned().collect();
         names
@@ -273,10 +281,12 @@ impl HintTable {
             .collect()
     }
 
-    /// A valid hook event. `up_interfaces` are used for a global
-    /// connectivity state when NetworkManager's device list is unknown.
+    /// A valid hook event. Its connectivity counts only while NetworkManager
+    /// is not watched (then a global state other than full applies to the
+    /// `up_interfaces`); the device type always counts.
     pub fn apply_notify(&mut self, n: &Notify, up_interfaces: &[String]) -> Vec<String> {
         let mut changes = Vec::new();
+        let connectivity = n.connectivity.filter(|_| !self.watching);
         if !n.interface.is_empty() {
             changes.extend(self.edit(&n.interface, |h| {
                 if let Some(t) = n.device_type {
@@ -289,23 +299,17 @@ impl HintTable {
                         }
                     }
                     _ => {
-                        if let Some(c) = n.connectivity {
+                        if let Some(c) = connectivity {
                             h.connectivity = Some(hook(c));
                         }
                     }
                 }
             }));
-        } else if let Some(c) = n.connectivity {
+        } else if let Some(c) = connectivity {
             // The global state is the best of all devices: when it is not
-            // full, no device is; when it is, each device's own state (read
-            // from NetworkManager next) decides.
-            let targets: Vec<String> = if !self.activated.is_empty() {
-                self.activated.clone()
-            } else {
-                up_interfaces.to_vec()
-            };
-            for t in targets {
-                changes.extend(self.edit(&t, |h| {
+            // full, no device is.
+            for t in up_interfaces {
+                changes.extend(self.edit(t, |h| {
                     if c.demotes() {
                         h.connectivity = Some(hook(c));
                     } else if h.connectivity.is_some_and(|x| x.source == source::HOOK) {
@@ -454,35 +458,39 @@ mod tests {
         assert!(t
             .apply_devices(&[dev("eth1", true, 3, 2, 1), dev("eth2", true, 0, 4, 20)])
             .is_empty());
-        // A global FULL from the hook clears no watcher value ...
-        let n = parse_notify(
-            "",
-            "connectivity-change",
-            &hints(&[("connectivity", "FULL")]),
-        )
-        .expect("ok");
-        assert!(t.apply_notify(&n, &[]).is_empty());
-        // ... a global PORTAL reaches every activated device.
-        let n = parse_notify(
+        // While NetworkManager is watched, the hook's connectivity (global
+        // or not, possibly late) changes nothing: NetworkManager is re-read.
+        let portal = parse_notify(
             "",
             "connectivity-change",
             &hints(&[("connectivity", "PORTAL")]),
         )
         .expect("ok");
-        t.apply_notify(&n, &[]);
+        assert!(t.apply_notify(&portal, &["eth2".into()]).is_empty());
+        let n = parse_notify(
+            "eth2",
+            "connectivity-change",
+            &hints(&[("connectivity", "LIMITED")]),
+        )
+        .expect("ok");
+        assert!(t.apply_notify(&n, &["eth2".into()]).is_empty());
         assert_eq!(
             t.published("eth2")["connectivity"],
-            ("portal".to_string(), "networkmanager-hook".to_string())
+            ("full".to_string(), "networkmanager".to_string())
         );
         // A deactivated device has no connectivity hint.
         t.apply_device(&dev("eth1", false, 3, 1, 1));
         assert_eq!(t.policy_hints("eth1").connectivity, None);
-        // NetworkManager leaves: its values go, the hook's stay.
+        // NetworkManager leaves: its values go.
         t.forget_watcher();
         assert_eq!(t.policy_hints("eth1"), InterfaceHints::default());
+        assert_eq!(t.policy_hints("eth2"), InterfaceHints::default());
+        // Without it the hook's word is all there is: the global PORTAL
+        // reaches the up interfaces.
+        t.apply_notify(&portal, &["eth2".into()]);
         assert_eq!(
-            t.policy_hints("eth2").connectivity,
-            Some(Connectivity::Portal)
+            t.published("eth2")["connectivity"],
+            ("portal".to_string(), "networkmanager-hook".to_string())
         );
         // A specific type from the hook survives NetworkManager's generic
         // ethernet (veth), not a specific one.
