@@ -23,13 +23,19 @@
 //! deletes both namespaces and the directories.
 
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+
+mod endpoint;
+mod setup;
+
+use endpoint::parse_endpoint;
+pub use endpoint::Endpoint;
+use setup::{build_links, nsenter, start_dnsmasq, start_holder, Dirs};
 
 use crate::bins::find_bin;
 use crate::daemon_env::repo;
@@ -50,7 +56,7 @@ const NM_BIN: &str = "/usr/sbin/NetworkManager";
 const DISPATCHER_BIN: &str = "/usr/lib/NetworkManager/nm-dispatcher";
 const NM_BUS_CONF: &str = "/usr/share/dbus-1/system.d/org.freedesktop.NetworkManager.conf";
 const DISPATCHER_BUS_CONF: &str = "/usr/share/dbus-1/system.d/nm-dispatcher.conf";
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 const CMD_TIMEOUT: Duration = Duration::from_secs(30);
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -65,21 +71,6 @@ pub struct NmOpts {
     pub hook: bool,
     /// DHCP leases with `ANDROID_METERED` (option 43), per link (eth1, eth2).
     pub android_metered: [bool; 2],
-}
-
-/// One MPTCP endpoint as `ip mptcp endpoint show` prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub addr: String,
-    pub id: u8,
-    pub flags: Vec<String>,
-    pub dev: String,
-}
-
-impl Endpoint {
-    pub fn has(&self, flag: &str) -> bool {
-        self.flags.iter().any(|f| f == flag)
-    }
 }
 
 /// See the module documentation.
@@ -418,220 +409,5 @@ impl NmTestbed {
     pub fn helpers_alive(&mut self) -> bool {
         matches!(self.dnsmasq.try_status(), Ok(None))
             && matches!(self.check_server.try_status(), Ok(None))
-    }
-}
-
-/// The per-test directories bind-mounted into the namespace.
-struct Dirs {
-    etc: PathBuf,
-    lib: PathBuf,
-    run: PathBuf,
-    resolv: PathBuf,
-    bin: PathBuf,
-    www: PathBuf,
-}
-
-impl Dirs {
-    fn create(root: &Path, opts: &NmOpts) -> Result<Dirs> {
-        let d = Dirs {
-            etc: root.join("etc-NetworkManager"),
-            lib: root.join("var-lib-NetworkManager"),
-            run: root.join("run"),
-            resolv: root.join("resolv.conf"),
-            bin: root.join("usr-local-bin"),
-            www: root.join("www"),
-        };
-        for sub in ["conf.d", "dispatcher.d", "system-connections"] {
-            std::fs::create_dir_all(d.etc.join(sub))?;
-        }
-        for p in [
-            &d.lib,
-            &d.run.join("dbus"),
-            &d.run.join("NetworkManager"),
-            &d.bin,
-            &d.www,
-        ] {
-            std::fs::create_dir_all(p)?;
-        }
-        std::fs::set_permissions(&d.run, std::fs::Permissions::from_mode(0o755))?;
-        std::fs::write(&d.resolv, "# NetworkManager test namespace\n")?;
-        std::fs::write(d.www.join("default.body"), CHECK_OK)?;
-        std::fs::write(
-            d.etc.join("NetworkManager.conf"),
-            format!(
-                "[main]\nplugins=keyfile\nno-auto-default=*\ndns=none\nrc-manager=unmanaged\n\
-                 hostname-mode=none\nauth-polkit=false\ndhcp=internal\n\
-                 [keyfile]\nunmanaged-devices=interface-name:lo\n\
-                 [connectivity]\nuri=http://{NM_SERVER}/check\nresponse={}\ninterval=300\n\
-                 [logging]\nlevel=INFO\n",
-                CHECK_OK.trim_end()
-            ),
-        )?;
-        if opts.dropin {
-            std::fs::copy(
-                repo().join("networkmanager/conf.d/90-mptcp-policyd.conf"),
-                d.etc.join("conf.d/90-mptcp-policyd.conf"),
-            )?;
-        }
-        if opts.hook {
-            let hook = d.etc.join("dispatcher.d/90-mptcp-policyd");
-            std::fs::copy(
-                repo().join("networkmanager/dispatcher.d/90-mptcp-policyd"),
-                &hook,
-            )?;
-            std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
-            let ctl = find_bin("mptcp-policyctl", "MPTCP_POLICYCTL")?;
-            std::fs::copy(&ctl, d.bin.join("mptcp-policyctl"))?;
-        }
-        Ok(d)
-    }
-}
-
-fn sh_quote(p: &Path) -> Result<String> {
-    let s = p.to_str().context("path is not UTF-8")?;
-    Ok(format!("'{}'", s.replace('\'', r"'\''")))
-}
-
-/// `nsenter -t PID -m -n -- program`: NetworkManager's mount and network
-/// namespaces (no fork: the child's pid is the program's).
-fn nsenter(pid: u32, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut cmd = Command::new("nsenter");
-    cmd.arg("-t")
-        .arg(pid.to_string())
-        .args(["-m", "-n", "--"])
-        .arg(program)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    cmd
-}
-
-fn build_links(client: &str, server: &str) -> Result<()> {
-    for (ifname, peer, addr) in NM_LINKS {
-        ip(&[
-            "link", "add", ifname, "netns", client, "type", "veth", "peer", "name", peer, "netns",
-            server,
-        ])?;
-        ip(&["-n", server, "addr", "add", addr, "dev", peer])?;
-        ip(&["-n", server, "link", "set", peer, "up"])?;
-    }
-    ip(&[
-        "-n",
-        server,
-        "addr",
-        "add",
-        &format!("{NM_SERVER}/32"),
-        "dev",
-        "lo",
-    ])?;
-    // NetworkManager brings eth1/eth2 up itself when it activates them.
-    Ok(())
-}
-
-/// The holder: `ip netns exec` gives it a mount namespace of its own (a
-/// slave of the host's: nothing propagates back), where the private
-/// directories are mounted; it then sleeps until killed.
-fn start_holder(client: &str, d: &Dirs, bus_socket: &Path, log_dir: &Path) -> Result<BgProcess> {
-    let script = format!(
-        "set -e; mount --bind {etc} /etc/NetworkManager; mount --bind {lib} /var/lib/NetworkManager; \
-         mount --bind {run} /run; mount --bind {resolv} /etc/resolv.conf; \
-         mount --bind {bin} /usr/local/bin; mount -o remount,ro /sys; \
-         ln -sf {sock} /run/dbus/system_bus_socket; echo ready; exec sleep 1000000",
-        etc = sh_quote(&d.etc)?,
-        lib = sh_quote(&d.lib)?,
-        run = sh_quote(&d.run)?,
-        resolv = sh_quote(&d.resolv)?,
-        bin = sh_quote(&d.bin)?,
-        sock = sh_quote(bus_socket)?,
-    );
-    let mut holder = BgProcess::spawn_in_ns(
-        client,
-        "ns-holder",
-        Path::new("sh"),
-        &["-c".to_string(), script],
-        log_dir,
-    )?;
-    wait_for("the mount namespace holder", START_TIMEOUT, || {
-        if let Some(st) = holder.try_status()? {
-            bail!("namespace holder exited ({st}): {}", holder.stderr());
-        }
-        Ok(holder.stdout().contains("ready"))
-    })?;
-    Ok(holder)
-}
-
-fn start_dnsmasq(server: &str, opts: &NmOpts, dir: &Path) -> Result<BgProcess> {
-    let mut args: Vec<String> = [
-        "--no-daemon",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--port=0",
-        "--bind-interfaces",
-        "--interface=p1",
-        "--interface=p2",
-        "--dhcp-authoritative",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(format!("--dhcp-leasefile={}", dir.join("leases").display()));
-    for (i, metered) in opts.android_metered.iter().enumerate() {
-        let net = i + 1;
-        args.push(format!(
-            "--dhcp-range=set:link{net},10.31.{net}.10,10.31.{net}.50,255.255.255.0,1h"
-        ));
-        if *metered {
-            args.push(format!(
-                "--dhcp-option-force=tag:link{net},43,ANDROID_METERED"
-            ));
-        }
-    }
-    BgProcess::spawn_in_ns(
-        server,
-        "dnsmasq",
-        Path::new("/usr/sbin/dnsmasq"),
-        &args,
-        dir,
-    )
-}
-
-/// `10.31.1.22 id 1 subflow backup dev eth1 ` → [`Endpoint`].
-fn parse_endpoint(line: &str) -> Option<Endpoint> {
-    let mut words = line.split_whitespace();
-    let addr = words.next()?.to_string();
-    let mut id = 0;
-    let mut flags = Vec::new();
-    let mut dev = String::new();
-    while let Some(w) = words.next() {
-        match w {
-            "id" => id = words.next()?.parse().ok()?,
-            "dev" => dev = words.next()?.to_string(),
-            "port" => {
-                words.next();
-            }
-            f => flags.push(f.to_string()),
-        }
-    }
-    Some(Endpoint {
-        addr,
-        id,
-        flags,
-        dev,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_lines_parse() {
-        let e = parse_endpoint("10.31.1.22 id 1 subflow backup dev eth1 ").expect("parses");
-        assert_eq!(e.addr, "10.31.1.22");
-        assert_eq!(e.id, 1);
-        assert!(e.has("subflow") && e.has("backup"));
-        assert_eq!(e.dev, "eth1");
-        let e = parse_endpoint("10.31.2.27 id 2 subflow dev eth2").expect("parses");
-        assert!(!e.has("backup"));
-        assert_eq!(parse_endpoint(""), None);
     }
 }
