@@ -22,6 +22,16 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # The tests run NetworkManager only inside their own namespaces: on a host
+  # with systemd, keep the freshly installed service from starting and
+  # taking over the host's interfaces (policy-rc.d 101 = "not now").
+  guard=""
+  if [ -d /run/systemd/system ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    guard=/usr/sbin/policy-rc.d
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" || { [ -z "$guard" ] || rm -f "$guard"; exit 1; }
+  [ -z "$guard" ] || rm -f "$guard"
 fi
