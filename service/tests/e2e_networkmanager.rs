@@ -679,3 +679,46 @@ role = "backup"
         Ok(())
     });
 }
+
+#[test]
+fn networkmanager_leaving_and_coming_back_is_followed() {
+    let _one = serial();
+    let mut tb = start(NmOpts {
+        dropin: true,
+        hook: true,
+        ..NmOpts::default()
+    });
+    tb.start_daemon(&daemon_bin(), BOTH_PREFERRED)
+        .expect("daemon");
+    with_logs(&mut tb, |tb| {
+        tb.add_profile("wifi1", "eth1", &[])?;
+        tb.add_profile("lte1", "eth2", &["connection.metered", "yes"])?;
+        tb.up("wifi1")?;
+        tb.up("lte1")?;
+        tb.wait_addr("eth1")?;
+        let a2 = tb.wait_addr("eth2")?.to_string();
+        let eth2_backup = |want: bool| {
+            let a2 = a2.clone();
+            move |e: &[Endpoint]| e.iter().any(|x| x.addr == a2 && x.has("backup") == want)
+        };
+        tb.wait_endpoints("eth2 metered: backup", NM_WAIT, eth2_backup(true))?;
+        // NetworkManager goes away (its links stay configured): what it said
+        // no longer holds.
+        tb.stop_nm()?;
+        tb.wait_daemon_log("NetworkManager left the bus", NM_WAIT)?;
+        tb.wait_endpoints(
+            "eth2 preferred without NetworkManager",
+            NM_WAIT,
+            eth2_backup(false),
+        )?;
+        let st = iface_props(tb, "eth2")?;
+        anyhow::ensure!(!st.metered && st.hints.is_empty(), "hints {:?}", st.hints);
+        // It comes back, takes the links over again: followed again.
+        tb.restart_nm()?;
+        tb.wait_daemon_log("NetworkManager appeared", NM_WAIT)?;
+        tb.wait_endpoints("eth2 metered again", NM_WAIT, eth2_backup(true))?;
+        let st = iface_props(tb, "eth2")?;
+        anyhow::ensure!(st.metered, "hints {:?}", st.hints);
+        Ok(())
+    });
+}

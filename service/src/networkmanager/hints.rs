@@ -44,10 +44,11 @@ impl IfaceHints {
         *self == IfaceHints::default()
     }
 
-    /// Drops what came from the watcher (NetworkManager left the bus, or
-    /// the device is gone from its list).
+    /// Drops what came from the watcher and any connectivity (NetworkManager
+    /// left the bus, or the device is gone from its list).
     fn forget_watcher(&mut self) {
         let from_nm = |s: &'static str| s == source::NETWORKMANAGER;
+        self.connectivity = None;
         if self.device_type.is_some_and(|h| from_nm(h.source)) {
             self.device_type = None;
         }
@@ -178,11 +179,12 @@ pub struct HintTable {
     /// Devices NetworkManager has activated, by interface name (for the
     /// global connectivity of the hook and the foreign endpoints' origin).
     activated: Vec<String>,
-    /// NetworkManager is on the bus and its devices are read: then its
-    /// per-device connectivity is the truth and the hook's connectivity
-    /// (which may arrive late: the dispatcher runs scripts one after the
-    /// other) only triggers a re-read.
-    watching: bool,
+    /// NetworkManager has been seen on the bus: from then on its per-device
+    /// connectivity is the truth and the hook's connectivity (which may
+    /// arrive late: the dispatcher runs scripts one after the other, and
+    /// NetworkManager reports NONE on its way out) only triggers a re-read.
+    /// Only a daemon that never sees NetworkManager's devices uses it.
+    seen: bool,
 }
 
 impl HintTable {
@@ -233,7 +235,7 @@ impl HintTable {
     /// NetworkManager's full device list (on start, after it (re)appears,
     /// after a hook event). Returns one description per change.
     pub fn apply_devices(&mut self, devices: &[NmDevice]) -> Vec<String> {
-        self.watching = true;
+        self.seen = true;
         let mut changes = Vec::new();
         let names: Vec<String> = self.by_iface.keys().cloned().collect();
         for name in names {
@@ -254,7 +256,7 @@ impl HintTable {
 
     /// One device as NetworkManager reports it now.
     pub fn apply_device(&mut self, d: &NmDevice) -> Vec<String> {
-        self.watching = true;
+        self.seen = true;
         self.activated.retain(|a| *a != d.iface);
         if d.activated {
             self.activated.push(d.iface.clone());
@@ -270,9 +272,9 @@ impl HintTable {
         .collect()
     }
 
-    /// NetworkManager left the bus: what it said no longer holds.
+    /// NetworkManager left the bus: what it said no longer holds (the
+    /// hook's connectivity included; the device types stay).
     pub fn forget_watcher(&mut self) -> Vec<String> {
-        self.watching = false;
         self.activated.clear();
         let names: Vec<String> = self.by_iface.keys().cloned().collect();
         names
@@ -282,11 +284,11 @@ impl HintTable {
     }
 
     /// A valid hook event. Its connectivity counts only while NetworkManager
-    /// is not watched (then a global state other than full applies to the
-    /// `up_interfaces`); the device type always counts.
+    /// has never been seen on the bus (then a global state other than full
+    /// applies to the `up_interfaces`); the device type always counts.
     pub fn apply_notify(&mut self, n: &Notify, up_interfaces: &[String]) -> Vec<String> {
         let mut changes = Vec::new();
-        let connectivity = n.connectivity.filter(|_| !self.watching);
+        let connectivity = n.connectivity.filter(|_| !self.seen);
         if !n.interface.is_empty() {
             changes.extend(self.edit(&n.interface, |h| {
                 if let Some(t) = n.device_type {
@@ -481,15 +483,18 @@ mod tests {
         // A deactivated device has no connectivity hint.
         t.apply_device(&dev("eth1", false, 3, 1, 1));
         assert_eq!(t.policy_hints("eth1").connectivity, None);
-        // NetworkManager leaves: its values go.
+        // NetworkManager leaves: its values go; what the hook says on the
+        // way out (NONE) is stale.
         t.forget_watcher();
         assert_eq!(t.policy_hints("eth1"), InterfaceHints::default());
         assert_eq!(t.policy_hints("eth2"), InterfaceHints::default());
-        // Without it the hook's word is all there is: the global PORTAL
-        // reaches the up interfaces.
-        t.apply_notify(&portal, &["eth2".into()]);
+        assert!(t.apply_notify(&portal, &["eth2".into()]).is_empty());
+        // A daemon that never saw NetworkManager's devices has only the
+        // hook's word: the global PORTAL reaches the up interfaces.
+        let mut blind = HintTable::default();
+        blind.apply_notify(&portal, &["eth2".into()]);
         assert_eq!(
-            t.published("eth2")["connectivity"],
+            blind.published("eth2")["connectivity"],
             ("portal".to_string(), "networkmanager-hook".to_string())
         );
         // A specific type from the hook survives NetworkManager's generic

@@ -80,6 +80,7 @@ pub struct NmTestbed {
     daemon_runs: u32,
     dispatcher: BgProcess,
     nm: BgProcess,
+    nm_runs: u32,
     check_server: BgProcess,
     dnsmasq: BgProcess,
     holder: BgProcess,
@@ -135,14 +136,7 @@ impl NmTestbed {
             dir.path(),
         )?;
 
-        let mut nm_cmd = nsenter(holder_pid, NM_BIN);
-        nm_cmd
-            .args([
-                "--debug",
-                "--pid-file=/run/NetworkManager/NetworkManager.pid",
-            ])
-            .env(SYSTEM_BUS_ENV, bus.address());
-        let nm = BgProcess::spawn("NetworkManager", &mut nm_cmd, dir.path())?;
+        let nm = spawn_nm(holder_pid, bus.address(), dir.path(), "NetworkManager")?;
         let mut dispatcher_cmd = nsenter(holder_pid, DISPATCHER_BIN);
         dispatcher_cmd
             .args(["--persist", "--debug"])
@@ -153,6 +147,7 @@ impl NmTestbed {
             daemon_runs: 0,
             dispatcher,
             nm,
+            nm_runs: 1,
             check_server,
             dnsmasq,
             holder,
@@ -162,15 +157,7 @@ impl NmTestbed {
             client,
             dir,
         };
-        let started = wait_for("NetworkManager to start up", START_TIMEOUT, || {
-            Ok(tb
-                .nmcli(&["-t", "-f", "STARTUP", "general"])
-                .is_ok_and(|s| s.trim() == "started"))
-        });
-        if let Err(e) = started {
-            let tail = tb.nm_stderr_tail();
-            bail!("{e}: NetworkManager log tail:\n{tail}");
-        }
+        tb.wait_nm_started()?;
         tb.bus
             .wait_for_name("org.freedesktop.nm_dispatcher", START_TIMEOUT)?;
         wait_for("eth1 and eth2 managed", START_TIMEOUT, || {
@@ -183,6 +170,38 @@ impl NmTestbed {
             }))
         })?;
         Ok(tb)
+    }
+
+    fn wait_nm_started(&self) -> Result<()> {
+        let started = wait_for("NetworkManager to start up", START_TIMEOUT, || {
+            Ok(self
+                .nmcli(&["-t", "-f", "STARTUP", "general"])
+                .is_ok_and(|s| s.trim() == "started"))
+        });
+        if let Err(e) = started {
+            let tail = self.nm_stderr_tail();
+            bail!("{e}: NetworkManager log tail:\n{tail}");
+        }
+        Ok(())
+    }
+
+    /// Stops NetworkManager (SIGTERM: it leaves the links configured) and
+    /// waits until its name is gone from the bus.
+    pub fn stop_nm(&mut self) -> Result<()> {
+        self.nm.stop();
+        wait_for("NetworkManager to leave the bus", START_TIMEOUT, || {
+            Ok(!self.bus.has_owner("org.freedesktop.NetworkManager")?)
+        })
+    }
+
+    /// Starts NetworkManager again (after [`NmTestbed::stop_nm`]) and waits
+    /// until it has started up.
+    pub fn restart_nm(&mut self) -> Result<()> {
+        self.nm_runs += 1;
+        let pid = self.holder.pid().context("holder pid")?;
+        let name = format!("NetworkManager-{}", self.nm_runs);
+        self.nm = spawn_nm(pid, self.bus.address(), self.dir.path(), &name)?;
+        self.wait_nm_started()
     }
 
     /// The NetworkManager namespace (the daemon's).
@@ -350,7 +369,10 @@ impl NmTestbed {
             .arg("--state-dir")
             .arg(&state)
             .env(SYSTEM_BUS_ENV, self.bus.address())
-            .env("MPTCP_POLICYD_LOG", "info");
+            .env(
+                "MPTCP_POLICYD_LOG",
+                std::env::var("MPTCP_POLICYD_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            );
         let name = format!("mptcp-policyd-{}", self.daemon_runs);
         let mut p = BgProcess::spawn(&name, &mut cmd, self.dir.path())?;
         let owned = wait_for("the daemon on the bus", START_TIMEOUT, || {
@@ -410,4 +432,15 @@ impl NmTestbed {
         matches!(self.dnsmasq.try_status(), Ok(None))
             && matches!(self.check_server.try_status(), Ok(None))
     }
+}
+
+/// `NetworkManager --debug` in the namespaces of the holder `pid`.
+fn spawn_nm(pid: u32, bus: &str, log_dir: &Path, name: &str) -> Result<BgProcess> {
+    let mut cmd = nsenter(pid, NM_BIN);
+    cmd.args([
+        "--debug",
+        "--pid-file=/run/NetworkManager/NetworkManager.pid",
+    ])
+    .env(SYSTEM_BUS_ENV, bus);
+    BgProcess::spawn(name, &mut cmd, log_dir)
 }
