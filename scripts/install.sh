@@ -16,7 +16,8 @@
 # Every installed path is recorded in $PREFIX/share/mptcp-policyd/installed-files
 # so scripts/uninstall.sh removes exactly what this put. The default policy
 # $SYSCONFDIR/mptcp-policyd/policy.toml is only written when absent and is
-# kept by uninstall (unless --purge).
+# kept by uninstall (unless --purge). The NetworkManager hook and drop-in go
+# to $SYSCONFDIR/NetworkManager/{dispatcher.d,conf.d}/ (removed by uninstall).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -104,6 +105,12 @@ put 0644 "$here/dbus/org.mptcp.Policy1.service" "$datadir/dbus-1/system-services
 put 0644 "$here/dbus/org.mptcp.Policy1.xml" "$datadir/dbus-1/interfaces/org.mptcp.Policy1.xml"
 put 0644 "$here/polkit/org.mptcp.policy.policy" "$datadir/polkit-1/actions/org.mptcp.policy.policy"
 put 0644 "$here/polkit/50-mptcp-policy.rules.example" "$docdir/50-mptcp-policy.rules.example"
+# NetworkManager: the dispatcher hook (hands events to the daemon) and the
+# drop-in that turns NetworkManager's own MPTCP endpoints off.
+put 0755 "$here/networkmanager/dispatcher.d/90-mptcp-policyd" \
+  "$SYSCONFDIR/NetworkManager/dispatcher.d/90-mptcp-policyd"
+put 0644 "$here/networkmanager/conf.d/90-mptcp-policyd.conf" \
+  "$SYSCONFDIR/NetworkManager/conf.d/90-mptcp-policyd.conf"
 [ "$PREFIX" = /usr ] || rm -f "$unit_src"
 
 # The panel: desktop entry (with its translations merged in when msgfmt is
@@ -173,5 +180,8 @@ if [ -z "$DESTDIR" ]; then
   fi
   if command -v update-desktop-database >/dev/null; then
     update-desktop-database -q "$datadir/applications" || true
+  fi
+  if command -v nmcli >/dev/null && nmcli -t -f RUNNING general 2>/dev/null | grep -q running; then
+    nmcli general reload conf && echo "NetworkManager reloaded its configuration (reconnect to apply the drop-in)"
   fi
 fi

@@ -24,6 +24,7 @@ pub mod method {
     pub const RELOAD: &str = "Reload";
     pub const ENABLE_CGROUP: &str = "EnableCgroup";
     pub const DISABLE_CGROUP: &str = "DisableCgroup";
+    pub const NOTIFY_NETWORK_MANAGER: &str = "NotifyNetworkManager";
 }
 
 /// A connection to the system bus and a manager proxy.

@@ -38,6 +38,16 @@ pub struct ForeignEndpoint {
     pub id: u8,
     pub address: String,
     pub flags: String,
+    /// "networkmanager" when it looks like NetworkManager's, "" unknown.
+    pub origin: String,
+}
+
+/// One NetworkManager hint of an interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Hint {
+    pub value: String,
+    /// "networkmanager" or "networkmanager-hook".
+    pub source: String,
 }
 
 /// One `org.mptcp.Policy1.Interface` object.
@@ -69,6 +79,8 @@ pub struct InterfaceInfo {
     /// End of the period, RFC 3339 local time; "" without a budget.
     pub next_reset: String,
     pub endpoint_ids: Vec<u8>,
+    /// NetworkManager's hints by name ("metered", "connectivity", "device-type").
+    pub hints: std::collections::BTreeMap<String, Hint>,
 }
 
 /// One `org.mptcp.Policy1.Connection` object.
@@ -142,6 +154,10 @@ pub fn interface_from_props(path: &str, p: &Props) -> Result<InterfaceInfo, CliE
         allowance_bytes: prop(p, path, "AllowanceBytes")?,
         next_reset: prop(p, path, "NextReset")?,
         endpoint_ids: prop(p, path, "EndpointIds")?,
+        hints: prop::<HashMap<String, (String, String)>>(p, path, "Hints")?
+            .into_iter()
+            .map(|(k, (value, source))| (k, Hint { value, source }))
+            .collect(),
     })
 }
 

@@ -321,8 +321,8 @@ impl FakeManager {
         (4, 2)
     }
     #[zbus(property)]
-    fn foreign_endpoints(&self) -> Vec<(u8, String, String)> {
-        vec![(7, "192.0.2.7".into(), "signal".into())]
+    fn foreign_endpoints(&self) -> Vec<(u8, String, String, String)> {
+        vec![(7, "192.0.2.7".into(), "signal".into(), String::new())]
     }
 }
 

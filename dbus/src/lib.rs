@@ -14,6 +14,7 @@
 pub mod error;
 pub mod introspection;
 pub mod names;
+pub mod networkmanager;
 pub mod proxy;
 pub mod types;
 

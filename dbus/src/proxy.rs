@@ -31,6 +31,14 @@ pub trait Manager {
     fn enable_cgroup(&self, path: &str) -> Result<(), Error>;
     /// Takes an enabled cgroup off MPTCP.
     fn disable_cgroup(&self, path: &str) -> Result<(), Error>;
+    /// One NetworkManager dispatcher event (the hook's entry point); returns
+    /// what the daemon did.
+    fn notify_network_manager(
+        &self,
+        interface: &str,
+        action: &str,
+        hints: std::collections::HashMap<&str, &str>,
+    ) -> Result<String, Error>;
 
     #[zbus(property)]
     fn path_manager(&self) -> zbus::Result<String>;
@@ -41,7 +49,7 @@ pub trait Manager {
     #[zbus(property)]
     fn limits(&self) -> zbus::Result<(u32, u32)>;
     #[zbus(property)]
-    fn foreign_endpoints(&self) -> zbus::Result<Vec<(u8, String, String)>>;
+    fn foreign_endpoints(&self) -> zbus::Result<Vec<(u8, String, String, String)>>;
     #[zbus(property)]
     fn bpf_status(&self) -> zbus::Result<String>;
     #[zbus(property)]
@@ -129,6 +137,9 @@ pub trait Interface {
     fn allowance_bytes(&self) -> zbus::Result<u64>;
     #[zbus(property)]
     fn next_reset(&self) -> zbus::Result<String>;
+    /// NetworkManager's hints: name → (value, source).
+    #[zbus(property)]
+    fn hints(&self) -> zbus::Result<std::collections::HashMap<String, (String, String)>>;
     #[zbus(property)]
     fn endpoint_ids(&self) -> zbus::Result<Vec<u8>>;
 }

@@ -45,11 +45,13 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method Reload()".into(),
         "method EnableCgroup(path:s:in)".into(),
         "method DisableCgroup(path:s:in)".into(),
+        "method NotifyNetworkManager(interface:s:in,action:s:in,hints:a{ss}:in,outcome:s:out)"
+            .into(),
         "property PathManager:s".into(),
         "property Version:s".into(),
         "property PolicySummary:s".into(),
         "property Limits:(uu)".into(),
-        "property ForeignEndpoints:a(yss)".into(),
+        "property ForeignEndpoints:a(ysss)".into(),
         "property BpfStatus:s".into(),
         "property EnabledCgroups:a(st)".into(),
         format!("signal ConnectionCreated({conn})"),
@@ -85,6 +87,7 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "AllowanceBytes:t",
         "NextReset:s",
         "EndpointIds:ay",
+        "Hints:a{s(ss)}",
     ];
     let connection = [
         "Token:u".to_string(),
@@ -239,8 +242,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 29 manager members + 19 + 10 properties.
-    assert_eq!(docs.len(), 3 + 29 + 19 + 10);
+    // 3 interfaces + 30 manager members + 20 + 10 properties.
+    assert_eq!(docs.len(), 3 + 30 + 20 + 10);
 }
 
 #[test]
@@ -428,8 +431,8 @@ fn activation_file_unit_and_user_agree() {
         ("ExecStart", "/usr/bin/mptcp-policyd"),
         ("ExecReload", "/bin/kill -HUP $MAINPID"),
         ("StateDirectory", "mptcp-policyd"),
-        ("CapabilityBoundingSet", "CAP_NET_ADMIN"),
-        ("AmbientCapabilities", "CAP_NET_ADMIN"),
+        ("CapabilityBoundingSet", "CAP_NET_ADMIN CAP_BPF CAP_PERFMON"),
+        ("AmbientCapabilities", "CAP_NET_ADMIN CAP_BPF CAP_PERFMON"),
         ("User", SERVICE_USER),
     ] {
         assert_eq!(unit.get(k).map(String::as_str), Some(v), "unit {k}=");

@@ -104,7 +104,9 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 17] = [
+const CORE_FILES: [&str; 19] = [
+    "/etc/NetworkManager/conf.d/90-mptcp-policyd.conf",
+    "/etc/NetworkManager/dispatcher.d/90-mptcp-policyd",
     "/etc/mptcp-policyd/policy.toml",
     "/usr/bin/mptcp-policy-panel",
     "/usr/bin/mptcp-policyctl",
@@ -158,6 +160,14 @@ fn install_puts_every_file_in_place_and_uninstall_removes_them() {
         (
             "gui/data/org.mptcp.PolicyPanel.svg",
             "usr/share/icons/hicolor/scalable/apps/org.mptcp.PolicyPanel.svg",
+        ),
+        (
+            "networkmanager/dispatcher.d/90-mptcp-policyd",
+            "etc/NetworkManager/dispatcher.d/90-mptcp-policyd",
+        ),
+        (
+            "networkmanager/conf.d/90-mptcp-policyd.conf",
+            "etc/NetworkManager/conf.d/90-mptcp-policyd.conf",
         ),
     ] {
         let a = std::fs::read(repo().join(src)).expect("source");

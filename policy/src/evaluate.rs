@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use jiff::ZonedDateTime;
 
 use crate::budget::{budget_verdict, BudgetState, BudgetVerdict};
+use crate::hints::{InterfaceHints, NmMetered};
 use crate::model::{Limits, Policy, Role};
 use crate::net::unusable_reason;
 use crate::observed::{Observed, ObservedInterface};
@@ -85,6 +86,9 @@ pub struct InterfaceVerdict {
     /// The budget verdict, when the matching entry has a budget and the
     /// interface's usage is known.
     pub budget: Option<BudgetVerdict>,
+    /// Metered: the matching entry's `metered` when written, else
+    /// NetworkManager's hint (`yes`/`guess-yes`).
+    pub metered: bool,
 }
 
 /// The desired in-kernel PM state.
@@ -113,6 +117,11 @@ pub struct Desired {
 /// [`BudgetVerdict`] at `now` (local time is `now`'s time zone); when the
 /// budget is exhausted or today's allowance spent, the role is lowered to
 /// `when_exhausted` (preferred > backup > off), never raised.
+///
+/// NetworkManager's hints lower roles the same way (see [`apply_hints`]):
+/// an interface it calls metered whose entry does not say `metered` is used
+/// at most as backup; connectivity `none`/`limited`/`portal` demotes to
+/// backup until it is `full` again.
 pub fn evaluate(policy: &Policy, observed: &Observed, now: &ZonedDateTime) -> Desired {
     let mut ifaces: Vec<&ObservedInterface> = observed.interfaces.iter().collect();
     ifaces.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
@@ -186,6 +195,7 @@ fn judge(
                 }
                 budget = Some(v);
             }
+            apply_hints(entry.metered, &iface.hints, &mut role, &mut reason);
             (role, reason)
         }
         None => (
@@ -202,6 +212,10 @@ fn judge(
         reason: String::new(),
         skipped_addresses: Vec::new(),
         budget,
+        metered: is_metered(
+            matched.and_then(|i| policy.interfaces[i].metered),
+            &iface.hints,
+        ),
     };
     let mut wanted = Vec::new();
     if !iface.up {
@@ -235,6 +249,44 @@ fn judge(
     }
     verdict.reason = reason;
     (verdict, wanted)
+}
+
+/// Whether an interface counts as metered: the entry's word, else
+/// NetworkManager's.
+fn is_metered(entry_metered: Option<bool>, hints: &InterfaceHints) -> bool {
+    entry_metered.unwrap_or_else(|| hints.metered.is_some_and(NmMetered::is_metered))
+}
+
+/// Lowers `role` by NetworkManager's hints and says why in `reason`:
+/// - metered `yes`/`guess-yes`, and the entry does not set `metered`: at
+///   most backup (a link NetworkManager found metered — a phone's hotspot,
+///   a lease with `ANDROID_METERED` — carries data only when nothing else
+///   works). An entry that sets `metered` is the user's word: its role stands.
+/// - connectivity `none`/`limited`/`portal`: at most backup until `full`.
+///
+/// Never raises a role.
+fn apply_hints(
+    entry_metered: Option<bool>,
+    hints: &InterfaceHints,
+    role: &mut Role,
+    reason: &mut String,
+) {
+    if let (None, Some(m)) = (entry_metered, hints.metered.filter(|m| m.is_metered())) {
+        if rank(*role) > rank(Role::Backup) {
+            *role = Role::Backup;
+            reason.push_str(&format!(
+                "; NetworkManager says metered ({m}): demoted to backup (set `metered` in the entry to decide yourself)"
+            ));
+        }
+    }
+    if let Some(c) = hints.connectivity.filter(|c| c.demotes()) {
+        if rank(*role) > rank(Role::Backup) {
+            *role = Role::Backup;
+            reason.push_str(&format!(
+                "; NetworkManager connectivity {c}: demoted to backup until full"
+            ));
+        }
+    }
 }
 
 /// How much a role uses an interface: preferred 2 > backup 1 > off 0.

@@ -5,7 +5,8 @@
 //!   `file:line:column` errors ([`PolicyError`]), and written back with
 //!   [`Policy::to_toml`].
 //! - [`infer_type`]: an interface's type from config and hints.
-//! - [`evaluate`]: observed interfaces → [`Desired`] endpoints and limits.
+//! - [`evaluate`]: observed interfaces → [`Desired`] endpoints and limits;
+//!   NetworkManager's [`InterfaceHints`] (metered, connectivity) lower roles.
 //! - [`plan()`]: actual kernel state + desired + ownership → ordered
 //!   [`PmOp`]s that touch only what the daemon created.
 //! - [`plan_connection`]: one connection (userspace PM) + its mode + the
@@ -23,6 +24,7 @@ mod connection;
 mod errors;
 mod evaluate;
 mod health;
+mod hints;
 mod layers;
 mod model;
 mod names;
@@ -45,6 +47,9 @@ pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
 };
 pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
+pub use hints::{
+    type_from_nm_device_type, type_from_nm_name, Connectivity, InterfaceHints, NmMetered,
+};
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
     Budget, ConnFacts, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,

@@ -253,8 +253,9 @@ pub struct InterfaceRule {
     pub kind: Option<InterfaceType>,
     /// `role`.
     pub role: Role,
-    /// `metered` (default false).
-    pub metered: bool,
+    /// `metered`; `None` (not written) lets NetworkManager's metered hint
+    /// decide, `Some` is the user's word and wins over the hint.
+    pub metered: Option<bool>,
     /// `budget`, if any.
     pub budget: Option<Budget>,
 }

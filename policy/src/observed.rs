@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::budget::BudgetInput;
+use crate::hints::InterfaceHints;
 use crate::types::InterfaceType;
 
 /// One address on an interface, with the flags that decide whether it may
@@ -51,6 +52,8 @@ pub struct ObservedInterface {
     /// Counted usage for its budget; `None` when not counted (yet): no
     /// budget enforcement then.
     pub usage: Option<BudgetInput>,
+    /// What NetworkManager says about it (metered, connectivity).
+    pub hints: InterfaceHints,
 }
 
 /// Everything `evaluate` looks at.

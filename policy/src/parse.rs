@@ -235,7 +235,7 @@ impl Checker<'_> {
             name,
             kind,
             role: role?,
-            metered: raw.metered.unwrap_or(false),
+            metered: raw.metered,
             budget,
         };
         (self.errors.len() == before).then_some(rule)

@@ -116,7 +116,8 @@ struct OutInterface<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<&'static str>,
     role: &'static str,
-    metered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metered: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     budget: Option<OutBudget<'a>>,
 }
@@ -213,7 +214,7 @@ impl Policy {
                     name: Some(glob),
                     kind: None,
                     role: default_role,
-                    metered: false,
+                    metered: None,
                     budget: None,
                 },
             );

@@ -180,7 +180,7 @@ fn dbus_layer_edits_do_not_override_other_keys() {
     // The daemon keeps the D-Bus layer as a Policy, edits entries, saves it.
     let mut dbus = Policy::default();
     dbus.interface_entry_mut("wwan0", Role::Preferred).role = Role::Backup;
-    dbus.interface_entry_mut("wwan0", Role::Preferred).metered = true;
+    dbus.interface_entry_mut("wwan0", Role::Preferred).metered = Some(true);
     dbus.interface_entry_mut("we[ird]*", Role::Off);
     assert_eq!(dbus.interfaces.len(), 2);
     let text = dbus.to_toml_overrides();
@@ -200,7 +200,7 @@ fn dbus_layer_edits_do_not_override_other_keys() {
     );
     assert!(!first.matches("weirdo", InterfaceType::Unknown));
     let wwan = &merged.interfaces[1];
-    assert!(wwan.matches("wwan0", InterfaceType::Cellular) && wwan.metered);
+    assert!(wwan.matches("wwan0", InterfaceType::Cellular) && wwan.metered == Some(true));
     assert_eq!(wwan.role, Role::Backup);
 }
 

@@ -24,7 +24,7 @@ fn example_parses() {
         Some("eth*")
     );
     assert_eq!(p.interfaces[2].role, Role::Backup);
-    assert!(p.interfaces[2].metered);
+    assert_eq!(p.interfaces[2].metered, Some(true));
     assert_eq!(
         p.interfaces[2].budget,
         Some(Budget {

@@ -59,6 +59,13 @@ pub enum Command {
     Reload {
         reply: Reply<()>,
     },
+    /// A NetworkManager dispatcher event from the hook; answers what was done.
+    NotifyNetworkManager {
+        interface: String,
+        action: String,
+        hints: std::collections::HashMap<String, String>,
+        reply: Reply<String>,
+    },
 }
 
 /// Cloneable sender side of the engine's command queue.

@@ -16,6 +16,8 @@ pub struct LinkTable {
     links: BTreeMap<u32, LinkInfo>,
     addresses: BTreeMap<u32, Vec<AddrInfo>>,
     hints: BTreeMap<u32, sysfs::SysfsHints>,
+    /// NetworkManager's device type by interface name (set by the engine).
+    nm_types: BTreeMap<String, InterfaceType>,
 }
 
 impl LinkTable {
@@ -117,6 +119,8 @@ impl LinkTable {
                         .unwrap_or_default(),
                     // Filled in by the engine, which owns the counted usage.
                     usage: None,
+                    // Filled in by the engine, which owns NetworkManager's hints.
+                    hints: Default::default(),
                 }
             })
             .collect();
@@ -127,11 +131,16 @@ impl LinkTable {
     pub fn type_of(&self, policy: &Policy, link: &LinkInfo) -> (InterfaceType, TypeSource) {
         let hints = self.hints.get(&link.index).cloned().unwrap_or_default();
         let type_hints = TypeHints {
-            nm_type: None,
+            nm_type: self.nm_types.get(&link.name).copied(),
             sysfs_devtype: hints.devtype,
             sysfs_wireless: hints.wireless,
         };
         infer_type(policy, &link.name, &type_hints)
+    }
+
+    /// NetworkManager's device types, by interface name.
+    pub fn set_nm_types(&mut self, types: BTreeMap<String, InterfaceType>) {
+        self.nm_types = types;
     }
 
     /// The link with this index.

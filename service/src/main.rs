@@ -12,6 +12,7 @@ mod control;
 mod engine;
 mod health;
 mod links;
+mod networkmanager;
 mod preflight;
 mod reconcile;
 mod store;

@@ -8,7 +8,8 @@ pub struct ManagerView {
     pub path_manager: String,
     pub policy_summary: String,
     pub limits: (u32, u32),
-    pub foreign_endpoints: Vec<(u8, String, String)>,
+    /// (id, address, flags, origin: "networkmanager" or "").
+    pub foreign_endpoints: Vec<(u8, String, String, String)>,
 }
 
 /// One network interface.
@@ -36,6 +37,8 @@ pub struct InterfaceView {
     pub allowance_bytes: u64,
     pub next_reset: String,
     pub endpoint_ids: Vec<u8>,
+    /// NetworkManager's hints: name → (value, source).
+    pub hints: std::collections::BTreeMap<String, (String, String)>,
 }
 
 /// One subflow of a connection.

@@ -84,7 +84,7 @@ impl TestUser {
     /// a group created here is left on the host). Takes effect for commands
     /// started afterwards, and for polkit at once (it looks groups up itself).
     pub fn add_to_group(&self, group: &str) -> Result<()> {
-        shadow_tool("groupadd", &["-f", group])?;
+        shadow_tool("groupadd", &["-f", "-r", group])?;
         shadow_tool("usermod", &["-aG", group, &self.name])
     }
 

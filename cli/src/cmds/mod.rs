@@ -14,6 +14,7 @@ pub mod enable;
 pub mod man;
 pub mod metered;
 pub mod monitor;
+pub mod notify;
 pub mod policy;
 pub mod reload;
 pub mod reset_usage;
@@ -94,6 +95,7 @@ pub enum Command {
     Enable(enable::Args),
     Disable(disable::Args),
     Apps(apps::Args),
+    Notify(notify::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -131,6 +133,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Enable(a) => zbus::block_on(enable::run(&ctx, a)),
         Command::Disable(a) => zbus::block_on(disable::run(&ctx, a)),
         Command::Apps(a) => zbus::block_on(apps::run(&ctx, a)),
+        Command::Notify(a) => notify::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

@@ -71,13 +71,20 @@ pub fn status_from(
             subflows: s,
             add_addr_accepted: a,
         }),
-        foreign_endpoints: opt_prop::<Vec<(u8, String, String)>>(props, "ForeignEndpoints")?.map(
-            |v| {
-                v.into_iter()
-                    .map(|(id, address, flags)| ForeignEndpoint { id, address, flags })
-                    .collect()
-            },
-        ),
+        foreign_endpoints: opt_prop::<Vec<(u8, String, String, String)>>(
+            props,
+            "ForeignEndpoints",
+        )?
+        .map(|v| {
+            v.into_iter()
+                .map(|(id, address, flags, origin)| ForeignEndpoint {
+                    id,
+                    address,
+                    flags,
+                    origin,
+                })
+                .collect()
+        }),
         bpf_status: opt_prop(props, "BpfStatus")?,
         interfaces,
     })
@@ -153,7 +160,14 @@ pub fn render(s: &Status) -> String {
         Some(v) if v.is_empty() => "none".into(),
         Some(v) => v
             .iter()
-            .map(|e| format!("id {} {} ({})", e.id, e.address, dash(&e.flags)))
+            .map(|e| {
+                let origin = if e.origin == "networkmanager" {
+                    ", looks like NetworkManager's: install its conf.d/90-mptcp-policyd.conf"
+                } else {
+                    ""
+                };
+                format!("id {} {} ({}{origin})", e.id, e.address, dash(&e.flags))
+            })
             .collect::<Vec<_>>()
             .join("; "),
     };
@@ -230,6 +244,28 @@ pub fn render(s: &Status) -> String {
         &rows,
         "",
     ));
+    let hints: Vec<String> = s
+        .interfaces
+        .iter()
+        .filter(|i| !i.hints.is_empty())
+        .map(|i| {
+            let list: Vec<String> = i
+                .hints
+                .iter()
+                .map(|(k, h)| format!("{k} {} ({})", h.value, h.source))
+                .collect();
+            format!(
+                "  {}: {}
+",
+                i.name,
+                list.join(", ")
+            )
+        })
+        .collect();
+    if !hints.is_empty() {
+        text.push_str("\nNetworkManager hints:\n");
+        text.extend(hints);
+    }
     text
 }
 
@@ -255,8 +291,13 @@ mod tests {
         );
         props.insert(
             "ForeignEndpoints".to_string(),
-            to_owned_variant(&vec![(9u8, "192.0.2.1".to_string(), "signal".to_string())])
-                .expect("v"),
+            to_owned_variant(&vec![(
+                9u8,
+                "192.0.2.1".to_string(),
+                "signal".to_string(),
+                String::new(),
+            )])
+            .expect("v"),
         );
         let ifaces = interfaces_from_objects(&sample_objects()).expect("interfaces");
         status_from(&props, ifaces).expect("status")
@@ -276,6 +317,38 @@ wlan0      -                 up     preferred  -          no       0 B          
 wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0 GiB monthly (50%), 100.0 MiB left today, resets 2026-12-01T00:00:00+01:00  2          policy entry 3 (type cellular)
 ";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn networkmanager_hints_and_foreign_origin_are_shown() {
+        let mut s = sample();
+        s.interfaces[1].hints.insert(
+            "connectivity".into(),
+            crate::model::Hint {
+                value: "portal".into(),
+                source: "networkmanager-hook".into(),
+            },
+        );
+        if let Some(f) = s.foreign_endpoints.as_mut() {
+            f[0].origin = "networkmanager".into();
+        }
+        let text = render(&s);
+        assert!(
+            text.ends_with(
+                "\nNetworkManager hints:\n  wwan0: connectivity portal (networkmanager-hook)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("id 9 192.0.2.1 (signal, looks like NetworkManager's"),
+            "{text}"
+        );
+        let j = to_json(&s);
+        assert_eq!(
+            j["interfaces"][1]["hints"]["connectivity"]["source"],
+            "networkmanager-hook"
+        );
+        assert_eq!(j["foreign_endpoints"][0]["origin"], "networkmanager");
     }
 
     #[test]

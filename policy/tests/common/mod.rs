@@ -23,6 +23,7 @@ pub fn iface(
         up,
         addresses: addrs.iter().map(|a| addr(a)).collect(),
         usage: None,
+        hints: Default::default(),
     }
 }
 

@@ -188,6 +188,27 @@ impl Manager {
         self.apps.enabled()
     }
 
+    /// One NetworkManager dispatcher event (the hook's entry point).
+    #[zbus(out_args("outcome"))]
+    async fn notify_network_manager(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        interface: String,
+        action: String,
+        hints: std::collections::HashMap<String, String>,
+    ) -> Result<String, Error> {
+        authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        self.engine
+            .ask(|reply| Command::NotifyNetworkManager {
+                interface,
+                action,
+                hints,
+                reply,
+            })
+            .await
+            .map_err(to_dbus)
+    }
+
     #[zbus(property)]
     fn path_manager(&self) -> String {
         self.view.borrow().path_manager.clone()
@@ -209,7 +230,7 @@ impl Manager {
     }
 
     #[zbus(property)]
-    fn foreign_endpoints(&self) -> Vec<(u8, String, String)> {
+    fn foreign_endpoints(&self) -> Vec<(u8, String, String, String)> {
         self.view.borrow().foreign_endpoints.clone()
     }
 

@@ -330,6 +330,10 @@ fn interface_changes(
     if old.endpoint_ids != new.endpoint_ids {
         c.insert("EndpointIds", Variant::from(new.endpoint_ids.clone()));
     }
+    if old.hints != new.hints {
+        let hints: HashMap<String, (String, String)> = new.hints.clone().into_iter().collect();
+        c.insert("Hints", Variant::from(hints));
+    }
     c
 }
 

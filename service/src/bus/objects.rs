@@ -89,6 +89,10 @@ impl InterfaceObject {
     fn endpoint_ids(&self) -> Vec<u8> {
         self.view.endpoint_ids.clone()
     }
+    #[zbus(property)]
+    fn hints(&self) -> std::collections::HashMap<String, (String, String)> {
+        self.view.hints.clone().into_iter().collect()
+    }
 }
 
 pub struct ConnectionObject {

@@ -56,7 +56,7 @@ impl Engine {
                     .edit_interface(
                         &interface,
                         &format!("D-Bus SetMetered {interface} {metered}"),
-                        |e| e.metered = metered,
+                        |e| e.metered = Some(metered),
                     )
                     .await;
                 let _ = reply.send(r);
@@ -72,6 +72,15 @@ impl Engine {
             }
             Command::ResetUsage { interface, reply } => {
                 let r = self.reset_usage(&interface).await;
+                let _ = reply.send(r);
+            }
+            Command::NotifyNetworkManager {
+                interface,
+                action,
+                hints,
+                reply,
+            } => {
+                let r = self.on_notify_nm(&interface, &action, &hints).await;
                 let _ = reply.send(r);
             }
             Command::Reload { reply } => {
@@ -135,7 +144,7 @@ impl Engine {
             if bytes == 0 {
                 e.budget = None;
             } else {
-                e.metered = true;
+                e.metered = Some(true);
                 let mut budget = e.budget.clone().unwrap_or(Budget {
                     bytes,
                     period,
@@ -181,11 +190,9 @@ impl Engine {
     ) -> Result<(), CommandError> {
         let index = self.known_interface(name)?;
         let current = self.matched_rule(index).cloned();
-        let current_role = self
-            .verdicts
-            .iter()
-            .find(|v| v.index == index)
-            .map_or(Role::Off, |v| v.role);
+        // The entry's role, not the effective one: a demotion (budget,
+        // NetworkManager's hints) must not be frozen into the layer.
+        let current_role = current.as_ref().map_or(Role::Off, |c| c.role);
         let mut layer = self.dbus_layer.clone();
         let existed = layer.interfaces.iter().any(|e| {
             e.kind.is_none()
@@ -240,7 +247,7 @@ fn type_entry_mut(layer: &mut Policy, kind: InterfaceType, role: Role) -> &mut I
             name: None,
             kind: Some(kind),
             role,
-            metered: false,
+            metered: None,
             budget: None,
         });
         layer.interfaces.len() - 1

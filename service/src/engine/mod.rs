@@ -8,6 +8,7 @@
 mod budget;
 mod commands;
 mod layer;
+mod networkmanager;
 mod paths;
 mod publish;
 mod steer;
@@ -76,6 +77,10 @@ struct Engine {
     paths: Vec<mptcp_policy::PathChoice>,
     /// Lowest smoothed RTT of each interface's subflows, µs.
     path_rtt: BTreeMap<String, u32>,
+    /// NetworkManager's hints per interface (watcher and hook).
+    nm_hints: crate::networkmanager::HintTable,
+    /// The NetworkManager watcher (None without the bus).
+    nm_watcher: Option<crate::networkmanager::NmWatcher>,
 }
 
 /// How often the byte counters are read (they change without
@@ -159,6 +164,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         userspace: None,
         paths: Vec::new(),
         path_rtt: BTreeMap::new(),
+        nm_hints: Default::default(),
+        nm_watcher: None,
     };
     let (health_tx, mut health_rx) = tokio::sync::mpsc::channel(64);
     match HealthMonitor::spawn(health_tx) {
@@ -171,6 +178,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_dbus {
         engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
         engine.publish().await;
+    }
+    let (nm_tx, mut nm_rx) = tokio::sync::mpsc::channel(64);
+    if !args.no_dbus {
+        engine.nm_watcher = Some(crate::networkmanager::spawn(nm_tx));
     }
     tracing::info!(dry_run = args.dry_run, "ready");
 
@@ -193,6 +204,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             Some(command) = commands.recv() => engine.on_command(command).await,
             Some(event) = health_rx.recv() => engine.on_health(event).await,
+            Some(event) = nm_rx.recv() => engine.on_nm_event(event).await,
             _ = counters.tick() => engine.on_counters(&watch).await,
             _ = hup.recv() => engine.on_reload().await,
             _ = usr1.recv() => engine.log_stats(),
@@ -385,11 +397,13 @@ impl Engine {
     /// closes the subflows before it waits for an RCU grace period, so data
     /// moves before this ack).
     async fn reconcile(&mut self, why: &str, started: Option<Instant>) -> Outcome {
+        self.sync_nm_types();
         let observed = self.table.observed(&self.policy);
         let now = ZonedDateTime::now();
         let mut observed = observed;
         for i in &mut observed.interfaces {
             i.usage = Some(self.usage.input(&i.name));
+            i.hints = self.nm_hints.policy_hints(&i.name);
             // A stalled path is treated like a link that went down: its
             // endpoints go, so its subflows close and the data moves at once.
             if self.stalled.contains(&i.name) {

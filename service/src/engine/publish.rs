@@ -4,6 +4,8 @@
 
 use mptcp_policy::{InterfaceRule, TypeSource};
 
+use mptcp_policy_dbus::networkmanager::ORIGIN_NETWORKMANAGER;
+
 use super::budget::state_name;
 
 use super::Engine;
@@ -35,7 +37,20 @@ impl Engine {
             foreign_endpoints: self
                 .reconciler
                 .foreign()
-                .map(|e| (e.id, e.addr.to_string(), e.flags.names().join(",")))
+                .map(|e| {
+                    let iface = self.table.interface_of(e.addr, e.ifindex);
+                    let origin = if self.nm_hints.is_activated(&iface) {
+                        ORIGIN_NETWORKMANAGER
+                    } else {
+                        ""
+                    };
+                    (
+                        e.id,
+                        e.addr.to_string(),
+                        e.flags.names().join(","),
+                        origin.to_string(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -62,7 +77,10 @@ impl Engine {
                 Some(InterfaceView {
                     name: v.name.clone(),
                     kind: v.kind.to_string(),
-                    type_source: type_source_name(source).to_string(),
+                    type_source: match (source, self.nm_hints.device_type(&v.name)) {
+                        (TypeSource::NetworkManager, Some(hint)) => hint.source.to_string(),
+                        _ => type_source_name(source).to_string(),
+                    },
                     role: v.role.to_string(),
                     role_reason: v.reason.clone(),
                     up: link.usable(),
@@ -77,7 +95,7 @@ impl Engine {
                         .map(|e| e.id)
                         .collect(),
                     addresses,
-                    metered: rule.is_some_and(|r| r.metered),
+                    metered: v.metered,
                     bytes_used: self.usage.bytes(&v.name),
                     mptcp_bytes_used: self.usage.mptcp_bytes(&v.name),
                     rx_bytes: link.rx_bytes,
@@ -101,6 +119,7 @@ impl Engine {
                         .as_ref()
                         .map(|b| b.period.end.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
                         .unwrap_or_default(),
+                    hints: self.nm_hints.published(&v.name),
                 })
             })
             .collect()
