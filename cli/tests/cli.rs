@@ -182,7 +182,9 @@ impl Bus {
             .spawn()
             .expect("dbus-daemon");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        // The socket file appears at bind(), before listen(): wait until a
+        // connection is accepted.
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             assert!(Instant::now() < deadline, "dbus-daemon did not start");
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("dbus-daemon exited: {status}");
