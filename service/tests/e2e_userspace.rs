@@ -628,3 +628,53 @@ mode = "handover"
     );
     daemon.stop().expect("stop");
 }
+
+/// A killed daemon's successor takes over the connections that stayed
+/// open (the kernel keeps them on the userspace PM) and steers them again.
+#[test]
+fn a_restarted_daemon_takes_over_open_connections() {
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let mut daemon = Daemon::start(&tb, WIFI_FIRST_USERSPACE).expect("daemon");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 8000,
+        ..StreamSpec::default()
+    };
+    let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
+    wait_until("a backup subflow on LTE", Duration::from_secs(5), || {
+        let sfs = ss_subflows(&tb)?;
+        Ok(sfs
+            .iter()
+            .any(|s| on(s, WWAN_V4) && s.backup_local)
+            .then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    daemon.kill9().expect("SIGKILL");
+    daemon.restart().expect("restart");
+    daemon
+        .wait_log(
+            "1 open connection(s) taken over at start",
+            Duration::from_secs(5),
+        )
+        .expect("taken over");
+    tb.link_down("wlan0").expect("link down");
+    daemon
+        .wait_log("now active", Duration::from_secs(5))
+        .expect("the new daemon steers the old connection");
+    std::thread::sleep(Duration::from_millis(500));
+    let sfs = ss_subflows(&tb).expect("ss");
+    assert!(
+        sfs.iter().all(|s| !on(s, WLAN_V4))
+            && sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local),
+        "WiFi subflow closed, LTE active: {sfs:?}"
+    );
+    run.wait(Duration::from_secs(30))
+        .expect("stream finished")
+        .check()
+        .expect("no error, nothing lost across the restart and the handover");
+    daemon.stop().expect("stop");
+}

@@ -179,6 +179,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
         engine.publish().await;
     }
+    // Connections open before a (re)start: listed on the bus and, under the
+    // userspace path manager, steered again.
+    engine.resync_connections(false).await;
     let (nm_tx, mut nm_rx) = tokio::sync::mpsc::channel(64);
     if !args.no_dbus {
         engine.nm_watcher = Some(crate::networkmanager::spawn(nm_tx));
@@ -314,7 +317,7 @@ impl Engine {
                     tracing::error!("resync of endpoints failed: {e}");
                 }
                 self.reconcile("resync after lost MPTCP events", None).await;
-                self.resync_connections().await;
+                self.resync_connections(true).await;
             }
             Some(Err(e)) => tracing::warn!("MPTCP event stream: {e}"),
             None => {}

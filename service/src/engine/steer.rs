@@ -132,7 +132,9 @@ impl Engine {
     /// Lost `mptcp_pm` events: rebuild connections from the kernel's
     /// subflow dump (no connection left unmanaged, none kept that closed),
     /// then plan them all.
-    pub(super) async fn resync_connections(&mut self) {
+    /// At start (`after_lost_events` false) the same adopts the connections
+    /// that were open before the daemon (re)started.
+    pub(super) async fn resync_connections(&mut self, after_lost_events: bool) {
         let (live, dump): (std::collections::BTreeSet<u32>, Vec<SubflowDiag>) =
             match diag::dump_connections().await {
                 Ok(d) => d,
@@ -147,14 +149,18 @@ impl Engine {
             .resync(&dump, &live, |ip, idx| table.interface_of(ip, idx));
         let mut taken = 0;
         if let Some(us) = self.userspace.as_mut() {
-            let (t, gone) = us.resync(&dump, &live, &self.policy);
+            let (t, gone) = us.resync(&dump, &live, &self.policy, after_lost_events);
             taken = t.len();
-            tracing::warn!(
-                "resync: {} connection(s) taken over, {} forgotten (closed while events were lost), {} managed",
-                t.len(),
-                gone.len(),
-                us.len()
-            );
+            if after_lost_events {
+                tracing::warn!(
+                    "resync: {} connection(s) taken over, {} forgotten (closed while events were lost), {} managed",
+                    t.len(),
+                    gone.len(),
+                    us.len()
+                );
+            } else if taken > 0 {
+                tracing::info!("{taken} open connection(s) taken over at start");
+            }
         }
         for mut change in changes {
             if let ConnChange::Created(v) = &mut change {

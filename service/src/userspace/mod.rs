@@ -371,6 +371,14 @@ impl UserspacePm {
                     }
                     break;
                 }
+                Err(e) if made_by_kernel_pm(&e) => {
+                    // Opened before the switch to the userspace PM: the
+                    // kernel decided its path manager then; it stays with
+                    // the in-kernel one (endpoints), still listed.
+                    tracing::info!("{label}: opened under the in-kernel path manager, left to it");
+                    self.conns.remove(&token);
+                    break;
+                }
                 Err(e) => {
                     self.stats.failed += 1;
                     tracing::warn!("{label}: {} failed: {e}", describe(op));
@@ -401,8 +409,11 @@ impl UserspacePm {
         dump: &[SubflowDiag],
         live: &std::collections::BTreeSet<u32>,
         policy: &Policy,
+        after_lost_events: bool,
     ) -> (Vec<u32>, Vec<u32>) {
-        self.stats.resyncs += 1;
+        if after_lost_events {
+            self.stats.resyncs += 1;
+        }
         let found = group_by_token(dump);
         let mut gone: Vec<u32> = self
             .conns
@@ -433,12 +444,14 @@ impl UserspacePm {
             }
             let (mode, rule) = self.facts(policy, f.local, f.remote, None);
             tracing::info!(
-                "connection {:08x} {} -> {} found by resync: {mode} by {rule}",
+                "connection {:08x} {} -> {} taken over: {mode} by {rule}",
                 f.token,
                 f.local,
                 f.remote
             );
-            self.stats.resync_found += 1;
+            if after_lost_events {
+                self.stats.resync_found += 1;
+            }
             self.stats.connections += 1;
             self.conns.insert(
                 f.token,
@@ -467,6 +480,12 @@ impl UserspacePm {
 /// used for bad arguments, so the kernel's text decides.
 fn token_gone(e: &PmError) -> bool {
     e.errno() == Some(22) && e.to_string().contains("invalid token")
+}
+
+/// The connection belongs to the in-kernel PM (`EINVAL`, extack
+/// "userspace PM not selected").
+fn made_by_kernel_pm(e: &PmError) -> bool {
+    e.errno() == Some(22) && e.to_string().contains("userspace PM not selected")
 }
 
 /// A subflow or address that is already gone is what we wanted.
