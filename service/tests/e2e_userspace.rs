@@ -678,3 +678,47 @@ fn a_restarted_daemon_takes_over_open_connections() {
         .expect("no error, nothing lost across the restart and the handover");
     daemon.stop().expect("stop");
 }
+
+/// `interactive` follows measured delay, not rank: with WiFi (first in the
+/// policy) at 40 ms and LTE at 10 ms, the LTE subflow turns active and
+/// WiFi becomes the backup once the RTTs are known.
+#[test]
+fn interactive_moves_to_the_lower_delay_path() {
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        wifi_rtt_ms: 40,
+        lte_rtt_ms: 10,
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let policy = TWO_MODES.replace(
+        "path_manager = \"userspace\"\n",
+        "path_manager = \"userspace\"\ndefault_mode = \"interactive\"\n",
+    );
+    let mut daemon = Daemon::start(&tb, &policy).expect("daemon");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 7000,
+        port: 5300,
+        ..StreamSpec::default()
+    };
+    let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
+    let sfs = wait_until("LTE active, WiFi backup", Duration::from_secs(6), || {
+        let sfs = ss_subflows(&tb)?;
+        let lte_active = sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local);
+        let wifi_backup = sfs.iter().any(|s| on(s, WLAN_V4) && s.backup_local);
+        Ok((lte_active && wifi_backup).then_some(sfs))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    println!("{sfs:#?}");
+    let log = daemon.log();
+    assert!(
+        log.contains("interactive by [general] default_mode"),
+        "{log}"
+    );
+    run.wait(Duration::from_secs(30))
+        .expect("stream finished")
+        .check()
+        .expect("no error, nothing lost while switching paths");
+    daemon.stop().expect("stop");
+}
