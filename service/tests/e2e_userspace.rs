@@ -403,19 +403,30 @@ impl Drop for TestCgroup {
     }
 }
 
-const PY_SERVER: &str = r#"
-import socket, sys, threading
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
-open(sys.argv[2], "w").close()
-def serve(c):
-    while c.recv(4096): pass
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-"#;
+/// An MPTCP server (Python, `mptcp_policy_tests::preload::SERVER_PY`) on
+/// port 7000 of the server namespace, once it listens.
+fn py_server(tb: &Testbed) -> mptcp_policy_tests::BgProcess {
+    use mptcp_policy_tests::preload::{PYTHON, SERVER_PY};
+    let server = mptcp_policy_tests::BgProcess::spawn_in_ns(
+        tb.server_ns(),
+        "py-server",
+        std::path::Path::new(PYTHON),
+        &[
+            "-c".into(),
+            SERVER_PY.into(),
+            "0.0.0.0".into(),
+            "7000".into(),
+            "mptcp".into(),
+        ],
+        tb.tmp_dir(),
+    )
+    .expect("server");
+    wait_until("server listening", Duration::from_secs(5), || {
+        Ok(server.stdout().contains("listening").then_some(()))
+    })
+    .expect("server ready");
+    server
+}
 
 const PY_CLIENT: &str = r#"
 import socket, sys, time
@@ -448,25 +459,7 @@ mode = "interactive"
     .expect("testbed");
     let mut daemon = Daemon::start_with_cgroup2(&tb, &policy).expect("daemon");
     let dir = tb.tmp_dir();
-    let ready = dir.join("py-server.ready");
-    let python = std::path::Path::new("/usr/bin/python3");
-    let _server = mptcp_policy_tests::BgProcess::spawn_in_ns(
-        tb.server_ns(),
-        "py-server",
-        python,
-        &[
-            "-c".into(),
-            PY_SERVER.into(),
-            "7000".into(),
-            ready.display().to_string(),
-        ],
-        dir,
-    )
-    .expect("server");
-    wait_until("server listening", Duration::from_secs(5), || {
-        Ok(ready.exists().then_some(()))
-    })
-    .expect("server ready");
+    let _server = py_server(&tb);
 
     // root, root cgroup: no rule matches → [general] default_mode
     // nobody (uid 65534) → rule #1; root in the test cgroup → rule #2
@@ -535,7 +528,7 @@ mode = "interactive"
 /// preload library and their own modes from the daemon's cgroup rules.
 #[test]
 fn unmodified_apps_get_their_modes_by_cgroup() {
-    use mptcp_policy_tests::preload::{tools, CLIENT_PY, PYTHON, SERVER_PY};
+    use mptcp_policy_tests::preload::{tools, CLIENT_PY, PYTHON};
     let video = TestCgroup::new_named("video").expect("video cgroup");
     let backup = TestCgroup::new_named("backup").expect("backup cgroup");
     let policy = format!(
@@ -565,24 +558,7 @@ mode = "handover"
     let mut daemon = Daemon::start_with_cgroup2(&tb, &policy).expect("daemon");
     let (ctl, lib) = tools().expect("mptcp-policyctl and the preload library");
     let dir = tb.tmp_dir();
-    let server = mptcp_policy_tests::BgProcess::spawn_in_ns(
-        tb.server_ns(),
-        "py-server",
-        std::path::Path::new(PYTHON),
-        &[
-            "-c".into(),
-            SERVER_PY.into(),
-            "0.0.0.0".into(),
-            "7000".into(),
-            "mptcp".into(),
-        ],
-        dir,
-    )
-    .expect("server");
-    wait_until("server listening", Duration::from_secs(5), || {
-        Ok(server.stdout().contains("listening").then_some(()))
-    })
-    .expect("server ready");
+    let _server = py_server(&tb);
     let mut apps = Vec::new();
     for (name, cg) in [("video", &video), ("backup", &backup)] {
         let script = format!(
