@@ -4,8 +4,10 @@
 //! monotonic time are inputs; no I/O, no clock reads.
 //!
 //! - Sending side: data outstanding and no ACK for longer than the bound
-//!   (max(`floor_ms`, `multiplier` × srtt + 4 × rttvar)) → `stalled` at
-//!   once (`suspect` from half the bound, informative only). The silence
+//!   (max(`floor_ms`, `multiplier` × srtt + 4 × rttvar); with a single
+//!   segment outstanding at least srtt + 40 ms, the receiver's delayed-ACK
+//!   time) → `stalled` at once (`suspect` from half the bound, informative
+//!   only). The silence
 //!   counts from the later of the last ACK and the moment data became
 //!   outstanding, so a sender resuming after a pause is not "silent".
 //! - Receiving side: a path that was receiving and now has heard nothing
@@ -35,6 +37,10 @@
 use std::fmt;
 
 use crate::model::HealthConfig;
+
+/// Linux's minimum delayed-ACK time (`TCP_DELACK_MIN`, 40 ms at HZ ≥ 25):
+/// how long a receiver may hold the ACK of a single segment.
+const DELAYED_ACK_MS: u64 = 40;
 
 /// One subflow's counters at one instant (from `tcp_info`; the `_ms` fields
 /// are "ms since", as the kernel reports them).
@@ -436,12 +442,21 @@ impl PathHealth {
         }
         let ack_at = now_ms.saturating_sub(last_ack_age.unwrap_or(u64::MAX));
         let worst = sending.iter().max_by_key(|s| s.bound_ms(cfg))?;
+        let unacked: u64 = sending.iter().map(|s| u64::from(s.unacked)).sum();
+        let mut bound_ms = worst.bound_ms(cfg);
+        if unacked == 1 {
+            // A lone segment (a sender resuming after a pause) may wait for
+            // the receiver's delayed-ACK timer: the ACK of a live path can
+            // then take a round trip plus DELAYED_ACK_MS. Two or more full
+            // segments are acknowledged at once.
+            bound_ms = bound_ms.max(u64::from(worst.rtt_us).div_ceil(1000) + DELAYED_ACK_MS);
+        }
         Some(Silence {
             silence_ms: now_ms.saturating_sub(since.max(ack_at)),
-            bound_ms: worst.bound_ms(cfg),
+            bound_ms,
             rtt_us: worst.rtt_us,
             rttvar_us: worst.rttvar_us,
-            unacked: sending.iter().map(|s| u64::from(s.unacked)).sum(),
+            unacked,
         })
     }
 

@@ -314,6 +314,50 @@ fn idle_connection_for_minutes_stays_good_and_costs_no_polling() {
 }
 
 #[test]
+fn a_lone_segment_may_wait_for_the_delayed_ack() {
+    // After a pause a single small segment goes out; the receiver holds its
+    // ACK for the delayed-ACK timer (40 ms here; seen in the testbed with
+    // srtt 11 ms and the defaults' 35–38 ms bound). Not a stall — but a
+    // lone segment unanswered past srtt + 40 ms is, and two or more
+    // segments keep the normal bound.
+    let defaults = HealthConfig::default();
+    // (segments sent at t=1000, ACK after ms or never, expect a stall at)
+    let cases: [(u32, Option<u64>, Option<u64>); 4] = [
+        (1, Some(40), None),
+        (1, Some(48), None),
+        (1, None, Some(1_052)),
+        (3, None, Some(1_036)),
+    ];
+    for (segments, ack_after, stall_at) in cases {
+        let mut run = Run::new(defaults);
+        let mut f = Flow::new(11_000, 500, 0);
+        f.send(8, 2);
+        f.ack(20, 2);
+        for t in (24..1_000).step_by(4) {
+            run.feed(&[f], None, t);
+        }
+        f.send(1_000, segments);
+        let mut stalled = None;
+        for t in (1_000..1_200).step_by(4) {
+            if ack_after.is_some_and(|a| t == 1_000 + a) {
+                f.ack(t, segments);
+            }
+            if let Some(tr) = run.feed(&[f], None, t) {
+                if tr.to == Stalled && stalled.is_none() {
+                    stalled = Some(t);
+                }
+            }
+        }
+        assert_eq!(
+            stalled,
+            stall_at,
+            "{segments} segment(s), ACK after {ack_after:?}: {:?}",
+            run.steps()
+        );
+    }
+}
+
+#[test]
 fn local_sender_pausing_one_second_on_one_second_off_stays_good() {
     // Upload bursts of 1 s, then 1 s with nothing to send (all ACKed). On
     // resuming, the last ACK is ~1 s old while new data is outstanding:
