@@ -216,20 +216,9 @@ fn scenario(ns: &Netns, a: Addrs) {
         assert_eq!(by_tuple.uid, 0, "created by root");
         let own_cgroup = {
             use std::os::unix::fs::MetadataExt;
-            let rel = std::fs::read_to_string("/proc/self/cgroup")
-                .expect("cgroup")
-                .lines()
-                .find_map(|l| l.strip_prefix("0::").map(String::from))
-                .expect("cgroup v2 line");
-            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-            mountinfo
-                .lines()
-                .find_map(|l| {
-                    let (left, right) = l.split_once(" - ")?;
-                    (right.split_whitespace().next()? == "cgroup2")
-                        .then(|| left.split_whitespace().nth(4).map(String::from))?
-                })
-                .and_then(|root| std::fs::metadata(format!("{root}{rel}")).ok())
+            mptcp_policy_tests::cgroups::own_cgroup_dir()
+                .ok()
+                .and_then(|d| std::fs::metadata(d).ok())
                 .map(|m| m.ino())
         };
         if let Some(ino) = own_cgroup {

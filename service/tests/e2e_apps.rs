@@ -54,16 +54,7 @@ impl Drop for TestCgroup {
 
 /// The cgroup2 mount of this (the host's) mount namespace.
 fn cgroup2_mount() -> PathBuf {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    info.lines()
-        .find_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let mount_point = left.split_whitespace().nth(4)?;
-            right
-                .starts_with("cgroup2 ")
-                .then(|| PathBuf::from(mount_point))
-        })
-        .expect("cgroup v2 mounted")
+    mptcp_policy_tests::cgroups::cgroup2_mount().expect("cgroup v2 mounted")
 }
 
 fn ctl_root(env: &BusEnv, args: &[&str]) -> Output {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use common::*;
+use mptcp_policy_tests::cgroups::TestCgroup;
 use mptcp_policy_tests::clock::{monotonic_us, sleep_until_us};
 use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
@@ -364,42 +365,19 @@ fn exit_restores_the_path_manager_even_after_a_kill() {
     );
 }
 
-/// A cgroup v2 directory for the test, removed on drop.
-struct TestCgroup {
-    dir: std::path::PathBuf,
-    /// Its path as `/proc/PID/cgroup` shows it.
-    path: String,
+/// The daemon's "connection ... -> 10.9.0.1:PORT: MODE by RULE" lines, in order.
+fn connection_modes(log: &str, port: u16) -> Vec<&str> {
+    let needle = format!("-> 10.9.0.1:{port}:");
+    log.lines().filter(|l| l.contains(&needle)).collect()
 }
 
-impl TestCgroup {
-    fn new() -> Result<TestCgroup> {
-        Self::new_named("rules")
-    }
-
-    fn new_named(tag: &str) -> Result<TestCgroup> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
-        let root = mountinfo
-            .lines()
-            .find_map(|l| {
-                let (left, right) = l.split_once(" - ")?;
-                (right.split_whitespace().next()? == "cgroup2")
-                    .then(|| left.split_whitespace().nth(4).map(String::from))?
-            })
-            .ok_or_else(|| anyhow::anyhow!("no cgroup2 mount"))?;
-        let name = format!("mptcp-policyd-test-{tag}-{}", std::process::id());
-        let dir = std::path::Path::new(&root).join(&name);
-        std::fs::create_dir_all(&dir)?;
-        Ok(TestCgroup {
-            dir,
-            path: format!("/{name}"),
-        })
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        // Members are gone by now (their processes were waited for).
-        let _ = std::fs::remove_dir(&self.dir);
+/// Each connection's line ends as expected (one line per connection).
+fn assert_modes(log: &str, port: u16, want: &[String]) {
+    let modes = connection_modes(log, port);
+    println!("{}", modes.join("\n"));
+    assert_eq!(modes.len(), want.len(), "{log}");
+    for (line, end) in modes.iter().zip(want) {
+        assert!(line.ends_with(end.as_str()), "want {end:?} in:\n{log}");
     }
 }
 
@@ -439,7 +417,7 @@ s.close()
 
 #[test]
 fn rules_match_the_owning_uid_and_cgroup() {
-    let cg = TestCgroup::new().expect("test cgroup");
+    let cg = TestCgroup::new("rules").expect("test cgroup");
     let policy = format!(
         r#"{WIFI_FIRST_USERSPACE}
 [[rule]]
@@ -498,26 +476,14 @@ mode = "interactive"
             .unwrap_or_else(|e| panic!("client: {e}\n{}", c.stderr()));
     }
     let log = daemon.log();
-    let modes: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("-> 10.9.0.1:7000:"))
-        .collect();
-    println!("{}", modes.join("\n"));
-    assert_eq!(modes.len(), 3, "{log}");
-    assert!(
-        modes[0].ends_with("handover by [general] default_mode"),
-        "{log}"
-    );
-    assert!(
-        modes[1].ends_with("aggregate by [[rule]] #1 (uid = [65534])"),
-        "{log}"
-    );
-    assert!(
-        modes[2].ends_with(&format!(
-            "interactive by [[rule]] #2 (cgroup = [\"{}\"])",
-            cg.path
-        )),
-        "{log}"
+    assert_modes(
+        &log,
+        7000,
+        &[
+            "handover by [general] default_mode".into(),
+            "aggregate by [[rule]] #1 (uid = [65534])".into(),
+            format!("interactive by [[rule]] #2 (cgroup = [\"{}\"])", cg.path),
+        ],
     );
     daemon.stop().expect("stop");
 }
@@ -529,8 +495,8 @@ mode = "interactive"
 #[test]
 fn unmodified_apps_get_their_modes_by_cgroup() {
     use mptcp_policy_tests::preload::{tools, CLIENT_PY, PYTHON};
-    let video = TestCgroup::new_named("video").expect("video cgroup");
-    let backup = TestCgroup::new_named("backup").expect("backup cgroup");
+    let video = TestCgroup::new("video").expect("video cgroup");
+    let backup = TestCgroup::new("backup").expect("backup cgroup");
     let policy = format!(
         r#"{}
 [[rule]]
@@ -582,25 +548,13 @@ mode = "handover"
         assert!(a.stdout().contains("protocol=262"), "{}", a.stdout());
     }
     let log = daemon.log();
-    let modes: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("-> 10.9.0.1:7000:"))
-        .collect();
-    println!("{}", modes.join("\n"));
-    assert_eq!(modes.len(), 2, "{log}");
-    assert!(
-        modes[0].ends_with(&format!(
-            "interactive by [[rule]] #1 (cgroup = [\"{}\"])",
-            video.path
-        )),
-        "{log}"
-    );
-    assert!(
-        modes[1].ends_with(&format!(
-            "handover by [[rule]] #2 (cgroup = [\"{}\"])",
-            backup.path
-        )),
-        "{log}"
+    assert_modes(
+        &log,
+        7000,
+        &[
+            format!("interactive by [[rule]] #1 (cgroup = [\"{}\"])", video.path),
+            format!("handover by [[rule]] #2 (cgroup = [\"{}\"])", backup.path),
+        ],
     );
     daemon.stop().expect("stop");
 }

@@ -8,6 +8,7 @@
 
 pub mod bins;
 pub mod bus;
+pub mod cgroups;
 pub mod clock;
 pub mod counters;
 pub mod daemon_env;
