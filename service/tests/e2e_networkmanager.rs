@@ -70,6 +70,17 @@ fn start(opts: NmOpts) -> NmTestbed {
     NmTestbed::start(opts).expect("NetworkManager testbed")
 }
 
+/// The usual set-up: drop-in and hook installed, the daemon running `policy`.
+fn start_with_daemon(policy: &str) -> NmTestbed {
+    let mut tb = start(NmOpts {
+        dropin: true,
+        hook: true,
+        ..NmOpts::default()
+    });
+    tb.start_daemon(&daemon_bin(), policy).expect("daemon");
+    tb
+}
+
 /// Runs `f`; on failure prints the daemon's, NetworkManager's and the
 /// dispatcher's logs before failing.
 fn with_logs(tb: &mut NmTestbed, f: impl FnOnce(&mut NmTestbed) -> Result<()>) {
@@ -127,13 +138,7 @@ fn foreign(tb: &NmTestbed) -> Result<Vec<(u8, String, String, String)>> {
 #[test]
 fn dropin_keeps_networkmanager_endpoints_off_and_daemon_endpoints_survive() {
     let _one = serial();
-    let mut tb = start(NmOpts {
-        dropin: true,
-        hook: true,
-        ..NmOpts::default()
-    });
-    tb.start_daemon(&daemon_bin(), ETH1_PREFERRED_ETH2_BACKUP)
-        .expect("daemon");
+    let mut tb = start_with_daemon(ETH1_PREFERRED_ETH2_BACKUP);
     with_logs(&mut tb, |tb| {
         tb.add_profile("wifi1", "eth1", &[])?;
         tb.add_profile("lte1", "eth2", &[])?;
@@ -297,13 +302,7 @@ fn metered_profile_and_android_metered_lease_make_the_link_metered_and_backup() 
 #[test]
 fn captive_portal_demotes_to_backup_within_a_second_until_full() {
     let _one = serial();
-    let mut tb = start(NmOpts {
-        dropin: true,
-        hook: true,
-        ..NmOpts::default()
-    });
-    tb.start_daemon(&daemon_bin(), BOTH_PREFERRED)
-        .expect("daemon");
+    let mut tb = start_with_daemon(BOTH_PREFERRED);
     with_logs(&mut tb, |tb| {
         tb.add_profile("wifi1", "eth1", &[])?;
         tb.up("wifi1")?;
@@ -371,13 +370,7 @@ fn captive_portal_demotes_to_backup_within_a_second_until_full() {
 #[test]
 fn disconnecting_the_preferred_link_moves_a_running_stream() {
     let _one = serial();
-    let mut tb = start(NmOpts {
-        dropin: true,
-        hook: true,
-        ..NmOpts::default()
-    });
-    tb.start_daemon(&daemon_bin(), ETH1_PREFERRED_ETH2_BACKUP)
-        .expect("daemon");
+    let mut tb = start_with_daemon(ETH1_PREFERRED_ETH2_BACKUP);
     with_logs(&mut tb, |tb| {
         tb.add_profile("wifi1", "eth1", &[])?;
         tb.add_profile("lte1", "eth2", &[])?;
@@ -496,13 +489,7 @@ fn run_hook(
 #[test]
 fn hook_exits_zero_when_the_daemon_is_absent_and_ignores_bad_events() {
     let _one = serial();
-    let mut tb = start(NmOpts {
-        dropin: true,
-        hook: true,
-        ..NmOpts::default()
-    });
-    tb.start_daemon(&daemon_bin(), BOTH_PREFERRED)
-        .expect("daemon");
+    let mut tb = start_with_daemon(BOTH_PREFERRED);
     with_logs(&mut tb, |tb| {
         tb.add_profile("wifi1", "eth1", &[])?;
         tb.up("wifi1")?;
@@ -683,13 +670,7 @@ role = "backup"
 #[test]
 fn networkmanager_leaving_and_coming_back_is_followed() {
     let _one = serial();
-    let mut tb = start(NmOpts {
-        dropin: true,
-        hook: true,
-        ..NmOpts::default()
-    });
-    tb.start_daemon(&daemon_bin(), BOTH_PREFERRED)
-        .expect("daemon");
+    let mut tb = start_with_daemon(BOTH_PREFERRED);
     with_logs(&mut tb, |tb| {
         tb.add_profile("wifi1", "eth1", &[])?;
         tb.add_profile("lte1", "eth2", &["connection.metered", "yes"])?;
