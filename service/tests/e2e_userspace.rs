@@ -628,18 +628,26 @@ fn interactive_moves_to_the_lower_delay_path() {
     let mut daemon = Daemon::start(&tb, &policy).expect("daemon");
     let spec = StreamSpec {
         direction: Direction::Upload,
-        duration_ms: 7000,
+        duration_ms: 12_000,
         port: 5300,
         ..StreamSpec::default()
     };
     let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
-    let sfs = wait_until("LTE active, WiFi backup", Duration::from_secs(6), || {
+    // RTTs are sampled once a second; a join delayed on a loaded machine
+    // is retried after 3 s: allow for both.
+    let sfs = wait_until("LTE active, WiFi backup", Duration::from_secs(10), || {
         let sfs = ss_subflows(&tb)?;
         let lte_active = sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local);
         let wifi_backup = sfs.iter().any(|s| on(s, WLAN_V4) && s.backup_local);
         Ok((lte_active && wifi_backup).then_some(sfs))
     })
-    .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\nsubflows: {:?}\n{}",
+            ss_subflows(&tb).unwrap_or_default(),
+            daemon.log()
+        )
+    });
     println!("{sfs:#?}");
     let log = daemon.log();
     assert!(
