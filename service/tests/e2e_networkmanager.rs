@@ -705,8 +705,18 @@ fn networkmanager_leaving_and_coming_back_is_followed() {
         tb.restart_nm()?;
         tb.wait_daemon_log("NetworkManager appeared", NM_WAIT)?;
         tb.wait_endpoints("eth2 metered again", NM_WAIT, eth2_backup(true))?;
-        let st = iface_props(tb, "eth2")?;
-        anyhow::ensure!(st.metered, "hints {:?}", st.hints);
+        // (Backup may come first from the "none" connectivity NetworkManager
+        // reports until its first check; Metered is read right after.)
+        let deadline = std::time::Instant::now() + NM_WAIT;
+        loop {
+            let st = iface_props(tb, "eth2")?;
+            if st.metered {
+                break;
+            }
+            anyhow::ensure!(std::time::Instant::now() < deadline, "hints {:?}", st.hints);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        tb.wait_endpoints("eth2 metered: backup", NM_WAIT, eth2_backup(true))?;
         Ok(())
     });
 }
