@@ -106,6 +106,29 @@ struct IfaceState {
 }
 
 /// The daemon's interface properties over the bus.
+/// Waits until the interface's published properties satisfy `ok` (the
+/// bus is updated right after the kernel, not before it).
+fn wait_props(
+    tb: &NmTestbed,
+    name: &str,
+    what: &str,
+    ok: impl Fn(&IfaceState) -> bool,
+) -> Result<IfaceState> {
+    let deadline = std::time::Instant::now() + NM_WAIT;
+    loop {
+        let st = iface_props(tb, name)?;
+        if ok(&st) {
+            return Ok(st);
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "{name}: {what}: hints {:?}",
+            st.hints
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn iface_props(tb: &NmTestbed, name: &str) -> Result<IfaceState> {
     zbus::block_on(async {
         let conn = tb.bus.connect().await?;
@@ -692,30 +715,19 @@ fn networkmanager_leaving_and_coming_back_is_followed() {
             NM_WAIT,
             eth2_backup(false),
         )?;
-        let st = iface_props(tb, "eth2")?;
         // (A device type the hook sent stays: it is about the hardware.)
-        anyhow::ensure!(
+        wait_props(tb, "eth2", "hints dropped", |st| {
             !st.metered
                 && !st.hints.contains_key("metered")
-                && !st.hints.contains_key("connectivity"),
-            "hints {:?}",
-            st.hints
-        );
+                && !st.hints.contains_key("connectivity")
+        })?;
         // It comes back, takes the links over again: followed again.
         tb.restart_nm()?;
         tb.wait_daemon_log("NetworkManager appeared", NM_WAIT)?;
         tb.wait_endpoints("eth2 metered again", NM_WAIT, eth2_backup(true))?;
         // (Backup may come first from the "none" connectivity NetworkManager
         // reports until its first check; Metered is read right after.)
-        let deadline = std::time::Instant::now() + NM_WAIT;
-        loop {
-            let st = iface_props(tb, "eth2")?;
-            if st.metered {
-                break;
-            }
-            anyhow::ensure!(std::time::Instant::now() < deadline, "hints {:?}", st.hints);
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_props(tb, "eth2", "metered again", |st| st.metered)?;
         tb.wait_endpoints("eth2 metered: backup", NM_WAIT, eth2_backup(true))?;
         Ok(())
     });
