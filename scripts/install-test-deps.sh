@@ -12,6 +12,10 @@ need+=(clang libbpf-dev linux-libc-dev libelf-dev zlib1g-dev make)
 need+=(python3)
 # NetworkManager tests: real NetworkManager in a test namespace, dnsmasq for DHCP.
 need+=(network-manager dnsmasq-base)
+# The Debian packages (scripts/package.sh: man pages are gzipped, lintian
+# checks them) and the booted-system tests: a Debian 12 root made by
+# mmdebstrap, booted by systemd-nspawn.
+need+=(lintian mmdebstrap systemd-container man-db groff-base)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

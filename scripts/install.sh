@@ -139,6 +139,9 @@ put 0644 "$here/gui/data/$app.svg" "$datadir/icons/hicolor/scalable/apps/$app.sv
 
 ctl="$BIN_DIR/mptcp-policyctl"
 put_output 0644 "$datadir/man/man1/mptcp-policyctl.1" "$ctl" man
+put_output 0644 "$datadir/man/man8/mptcp-policyd.8" "$BIN_DIR/mptcp-policyd" --man
+put_output 0644 "$datadir/man/man1/mptcp-policy-panel.1" "$BIN_DIR/mptcp-policy-panel" --man
+put 0644 "$here/policy/mptcp-policyd.toml.5" "$datadir/man/man5/mptcp-policyd.toml.5"
 put_output 0644 "$datadir/bash-completion/completions/mptcp-policyctl" "$ctl" completions bash
 put_output 0644 "$datadir/zsh/vendor-completions/_mptcp-policyctl" "$ctl" completions zsh
 put_output 0644 "$datadir/fish/vendor_completions.d/mptcp-policyctl.fish" "$ctl" completions fish

@@ -13,4 +13,6 @@ export RUST_BACKTRACE=0
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --bins
+# The Debian packages the booted-system tests install (target/debian/).
+bash scripts/package.sh
 cargo test --workspace -- --test-threads=2

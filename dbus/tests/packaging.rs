@@ -48,8 +48,16 @@ fn write_exe(path: &Path, text: &str) {
 /// Stand-in binaries; `with_docs` gives mptcp-policyctl the `man` and
 /// `completions SHELL` subcommands.
 fn fake_bins(dir: &Path, with_docs: bool) {
-    write_exe(&dir.join("mptcp-policyd"), "#!/bin/sh\nexit 0\n");
-    write_exe(&dir.join("mptcp-policy-panel"), "#!/bin/sh\nexit 0\n");
+    // With docs, the daemon and the panel print their pages for --man.
+    let man = |section: &str| {
+        if with_docs {
+            format!("#!/bin/sh\n[ \"$1\" = --man ] && echo '.TH X {section}' && exit 0\nexit 2\n")
+        } else {
+            "#!/bin/sh\nexit 2\n".to_string()
+        }
+    };
+    write_exe(&dir.join("mptcp-policyd"), &man("8"));
+    write_exe(&dir.join("mptcp-policy-panel"), &man("1"));
     std::fs::write(dir.join("libmptcp_preload.so"), "not really ELF\n").expect("write");
     let ctl = if with_docs {
         "#!/bin/sh\ncase \"$1\" in\n  man) echo '.TH MPTCP-POLICYCTL 1' ;;\n  \
@@ -104,7 +112,7 @@ fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
-const CORE_FILES: [&str; 19] = [
+const CORE_FILES: [&str; 20] = [
     "/etc/NetworkManager/conf.d/90-mptcp-policyd.conf",
     "/etc/NetworkManager/dispatcher.d/90-mptcp-policyd",
     "/etc/mptcp-policyd/policy.toml",
@@ -121,15 +129,18 @@ const CORE_FILES: [&str; 19] = [
     "/usr/share/doc/mptcp-policyd/50-mptcp-policy.rules.example",
     "/usr/share/icons/hicolor/scalable/apps/org.mptcp.PolicyPanel.svg",
     "/usr/share/locale/de/LC_MESSAGES/mptcp-policy-panel.mo",
+    "/usr/share/man/man5/mptcp-policyd.toml.5",
     "/usr/share/metainfo/org.mptcp.PolicyPanel.metainfo.xml",
     "/usr/share/mptcp-policyd/installed-files",
     "/usr/share/polkit-1/actions/org.mptcp.policy.policy",
 ];
 
-const DOC_FILES: [&str; 4] = [
+const DOC_FILES: [&str; 6] = [
     "/usr/share/bash-completion/completions/mptcp-policyctl",
     "/usr/share/fish/vendor_completions.d/mptcp-policyctl.fish",
+    "/usr/share/man/man1/mptcp-policy-panel.1",
     "/usr/share/man/man1/mptcp-policyctl.1",
+    "/usr/share/man/man8/mptcp-policyd.8",
     "/usr/share/zsh/vendor-completions/_mptcp-policyctl",
 ];
 

@@ -31,6 +31,10 @@ struct Args {
     /// each (dump the widget tree, activate widgets); for the test suite.
     #[arg(long, hide = true)]
     test_control: bool,
+    /// Print the manual page (roff, section 1) and exit: packagers generate
+    /// mptcp-policy-panel.1 with it.
+    #[arg(long, hide = true)]
+    man: bool,
 }
 
 fn parse_size(s: &str) -> Result<(i32, i32), String> {
@@ -48,6 +52,9 @@ fn parse_size(s: &str) -> Result<(i32, i32), String> {
 
 fn main() -> glib::ExitCode {
     let args = Args::parse();
+    if args.man {
+        return print_man_page();
+    }
     i18n::init();
     glib::set_application_name(&i18n::gettext("MPTCP Paths"));
     let flags = if args.test_control {
@@ -87,6 +94,22 @@ mod tests {
         assert_eq!(parse_size("360x720"), Ok((360, 720)));
         for bad in ["360", "x720", "0x720", "360x99999", "ax b"] {
             assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+/// `--man`: the page generated from the options above.
+fn print_man_page() -> glib::ExitCode {
+    use clap::CommandFactory;
+    let cmd = Args::command().name("mptcp-policy-panel").after_help(
+        "The panel talks to mptcp-policyd on the system bus (org.mptcp.Policy1); \
+         changes are authorized by polkit. See also: mptcp-policyctl(1), mptcp-policyd(8).",
+    );
+    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()) {
+        Ok(()) => glib::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mptcp-policy-panel: cannot write the manual page: {e}");
+            glib::ExitCode::FAILURE
         }
     }
 }

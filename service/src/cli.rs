@@ -12,21 +12,8 @@ use clap::Parser;
 #[command(
     name = "mptcp-policyd",
     version,
-    after_help = "FILES:\n  \
-/usr/lib/mptcp-policyd/policy.d/*.toml   vendor and carrier defaults (lowest priority)\n  \
-/etc/mptcp-policyd/policy.toml           the administrator's policy\n  \
-/etc/mptcp-policyd/policy.d/*.toml       administrator drop-ins (highest priority)\n  \
-$STATE_DIRECTORY/endpoints.json          endpoints this daemon created (ownership)\n  \
-$STATE_DIRECTORY/apps.json               cgroups enabled for MPTCP (EnableCgroup)\n\n\
-SIGNALS:\n  \
-SIGHUP    reload the policy; a bad file is reported with file:line:column and the\n            \
-last good policy stays in force\n  \
-SIGTERM   exit; endpoints are kept or removed as [general] on_exit says\n\n\
-ENVIRONMENT:\n  \
-MPTCP_POLICYD_LOG (or RUST_LOG)   log filter, e.g. debug\n  \
-STATE_DIRECTORY                   state directory (set by systemd's StateDirectory=)\n\n\
-The daemon only creates, changes and deletes endpoints it created itself;\n\
-endpoints added by hand (ip mptcp endpoint add) are reported and left alone."
+    about = "MPTCP path policy daemon",
+    after_help = crate::man::after_help()
 )]
 pub struct Args {
     /// Use this policy file alone, without the layered vendor/admin files
@@ -48,6 +35,18 @@ pub struct Args {
     /// from dumps — for tests and benchmarks of that path.
     #[arg(long, value_name = "BYTES", default_value_t = mptcp_policy_netlink::pm::EVENT_RCVBUF)]
     pub event_buffer: usize,
+
+    /// Delete the endpoints this daemon created (as recorded in the state
+    /// directory) and put back the path manager it switched, then exit.
+    /// For the package's removal script, with the service stopped;
+    /// endpoints added by anyone else are left alone.
+    #[arg(long, conflicts_with_all = ["check", "dry_run"])]
+    pub clean_up: bool,
+
+    /// Print this manual page (roff, section 8) and exit: packagers
+    /// generate mptcp-policyd.8 with it.
+    #[arg(long, hide = true)]
+    pub man: bool,
 
     /// Validate the policy, print the effective policy and exit.
     #[arg(long)]

@@ -5,6 +5,7 @@
 mod apps;
 mod bpf;
 mod bus;
+mod cleanup;
 mod cli;
 mod config;
 mod connections;
@@ -12,6 +13,7 @@ mod control;
 mod engine;
 mod health;
 mod links;
+mod man;
 mod networkmanager;
 mod preflight;
 mod reconcile;
@@ -27,6 +29,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    if args.man {
+        return man::print();
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -38,7 +43,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(engine::run(args)) {
+    let job = async {
+        if args.clean_up {
+            cleanup::run(&store::StateDir::open(&args.state_dir)?).await
+        } else {
+            engine::run(args).await
+        }
+    };
+    match runtime.block_on(job) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -7,6 +7,7 @@
 //! is removed on drop.
 
 pub mod bins;
+pub mod booted;
 pub mod bus;
 pub mod cgroups;
 pub mod clock;

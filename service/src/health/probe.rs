@@ -7,6 +7,7 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mptcp_policy::ProbeResult;
@@ -18,9 +19,29 @@ pub fn probe(local: IpAddr, remote: SocketAddr, timeout: Duration) -> ProbeResul
         Ok(()) => ProbeResult::Reachable,
         // The peer answered with a reset: the path works.
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => ProbeResult::Reachable,
-        Err(_) => ProbeResult::Unreachable,
+        Err(e) => {
+            if refused_locally(&e) && !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "path probe {local} -> {remote} cannot run: {e}; a stalled path then stays \
+                     without an endpoint (a service manager's sandbox must allow AF_INET/AF_INET6 \
+                     sockets and IP traffic: RestrictAddressFamilies=, IPAddressDeny=)"
+                );
+            }
+            ProbeResult::Unreachable
+        }
     }
 }
+
+/// Whether a probe was refused by this host (sandbox, seccomp, BPF
+/// firewall) rather than unanswered by the path: said once in the log.
+fn refused_locally(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EPERM | libc::EACCES)
+    )
+}
+
+static WARNED: AtomicBool = AtomicBool::new(false);
 
 fn try_connect(local: IpAddr, remote: SocketAddr, timeout: Duration) -> std::io::Result<()> {
     let domain = if remote.is_ipv4() {

@@ -11,7 +11,7 @@
 
 mod owner;
 mod resync;
-mod sysctl;
+pub mod sysctl;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};

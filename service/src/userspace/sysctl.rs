@@ -142,6 +142,32 @@ impl PmSwitch {
     }
 }
 
+/// Puts back the value a killed run saved, if the userspace path manager
+/// is still on (`--clean-up`, after the service stopped). Nothing saved:
+/// nothing to do.
+pub fn restore_saved(state: &StateDir) -> Result<(), SysctlError> {
+    restore_saved_in(Path::new(SYSCTL_DIR), state)
+}
+
+fn restore_saved_in(dir: &Path, state: &StateDir) -> Result<(), SysctlError> {
+    let Some(saved) = state.read_text(SAVED_FILE).map(|s| s.trim().to_string()) else {
+        return Ok(());
+    };
+    let Some(knob) = Knob::find(dir) else {
+        return Ok(());
+    };
+    let current = fs::read_to_string(knob.path()).map_err(|source| SysctlError::Read {
+        name: knob.name(),
+        source,
+    })?;
+    if !saved.is_empty() && current.trim() == knob.userspace_value() {
+        write(&knob, &saved)?;
+        tracing::info!("clean-up: {} restored to {saved}", knob.name());
+    }
+    state.remove_file(SAVED_FILE);
+    Ok(())
+}
+
 fn write(knob: &Knob, value: &str) -> Result<(), SysctlError> {
     fs::write(knob.path(), value).map_err(|source| SysctlError::Write {
         name: knob.name(),
@@ -238,5 +264,20 @@ mod tests {
         let (sys, _st, state) = dirs("other", "x");
         let e = PmSwitch::engage_in(sys.path(), &state).expect_err("no knob");
         assert!(e.to_string().contains("neither"), "{e}");
+    }
+
+    #[test]
+    fn clean_up_restores_what_a_killed_run_saved() {
+        let (sys, _st, state) = dirs("path_manager", "kernel");
+        let first = PmSwitch::engage_in(sys.path(), &state).expect("engage");
+        drop(first); // killed: no restore
+        restore_saved_in(sys.path(), &state).expect("restore");
+        let knob = sys.path().join("path_manager");
+        assert_eq!(fs::read_to_string(&knob).expect("read"), "kernel");
+        assert!(state.read_text(SAVED_FILE).is_none());
+        // Nothing saved: the admin's own value stays.
+        fs::write(&knob, "userspace").expect("write");
+        restore_saved_in(sys.path(), &state).expect("restore");
+        assert_eq!(fs::read_to_string(&knob).expect("read"), "userspace");
     }
 }
