@@ -42,6 +42,8 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method SetMetered(interface:s:in,metered:b:in)".into(),
         "method SetBudget(interface:s:in,bytes:t:in,period:s:in)".into(),
         "method ResetUsage(interface:s:in)".into(),
+        "method RevertInterface(interface:s:in,setting:s:in)".into(),
+        "method ResetPolicy()".into(),
         "method Reload()".into(),
         "method EnableCgroup(path:s:in)".into(),
         "method DisableCgroup(path:s:in)".into(),
