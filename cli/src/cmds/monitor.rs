@@ -485,6 +485,14 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
             )
         }
         "PolicyChanged" => Event::new("policy-changed", String::new(), json!({})),
+        "HealthChanged" => {
+            let (interface, health, evidence): (String, String, String) = body(msg)?;
+            Event::new(
+                "health-changed",
+                format!("{interface} {health} ({evidence})"),
+                json!({"interface": interface, "health": health, "evidence": evidence}),
+            )
+        }
         "BudgetWarning" | "BudgetExhausted" => {
             let (interface, used, budget): (String, u64, u64) = body(msg)?;
             budget_event(&kebab(&member), &interface, used, budget)
@@ -497,6 +505,10 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
     };
     Ok(Some(ev))
 }
+
+#[cfg(test)]
+#[path = "monitor_xml_test.rs"]
+mod xml_test;
 
 #[cfg(test)]
 mod tests {
