@@ -125,4 +125,16 @@ fn an_unprivileged_user_is_denied_until_the_rules_allow_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // And to take every change back: the file decides again.
+    let out = ctl(&env, &user, &["--json", "--no-ask", "policy", "reset"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eps = endpoints(&env.tb).expect("eps");
+    assert!(
+        !endpoint(&eps, WLAN_V4).expect("wlan0").has("backup"),
+        "{eps:?}"
+    );
 }

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use mptcp_policy_dbus::names::{MANAGER_INTERFACE, MANAGER_PATH};
 use zbus::message::Message;
-use zbus::zvariant::{Structure, StructureBuilder, Value};
+use zbus::{Structure, Variant as Value};
 
 use super::{decode, kebab};
 
@@ -81,7 +81,7 @@ fn sample(sig: &str, n: &mut u32, seen: &mut Vec<String>) -> (Value<'static>, us
         }
         b'b' => Value::from(true),
         b'(' => {
-            let mut b = StructureBuilder::new();
+            let mut b = Structure::builder();
             let mut i = 1;
             while sig.as_bytes()[i] != b')' {
                 let (field, len) = sample(&sig[i..], n, seen);
@@ -103,7 +103,7 @@ fn every_signal_of_the_xml_is_decoded_by_name_with_its_fields() {
     for (name, args) in signals {
         let mut n = 0;
         let mut seen = Vec::new();
-        let mut body = StructureBuilder::new();
+        let mut body = Structure::builder();
         for (_, sig) in &args {
             let (v, len) = sample(sig, &mut n, &mut seen);
             assert_eq!(len, sig.len(), "{name}: whole type {sig} used");
