@@ -420,29 +420,7 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
     let m = msg.clone();
     let ev = match member.as_str() {
         "ConnectionCreated" | "ConnectionEstablished" => {
-            let (token, local, lport, remote, rport) = if member == "ConnectionCreated" {
-                let s = p::ConnectionCreated::from_message(m)
-                    .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-                let a = s.args().map_err(args_err)?;
-                (
-                    a.token,
-                    a.local.to_string(),
-                    a.local_port,
-                    a.remote.to_string(),
-                    a.remote_port,
-                )
-            } else {
-                let s = p::ConnectionEstablished::from_message(m)
-                    .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-                let a = s.args().map_err(args_err)?;
-                (
-                    a.token,
-                    a.local.to_string(),
-                    a.local_port,
-                    a.remote.to_string(),
-                    a.remote_port,
-                )
-            };
+            let (token, local, lport, remote, rport): (u32, String, u16, String, u16) = body(msg)?;
             conn_event(&kebab(&member), token, &local, lport, &remote, rport)
         }
         "ConnectionClosed" => {

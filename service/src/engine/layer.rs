@@ -78,6 +78,33 @@ pub fn load(state: &StateDir) -> Policy {
     }
 }
 
+/// At start: the state directory in use, then the D-Bus layer (when this
+/// run has one), who changed it, and the effective policy — each layer
+/// logged with its path.
+pub fn load_at_start(
+    choice: &crate::cli::StateChoice,
+    state: &StateDir,
+    location: &crate::config::PolicyLocation,
+) -> Result<(Policy, Changes, Policy), crate::config::LoadError> {
+    tracing::info!(
+        "state directory {}{}",
+        choice.dir.display(),
+        if choice.dbus_layer {
+            ""
+        } else {
+            " (of this --config run: no saved D-Bus changes are read or written)"
+        }
+    );
+    let (layer, changes) = if choice.dbus_layer {
+        (load(state), load_changes(state))
+    } else {
+        Default::default()
+    };
+    let mut policy = location.load_logged(source(state, &layer).as_ref(), "start")?;
+    annotate(&mut policy, state, &changes);
+    Ok((layer, changes, policy))
+}
+
 /// The layer as a policy source for merging; None when nothing was
 /// changed over D-Bus.
 pub fn source(state: &StateDir, layer: &Policy) -> Option<PolicySource> {

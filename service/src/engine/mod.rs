@@ -116,22 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let choice = args.state_choice();
     let state = StateDir::open(&choice.dir)?;
-    tracing::info!(
-        "state directory {}{}",
-        choice.dir.display(),
-        if choice.dbus_layer {
-            ""
-        } else {
-            " (of this --config run: no saved D-Bus changes are read or written)"
-        }
-    );
-    let (dbus_layer, layer_changes) = if choice.dbus_layer {
-        (layer::load(&state), layer::load_changes(&state))
-    } else {
-        Default::default()
-    };
-    let mut policy = location.load_logged(layer::source(&state, &dbus_layer).as_ref(), "start")?;
-    layer::annotate(&mut policy, &state, &layer_changes);
+    let (dbus_layer, layer_changes, policy) = layer::load_at_start(&choice, &state, &location)?;
     if args.check {
         print!("{}", policy.to_toml());
         return Ok(());
