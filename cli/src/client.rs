@@ -21,6 +21,8 @@ pub mod method {
     pub const SET_METERED: &str = "SetMetered";
     pub const SET_BUDGET: &str = "SetBudget";
     pub const RESET_USAGE: &str = "ResetUsage";
+    pub const REVERT_INTERFACE: &str = "RevertInterface";
+    pub const RESET_POLICY: &str = "ResetPolicy";
     pub const RELOAD: &str = "Reload";
     pub const ENABLE_CGROUP: &str = "EnableCgroup";
     pub const DISABLE_CGROUP: &str = "DisableCgroup";

@@ -25,6 +25,10 @@ pub trait Manager {
     fn set_budget(&self, interface: &str, bytes: u64, period: &str) -> Result<(), Error>;
     /// Resets an interface's counted usage.
     fn reset_usage(&self, interface: &str) -> Result<(), Error>;
+    /// One setting made over D-Bus back to the files.
+    fn revert_interface(&self, interface: &str, setting: &str) -> Result<(), Error>;
+    /// Drops every change made over D-Bus.
+    fn reset_policy(&self) -> Result<(), Error>;
     /// Re-reads the policy files.
     fn reload(&self) -> Result<(), Error>;
     /// Puts a cgroup (v2 path) and its descendants on MPTCP (BPF hook).

@@ -42,6 +42,8 @@ fn expected() -> BTreeMap<&'static str, Members> {
         "method SetMetered(interface:s:in,metered:b:in)".into(),
         "method SetBudget(interface:s:in,bytes:t:in,period:s:in)".into(),
         "method ResetUsage(interface:s:in)".into(),
+        "method RevertInterface(interface:s:in,setting:s:in)".into(),
+        "method ResetPolicy()".into(),
         "method Reload()".into(),
         "method EnableCgroup(path:s:in)".into(),
         "method DisableCgroup(path:s:in)".into(),
@@ -242,8 +244,8 @@ fn documented(xml: &str) -> Vec<(String, String)> {
 #[test]
 fn every_member_and_argument_is_documented() {
     let docs = documented(introspection_xml());
-    // 3 interfaces + 30 manager members + 20 + 10 properties.
-    assert_eq!(docs.len(), 3 + 30 + 20 + 10);
+    // 3 interfaces + 32 manager members + 20 + 10 properties.
+    assert_eq!(docs.len(), 3 + 32 + 20 + 10);
 }
 
 #[test]
@@ -261,6 +263,13 @@ fn methods_document_authorization_and_errors() {
         let action = match name {
             "GetPolicy" | "ValidatePolicy" => None,
             "SetInterfaceRole" => Some(ACTION_SET_ROLE),
+            "RevertInterface" => {
+                assert!(
+                    doc.contains(ACTION_SET_ROLE),
+                    "{name}: set-role for \"role\""
+                );
+                Some(ACTION_CONFIGURE)
+            }
             _ => Some(ACTION_CONFIGURE),
         };
         let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -443,4 +452,40 @@ fn activation_file_unit_and_user_agree() {
         .find(|l| l.starts_with("u "))
         .expect("a u line");
     assert_eq!(user_line.split_whitespace().nth(1), Some(SERVICE_USER));
+}
+
+/// The README's BPF paragraph says what the unit grants: every capability
+/// of the unit's bounding set is named there, and it does not claim the
+/// unit withholds them.
+#[test]
+fn readme_bpf_section_agrees_with_the_unit() {
+    let unit = repo_file("systemd/mptcp-policyd.service");
+    let caps: Vec<&str> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("the unit sets CapabilityBoundingSet=")
+        .split_whitespace()
+        .collect();
+    let readme = repo_file("README.md");
+    let start = readme
+        .find("- **The BPF hook**")
+        .expect("README has the BPF paragraph");
+    let section = &readme[start..];
+    let section = &section[..section.find("\n\n").unwrap_or(section.len())];
+    let flat = section.split_whitespace().collect::<Vec<_>>().join(" ");
+    for cap in &caps {
+        if *cap == "CAP_NET_ADMIN" {
+            continue;
+        }
+        assert!(
+            flat.contains(cap),
+            "{cap} granted by the unit, not named: {flat}"
+        );
+    }
+    for claim in ["does not grant", "not granted", "doesn't grant"] {
+        assert!(!flat.contains(claim), "README says {claim:?}: {flat}");
+    }
+    if caps.contains(&"CAP_BPF") {
+        assert!(flat.contains("the hardened unit grants both"), "{flat}");
+    }
 }

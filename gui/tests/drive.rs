@@ -1,6 +1,7 @@
 //! The panel drives the real daemon through its real widgets (as root, who
 //! polkit always allows): the role selector of `wwan0` set to "Preferred"
-//! re-flags the kernel's endpoint; a new MPTCP connection in the testbed
+//! re-flags the kernel's endpoint and the card's reason changes from the
+//! policy file and line to "set over D-Bus by uid 0 at …"; a new MPTCP connection in the testbed
 //! appears within a second with its active WiFi and backup LTE subflows and
 //! goes when it closes; the "add budget" dialog refuses bad amounts in the
 //! dialog and sets a good one on the daemon.
@@ -30,6 +31,11 @@ fn the_role_selector_changes_the_kernel_endpoint() {
     let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
     let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
     roles_loaded(&mut panel);
+    // Each card says which layer decided: here the file and line.
+    let from_file = format!("(type = cellular) in {}:", env.config.display());
+    panel.wait("the reason names the file", Duration::from_secs(5), |t| {
+        texts(t).iter().any(|s| s.contains(&from_file))
+    });
 
     panel.ok("select role-wwan0 Preferred");
     wait_endpoint(&env, WWAN_V4, "no backup flag", |l| !l.contains("backup"));
@@ -44,6 +50,12 @@ fn the_role_selector_changes_the_kernel_endpoint() {
     // The selector shows the daemon's new value (its PropertiesChanged).
     panel.wait("wwan0 preferred", Duration::from_secs(5), |t| {
         role_shown(t, "wwan0").as_deref() == Some("Preferred")
+    });
+    // ... and now who set it over D-Bus, and when.
+    panel.wait("the reason names who set it", Duration::from_secs(5), |t| {
+        texts(t)
+            .iter()
+            .any(|s| s.contains("set over D-Bus by uid 0 at "))
     });
 
     // And back, so both directions are seen in the kernel.

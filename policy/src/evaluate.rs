@@ -172,6 +172,12 @@ fn judge(
                 i + 1,
                 entry.describe_match()
             );
+            let source = entry.source.describe();
+            match (&entry.source.note, source.is_empty()) {
+                (Some(_), _) => reason.push_str(&format!(", {source}")),
+                (None, false) => reason.push_str(&format!(" in {source}")),
+                (None, true) => {}
+            }
             let mut role = entry.role;
             if let (Some(b), Some(usage)) = (&entry.budget, &iface.usage) {
                 let v = budget_verdict(b, usage, now);
@@ -220,6 +226,10 @@ fn judge(
     let mut wanted = Vec::new();
     if !iface.up {
         reason.push_str("; interface down");
+    } else if let Some(evidence) = iface.stalled.as_ref().filter(|_| role != Role::Off) {
+        reason.push_str(&format!(
+            "; path stalled ({evidence}): no endpoint until its probes answer again"
+        ));
     } else if let (Some(entry), Some(flags)) = (matched, flags_for(policy, role)) {
         let mut addrs = iface.addresses.clone();
         addrs.sort();

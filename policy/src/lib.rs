@@ -52,8 +52,8 @@ pub use hints::{
 };
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
-    Budget, ConnFacts, ConnectionRule, General, HealthConfig, InterfaceRule, Limits, Mode, OnExit,
-    PathManager, Period, Policy, Role, RuleMatch, WhenExhausted,
+    Budget, ConnFacts, ConnectionRule, EntrySource, General, HealthConfig, InterfaceRule, Limits,
+    Mode, OnExit, PathManager, Period, Policy, Role, RuleMatch, WhenExhausted,
 };
 pub use names::{NameGlob, TypeMap};
 pub use net::{unusable_reason, Cidr};

@@ -258,6 +258,40 @@ pub struct InterfaceRule {
     pub metered: Option<bool>,
     /// `budget`, if any.
     pub budget: Option<Budget>,
+    /// Where the entry was written (for `RoleReason`).
+    pub source: EntrySource,
+}
+
+/// Where an `[[interface]]` entry was written, so a verdict can say which
+/// layer decided. Not part of what the entry says: entries that differ only
+/// here are equal.
+#[derive(Debug, Clone, Default)]
+pub struct EntrySource {
+    /// The layer's name (a file path) as given to `Policy::from_layers`.
+    pub file: String,
+    /// 1-based line where the entry starts; 0 when unknown.
+    pub line: usize,
+    /// Replaces `file:line` in messages when set, e.g. "set over D-Bus by
+    /// uid 1000 at 2026-05-04 10:12:00 +02:00" (the daemon knows who).
+    pub note: Option<String>,
+}
+
+impl EntrySource {
+    /// For humans: the note, else `file:line`; empty when unknown.
+    pub fn describe(&self) -> String {
+        match (&self.note, self.file.is_empty(), self.line) {
+            (Some(note), _, _) => note.clone(),
+            (None, true, _) => String::new(),
+            (None, false, 0) => self.file.clone(),
+            (None, false, line) => format!("{}:{line}", self.file),
+        }
+    }
+}
+
+impl PartialEq for EntrySource {
+    fn eq(&self, _: &EntrySource) -> bool {
+        true
+    }
 }
 
 impl InterfaceRule {

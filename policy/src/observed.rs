@@ -54,6 +54,10 @@ pub struct ObservedInterface {
     pub usage: Option<BudgetInput>,
     /// What NetworkManager says about it (metered, connectivity).
     pub hints: InterfaceHints,
+    /// The path health monitor holds the path as stalled (silent loss:
+    /// link up, nothing gets through), with its evidence. A stalled path
+    /// gets no endpoint, like a link that went down, and keeps its role.
+    pub stalled: Option<String>,
 }
 
 /// Everything `evaluate` looks at.

@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use crate::errors::{Origin, PolicyError};
 use crate::model::{
-    Budget, ConnectionRule, HealthConfig, InterfaceRule, Mode, OnExit, PathManager, Period, Role,
-    WhenExhausted,
+    Budget, ConnectionRule, EntrySource, HealthConfig, InterfaceRule, Mode, OnExit, PathManager,
+    Period, Role, WhenExhausted,
 };
 use crate::names::NameGlob;
 use crate::net::Cidr;
@@ -217,6 +217,7 @@ impl Checker<'_> {
         raw: RawInterface,
     ) -> Option<InterfaceRule> {
         let before = self.errors.len();
+        let line = crate::errors::line_column(self.text, span.start).0;
         if raw.name.is_none() && raw.kind.is_none() {
             self.error(
                 span,
@@ -237,6 +238,11 @@ impl Checker<'_> {
             role: role?,
             metered: raw.metered,
             budget,
+            source: EntrySource {
+                file: self.file.to_owned(),
+                line,
+                note: None,
+            },
         };
         (self.errors.len() == before).then_some(rule)
     }

@@ -216,6 +216,7 @@ impl Policy {
                     role: default_role,
                     metered: None,
                     budget: None,
+                    source: Default::default(),
                 },
             );
             0

@@ -357,7 +357,7 @@ fn evaluate_demotes_but_never_promotes() {
     let allowance_off = r#"{ bytes = "2040MiB", period = "monthly", when_exhausted = "off", daily_allowance = true }"#;
     let exhausted = Some((2 * GIB, 0));
     let spent = Some((70 * MIB, 70 * MIB));
-    let base = "matched [[interface]] #2 (type = cellular)";
+    let base = "matched [[interface]] #2 (type = cellular) in test.toml:6";
     // (role, budget, usage, want role, want wwan flags, reason after `base`)
     #[allow(clippy::type_complexity)]
     #[rustfmt::skip]
@@ -474,6 +474,6 @@ budget = { bytes = "31MiB", period = "monthly", daily_allowance = true }
     assert_eq!(v.role, Role::Backup);
     assert_eq!(
         v.reason,
-        "matched [[interface]] #1 (type = cellular); today's allowance spent (2.0 MiB of 1.0 MiB): demoted to backup until 01:00"
+        "matched [[interface]] #1 (type = cellular) in test.toml:2; today's allowance spent (2.0 MiB of 1.0 MiB): demoted to backup until 01:00"
     );
 }

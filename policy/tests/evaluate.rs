@@ -77,7 +77,7 @@ fn example_with_ipv4_ipv6_and_several_addresses() {
     );
     assert_eq!(
         d.interfaces[1].reason,
-        "matched [[interface]] #1 (type = wifi)"
+        "matched [[interface]] #1 (type = wifi) in test.toml:2"
     );
     assert_eq!(
         d.interfaces[1].skipped_addresses,
@@ -194,7 +194,19 @@ fn interfaces_appearing_disappearing_and_going_down() {
     assert_eq!(eps(&d), vec![row("100.64.1.2", "wwan0", "subflow backup")]);
     assert_eq!(
         d.interfaces[0].reason,
-        "matched [[interface]] #1 (type = wifi); interface down"
+        "matched [[interface]] #1 (type = wifi) in test.toml:2; interface down"
+    );
+    assert_eq!(d.interfaces[0].role, Role::Preferred);
+
+    // wlan0 stalls (silent loss, link up): no endpoint, role kept, and the
+    // reason says stalled with the monitor's evidence, not "down".
+    let mut stalled = wlan.clone();
+    stalled.stalled = Some("no ACK for 120 ms with 8 segments outstanding".into());
+    let d = evaluate(&p, &observed(vec![stalled, wwan.clone()]), &fixed_now());
+    assert_eq!(eps(&d), vec![row("100.64.1.2", "wwan0", "subflow backup")]);
+    assert_eq!(
+        d.interfaces[0].reason,
+        "matched [[interface]] #1 (type = wifi) in test.toml:2; path stalled (no ACK for 120 ms with 8 segments outstanding): no endpoint until its probes answer again"
     );
     assert_eq!(d.interfaces[0].role, Role::Preferred);
 
@@ -208,7 +220,7 @@ fn interfaces_appearing_disappearing_and_going_down() {
     let d = evaluate(&p, &observed(vec![bare, wwan.clone()]), &fixed_now());
     assert_eq!(
         d.interfaces[0].reason,
-        "matched [[interface]] #1 (type = wifi); no usable address"
+        "matched [[interface]] #1 (type = wifi) in test.toml:2; no usable address"
     );
     assert_eq!(d.endpoints.len(), 1);
 

@@ -218,3 +218,64 @@ fn overrides_form_keeps_non_default_keys() {
     );
     assert_eq!(Policy::parse("p", &text), Ok(p));
 }
+
+#[test]
+fn verdicts_name_the_layer_and_line_that_decided() {
+    use mptcp_policy::{evaluate, Observed, ObservedInterface};
+    let vendor = PolicySource::new(
+        "/usr/lib/mptcp-policyd/policy.d/10-carrier.toml",
+        "[[interface]]\ntype = \"cellular\"\nrole = \"backup\"\n",
+    );
+    let admin = PolicySource::new(
+        "/etc/mptcp-policyd/policy.toml",
+        "[limits]\nsubflows = 2\n\n[[interface]]\ntype = \"wifi\"\nrole = \"preferred\"\n",
+    );
+    let mut p = Policy::from_layers(&[vendor, admin]).expect("valid");
+    let iface = |index, name: &str, kind| ObservedInterface {
+        index,
+        name: name.into(),
+        kind,
+        up: true,
+        addresses: Vec::new(),
+        usage: None,
+        hints: Default::default(),
+        stalled: None,
+    };
+    let observed = Observed {
+        interfaces: vec![
+            iface(2, "wlan0", InterfaceType::Wifi),
+            iface(3, "wwan0", InterfaceType::Cellular),
+        ],
+    };
+    let now: mptcp_policy::jiff::ZonedDateTime =
+        "2026-05-15T12:00:00+00:00[UTC]".parse().expect("instant");
+    let d = evaluate(&p, &observed, &now);
+    assert!(
+        d.interfaces[0].reason.starts_with(
+            "matched [[interface]] #1 (type = wifi) in /etc/mptcp-policyd/policy.toml:4"
+        ),
+        "{}",
+        d.interfaces[0].reason
+    );
+    assert!(
+        d.interfaces[1].reason.starts_with(
+            "matched [[interface]] #2 (type = cellular) in /usr/lib/mptcp-policyd/policy.d/10-carrier.toml:1"
+        ),
+        "{}",
+        d.interfaces[1].reason
+    );
+    // The daemon replaces the place with who set it over D-Bus.
+    p.interfaces[1].source.note =
+        Some("set over D-Bus by uid 1000 at 2026-05-15 14:00:00 +02:00".into());
+    let d = evaluate(&p, &observed, &now);
+    assert!(
+        d.interfaces[1].reason.starts_with(
+            "matched [[interface]] #2 (type = cellular), set over D-Bus by uid 1000 at 2026-05-15 14:00:00 +02:00"
+        ),
+        "{}",
+        d.interfaces[1].reason
+    );
+    // Where an entry was written is not part of what it says.
+    let same = Policy::parse("elsewhere.toml", "[limits]\nsubflows = 2\n\n[[interface]]\ntype = \"wifi\"\nrole = \"preferred\"\n[[interface]]\ntype = \"cellular\"\nrole = \"backup\"\n").expect("valid");
+    assert_eq!(p, same);
+}

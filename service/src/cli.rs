@@ -17,7 +17,8 @@ use clap::Parser;
 )]
 pub struct Args {
     /// Use this policy file alone, without the layered vendor/admin files
-    /// (for tests and demos).
+    /// and without saved D-Bus changes (for tests and demos); see FILES
+    /// for its state directory.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -52,14 +53,11 @@ pub struct Args {
     #[arg(long)]
     pub check: bool,
 
-    /// Where ownership and usage are kept across restarts.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "STATE_DIRECTORY",
-        default_value = "/var/lib/mptcp-policyd"
-    )]
-    pub state_dir: PathBuf,
+    /// Where ownership, usage and the D-Bus changes are kept across
+    /// restarts [default: /var/lib/mptcp-policyd; with --config a directory
+    /// of its own, see FILES].
+    #[arg(long, value_name = "DIR", env = "STATE_DIRECTORY")]
+    pub state_dir: Option<PathBuf>,
 
     /// Vendor/carrier defaults directory (`*.toml`, lowest priority).
     #[arg(long, value_name = "DIR", default_value = mptcp_policy::VENDOR_DIR)]
@@ -77,4 +75,87 @@ pub struct Args {
     /// (default: found in /proc/self/mountinfo).
     #[arg(long, value_name = "DIR")]
     pub cgroup_root: Option<PathBuf>,
+}
+
+/// The system's state directory (systemd's `StateDirectory=` sets
+/// `STATE_DIRECTORY` to it).
+pub const SYSTEM_STATE_DIR: &str = "/var/lib/mptcp-policyd";
+/// Where `--config` runs without an explicit state directory keep theirs.
+pub const CONFIG_STATE_BASE: &str = "/run/mptcp-policyd";
+
+/// Which state directory a run uses, and whether the D-Bus layer saved
+/// there is part of its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChoice {
+    pub dir: PathBuf,
+    /// Load and save the D-Bus layer (false for a `--config` run with a
+    /// state directory of its own: "this file alone").
+    pub dbus_layer: bool,
+}
+
+impl Args {
+    /// An explicit `--state-dir`/`STATE_DIRECTORY` always wins; a
+    /// `--config` run otherwise gets a directory derived from the config
+    /// file's path, so it never inherits the system's saved changes or
+    /// usage, while a restart with the same file still finds the endpoints
+    /// it owns.
+    pub fn state_choice(&self) -> StateChoice {
+        match (&self.state_dir, &self.config) {
+            (Some(dir), _) => StateChoice {
+                dir: dir.clone(),
+                dbus_layer: true,
+            },
+            (None, Some(config)) => {
+                let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.clone());
+                StateChoice {
+                    dir: PathBuf::from(CONFIG_STATE_BASE).join(format!(
+                        "config-{:016x}",
+                        fnv1a(path.as_os_str().as_encoded_bytes())
+                    )),
+                    dbus_layer: false,
+                }
+            }
+            (None, None) => StateChoice {
+                dir: PathBuf::from(SYSTEM_STATE_DIR),
+                dbus_layer: true,
+            },
+        }
+    }
+}
+
+/// FNV-1a, 64 bit: a short stable name for a path (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(argv: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("mptcp-policyd").chain(argv.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn config_alone_gets_a_state_directory_of_its_own() {
+        // (STATE_DIRECTORY is not set where the tests run.)
+        let own = args(&["--config", "/nonexistent/a.toml"]).state_choice();
+        assert!(own.dir.starts_with(CONFIG_STATE_BASE), "{own:?}");
+        assert!(!own.dbus_layer);
+        let other = args(&["--config", "/nonexistent/b.toml"]).state_choice();
+        assert_ne!(own.dir, other.dir);
+        assert_eq!(
+            own,
+            args(&["--config", "/nonexistent/a.toml"]).state_choice()
+        );
+        let explicit = args(&["--config", "/x.toml", "--state-dir", "/tmp/s"]).state_choice();
+        assert_eq!(explicit.dir, PathBuf::from("/tmp/s"));
+        assert!(explicit.dbus_layer);
+        let system = args(&[]).state_choice();
+        assert_eq!(system.dir, PathBuf::from(SYSTEM_STATE_DIR));
+        assert!(system.dbus_layer);
+    }
 }

@@ -37,16 +37,44 @@ impl PolicyLocation {
     /// Reads and merges the files, with one more layer on top (the changes
     /// made over D-Bus). Nothing is applied here.
     pub fn load_with(&self, top: Option<&PolicySource>) -> Result<Policy, LoadError> {
-        let mut sources = self.sources()?;
-        sources.extend(top.cloned());
-        Policy::from_layers(&sources)
-            .map_err(|errors| LoadError::Invalid(errors.iter().map(|e| e.to_string()).collect()))
+        self.load_layers(top).map(|(policy, _)| policy)
     }
 
-    /// The files that make up the policy, lowest priority first.
-    fn sources(&self) -> Result<Vec<PolicySource>, LoadError> {
+    /// Like [`PolicyLocation::load_with`], and logs every layer it loaded
+    /// with its path (at start and on reload: where a role comes from must
+    /// never be a mystery).
+    pub fn load_logged(&self, top: Option<&PolicySource>, when: &str) -> Result<Policy, LoadError> {
+        let (policy, layers) = self.load_layers(top)?;
+        let list = if layers.is_empty() {
+            "none (built-in defaults: every interface left alone)".to_owned()
+        } else {
+            layers.join(", ")
+        };
+        tracing::info!("{when}: policy layers, lowest priority first: {list}");
+        Ok(policy)
+    }
+
+    fn load_layers(&self, top: Option<&PolicySource>) -> Result<(Policy, Vec<String>), LoadError> {
+        let mut labelled = self.sources()?;
+        // An empty D-Bus layer (nothing changed over D-Bus) is not a layer.
+        if let Some(top) = top.filter(|t| !t.text.trim().is_empty()) {
+            labelled.push(("D-Bus layer (saved changes)", top.clone()));
+        }
+        let names = labelled
+            .iter()
+            .map(|(kind, s)| format!("{kind} {}", s.name))
+            .collect();
+        let sources: Vec<PolicySource> = labelled.into_iter().map(|(_, s)| s).collect();
+        let policy = Policy::from_layers(&sources)
+            .map_err(|errors| LoadError::Invalid(errors.iter().map(|e| e.to_string()).collect()))?;
+        Ok((policy, names))
+    }
+
+    /// The files that make up the policy, lowest priority first, each with
+    /// what kind of layer it is.
+    fn sources(&self) -> Result<Vec<(&'static str, PolicySource)>, LoadError> {
         match self {
-            PolicyLocation::Single(path) => Ok(vec![read_source(path)?]),
+            PolicyLocation::Single(path) => Ok(vec![("--config", read_source(path)?)]),
             PolicyLocation::Layered {
                 vendor_dir,
                 admin_file,
@@ -54,13 +82,13 @@ impl PolicyLocation {
             } => {
                 let mut sources = Vec::new();
                 for path in toml_files_in(vendor_dir)? {
-                    sources.push(read_source(&path)?);
+                    sources.push(("vendor", read_source(&path)?));
                 }
                 if admin_file.exists() {
-                    sources.push(read_source(admin_file)?);
+                    sources.push(("admin", read_source(admin_file)?));
                 }
                 for path in toml_files_in(admin_dir)? {
-                    sources.push(read_source(&path)?);
+                    sources.push(("drop-in", read_source(&path)?));
                 }
                 Ok(sources)
             }

@@ -34,22 +34,39 @@ pub enum Command {
     },
     SetPolicy {
         text: String,
+        /// The caller's uid (recorded with the change), when the bus knows it.
+        by: Option<u32>,
         reply: Reply<()>,
     },
     SetRole {
         target: String,
         role: String,
+        by: Option<u32>,
         reply: Reply<()>,
     },
     SetMetered {
         interface: String,
         metered: bool,
+        by: Option<u32>,
         reply: Reply<()>,
     },
     SetBudget {
         interface: String,
         bytes: u64,
         period: String,
+        by: Option<u32>,
+        reply: Reply<()>,
+    },
+    /// One setting of an interface (or a type's role) back to the files.
+    RevertInterface {
+        target: String,
+        setting: String,
+        by: Option<u32>,
+        reply: Reply<()>,
+    },
+    /// Drops the whole D-Bus layer.
+    ResetPolicy {
+        by: Option<u32>,
         reply: Reply<()>,
     },
     ResetUsage {

@@ -121,6 +121,8 @@ impl LinkTable {
                     usage: None,
                     // Filled in by the engine, which owns NetworkManager's hints.
                     hints: Default::default(),
+                    // Filled in by the engine, which owns the health states.
+                    stalled: None,
                 }
             })
             .collect();

@@ -31,6 +31,8 @@ const SECTIONS: &[Section] = &[
             ("$STATE_DIRECTORY/endpoints.json", "endpoints this daemon created (ownership)"),
             ("$STATE_DIRECTORY/usage.json", "bytes counted per metered interface"),
             ("$STATE_DIRECTORY/apps.json", "cgroups enabled for MPTCP (EnableCgroup)"),
+            ("$STATE_DIRECTORY/policy-changes.json", "who changed what over D-Bus, and when"),
+            ("/run/mptcp-policyd/config-HASH", "state directory of a --config run without --state-dir or STATE_DIRECTORY (HASH of the file's path); D-Bus changes are not saved there, they last for the run"),
         ],
     ),
     (

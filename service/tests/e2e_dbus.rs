@@ -121,7 +121,7 @@ fn bad_input_gets_a_named_error_and_changes_nothing() {
         .expect("bus")
     {
         Err(Error::InvalidArgument(msg)) => {
-            assert!(msg.contains("preferred, backup or off"), "{msg}")
+            assert!(msg.contains("preferred, backup, off or default"), "{msg}")
         }
         other => panic!("expected InvalidArgument, got {other:?}"),
     }

@@ -58,6 +58,9 @@ fn an_unprivileged_user_is_denied_until_the_rules_allow_it() {
         &["--json", "--no-ask", "set-role", "wlan0", "backup"][..],
         &["--json", "--no-ask", "budget", "wwan0", "1GiB", "monthly"][..],
         &["--json", "--no-ask", "reload"][..],
+        &["--json", "--no-ask", "policy", "reset"][..],
+        &["--json", "--no-ask", "set-role", "wlan0", "default"][..],
+        &["--json", "--no-ask", "metered", "wwan0", "default"][..],
     ] {
         let out = ctl(&env, &user, args);
         assert_eq!(
@@ -102,6 +105,16 @@ fn an_unprivileged_user_is_denied_until_the_rules_allow_it() {
         endpoint(&eps, WLAN_V4).expect("wlan0").has("backup"),
         "{eps:?}"
     );
+    // The change is recorded with the caller's uid.
+    let reason = env
+        .interface("wlan0", async |p| {
+            p.role_reason().await.expect("RoleReason")
+        })
+        .expect("bus");
+    assert!(
+        reason.contains(&format!("set over D-Bus by uid {} at ", user.uid())),
+        "{reason}"
+    );
     let out = ctl(
         &env,
         &user,
@@ -111,5 +124,17 @@ fn an_unprivileged_user_is_denied_until_the_rules_allow_it() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // And to take every change back: the file decides again.
+    let out = ctl(&env, &user, &["--json", "--no-ask", "policy", "reset"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eps = endpoints(&env.tb).expect("eps");
+    assert!(
+        !endpoint(&eps, WLAN_V4).expect("wlan0").has("backup"),
+        "{eps:?}"
     );
 }

@@ -63,6 +63,11 @@ fn silent_loss(direction: Direction) {
         "{}",
         daemon.log()
     );
+    // The verdict (RoleReason) says stalled, with the monitor's evidence.
+    daemon
+        .wait_log("; path stalled (", Duration::from_secs(2))
+        .expect("stalled verdict");
+    check_stalled_reason(&daemon.log());
 
     sleep_until_us(cut + 2_500_000);
     let healed = tb.unblackhole("wlan0").expect("unblackhole");
@@ -92,6 +97,28 @@ fn silent_loss(direction: Direction) {
     assert!(daemon.log().contains("-> stalled"), "{}", daemon.log());
     assert!(wlan_share(a, b) >= 0.9, "traffic did not return to WiFi");
     daemon.stop().expect("clean exit");
+}
+
+/// The verdict of a stalled wlan0 names the stall and the evidence the
+/// health transition logged, never "interface down".
+fn check_stalled_reason(log: &str) {
+    let evidence = log
+        .lines()
+        .find_map(|l| {
+            let rest = l.split("wlan0: health ").nth(1)?;
+            let rest = rest.split(" -> stalled (").nth(1)?;
+            rest.strip_suffix(')').map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no stall transition with evidence:\n{log}"));
+    let verdict = log
+        .lines()
+        .find(|l| l.contains("wlan0 (wifi): Preferred") && l.contains("; path stalled ("))
+        .unwrap_or_else(|| panic!("no stalled verdict:\n{log}"));
+    assert!(
+        verdict.contains(&format!("; path stalled ({evidence})")),
+        "{verdict}\nevidence: {evidence}"
+    );
+    assert!(!verdict.contains("interface down"), "{verdict}");
 }
 
 #[test]

@@ -64,7 +64,13 @@ fn every_busctl_command_of_the_readme_works_verbatim() {
     let cwd = TempDir::new("mptcp-readme-busctl").expect("temp dir");
     std::fs::write(cwd.join("policy.toml"), WIFI_FIRST).expect("policy.toml");
 
+    let mut changes_checked = false;
     for cmd in &cmds {
+        if cmd.contains(" RevertInterface ") && !changes_checked {
+            // Before the block takes its changes back: they are in force.
+            check_changes(&env, true);
+            changes_checked = true;
+        }
         let monitor = cmd.starts_with("busctl monitor");
         let script = if monitor {
             format!("timeout 1 {cmd}")
@@ -114,11 +120,18 @@ fn every_busctl_command_of_the_readme_works_verbatim() {
         }
     }
 
-    // The block's changes: wlan0 is a backup path in the kernel, wwan0 is
-    // metered with a 2 GiB budget.
+    assert!(changes_checked, "the block takes its changes back");
+    // ResetPolicy: the file decides again.
+    check_changes(&env, false);
+}
+
+/// The block's changes: wlan0 is a backup path in the kernel, wwan0 is
+/// metered with a 2 GiB budget (`made`), or none of that (after
+/// `ResetPolicy`).
+fn check_changes(env: &bus_env::BusEnv, made: bool) {
     let eps = endpoints(&env.tb).expect("endpoints");
     let wlan = endpoint(&eps, WLAN_V4).expect("wlan0 endpoint");
-    assert!(wlan.has("backup"), "{eps:?}");
+    assert_eq!(wlan.has("backup"), made, "{eps:?}");
     let (budget, metered) = env
         .interface("wwan0", async |p| {
             (
@@ -130,7 +143,13 @@ fn every_busctl_command_of_the_readme_works_verbatim() {
     let role = env
         .interface("wlan0", async |p| p.role().await.expect("Role"))
         .expect("bus");
-    assert_eq!(budget, 2_147_483_648);
-    assert!(metered);
-    assert_eq!(role, "backup");
+    if made {
+        assert_eq!(budget, 2_147_483_648);
+        assert!(metered);
+        assert_eq!(role, "backup");
+    } else {
+        assert_eq!(budget, 0);
+        assert!(!metered);
+        assert_eq!(role, "preferred");
+    }
 }

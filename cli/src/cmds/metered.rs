@@ -1,4 +1,4 @@
-//! `metered IFACE on|off`.
+//! `metered IFACE on|off|default`.
 
 use serde_json::json;
 
@@ -11,32 +11,48 @@ use crate::units::{check_interface, parse_on_off};
 ///
 /// A metered interface counts its traffic against its budget (see
 /// 'budget'); the policy decides what happens when the budget runs out.
+/// 'default' takes back what was set over D-Bus: the policy files (or
+/// NetworkManager's metered hint) decide again.
 /// Needs polkit action org.mptcp.policy.configure (administrator).
 ///
 /// Examples:
 ///   mptcp-policyctl metered wwan0 on
 ///   mptcp-policyctl metered wlan0 off
+///   mptcp-policyctl metered wwan0 default
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Interface name
     #[arg(value_name = "IFACE")]
     pub interface: String,
-    /// on or off
-    #[arg(value_name = "on|off")]
+    /// on, off or default
+    #[arg(value_name = "on|off|default")]
     pub state: String,
 }
 
-pub fn validate(args: &Args) -> Result<(&str, bool)> {
-    Ok((
-        check_interface(&args.interface)?,
-        parse_on_off(&args.state)?,
-    ))
+/// `None`: `default`.
+pub fn validate(args: &Args) -> Result<(&str, Option<bool>)> {
+    let interface = check_interface(&args.interface)?;
+    if args.state == "default" {
+        return Ok((interface, None));
+    }
+    Ok((interface, Some(parse_on_off(&args.state)?)))
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let (interface, metered) = validate(&args)?;
     let client = ctx.connect().await?;
+    let Some(metered) = metered else {
+        client
+            .call::<_, ()>(method::REVERT_INTERFACE, &(interface, "metered"))
+            .await?;
+        done(
+            ctx,
+            &format!("{interface}: metered back to the policy files"),
+            json!({"interface": interface, "metered": "default"}),
+        );
+        return Ok(());
+    };
     client
         .call::<_, ()>(method::SET_METERED, &(interface, metered))
         .await?;
@@ -61,8 +77,9 @@ mod tests {
             interface: "wwan0".into(),
             state: s.into(),
         };
-        assert_eq!(validate(&a("on")).ok(), Some(("wwan0", true)));
-        assert_eq!(validate(&a("off")).ok(), Some(("wwan0", false)));
+        assert_eq!(validate(&a("on")).ok(), Some(("wwan0", Some(true))));
+        assert_eq!(validate(&a("off")).ok(), Some(("wwan0", Some(false))));
+        assert_eq!(validate(&a("default")).ok(), Some(("wwan0", None)));
         assert_eq!(validate(&a("sometimes")).map_err(|e| e.exit_code()), Err(5));
     }
 }

@@ -420,29 +420,7 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
     let m = msg.clone();
     let ev = match member.as_str() {
         "ConnectionCreated" | "ConnectionEstablished" => {
-            let (token, local, lport, remote, rport) = if member == "ConnectionCreated" {
-                let s = p::ConnectionCreated::from_message(m)
-                    .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-                let a = s.args().map_err(args_err)?;
-                (
-                    a.token,
-                    a.local.to_string(),
-                    a.local_port,
-                    a.remote.to_string(),
-                    a.remote_port,
-                )
-            } else {
-                let s = p::ConnectionEstablished::from_message(m)
-                    .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-                let a = s.args().map_err(args_err)?;
-                (
-                    a.token,
-                    a.local.to_string(),
-                    a.local_port,
-                    a.remote.to_string(),
-                    a.remote_port,
-                )
-            };
+            let (token, local, lport, remote, rport): (u32, String, u16, String, u16) = body(msg)?;
             conn_event(&kebab(&member), token, &local, lport, &remote, rport)
         }
         "ConnectionClosed" => {
@@ -485,6 +463,14 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
             )
         }
         "PolicyChanged" => Event::new("policy-changed", String::new(), json!({})),
+        "HealthChanged" => {
+            let (interface, health, evidence): (String, String, String) = body(msg)?;
+            Event::new(
+                "health-changed",
+                format!("{interface} {health} ({evidence})"),
+                json!({"interface": interface, "health": health, "evidence": evidence}),
+            )
+        }
         "BudgetWarning" | "BudgetExhausted" => {
             let (interface, used, budget): (String, u64, u64) = body(msg)?;
             budget_event(&kebab(&member), &interface, used, budget)
@@ -497,6 +483,10 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
     };
     Ok(Some(ev))
 }
+
+#[cfg(test)]
+#[path = "monitor_xml_test.rs"]
+mod xml_test;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! `policy get`, `policy set FILE`, `policy validate FILE`.
+//! `policy get`, `policy set FILE`, `policy validate FILE`, `policy reset`.
 
 use std::io::Read;
 
@@ -14,14 +14,17 @@ use crate::error::{CliError, Kind, Result};
 /// 'get' prints the effective policy. 'set' replaces the policy layer kept
 /// by the daemon (it is validated first; on errors nothing changes and every
 /// error is printed as FILE:line:column: message). 'validate' only checks a
-/// file and changes nothing. FILE '-' reads standard input. 'set' needs
-/// polkit action org.mptcp.policy.configure (administrator).
+/// file and changes nothing. FILE '-' reads standard input. 'reset' drops
+/// every change made over D-Bus (set, set-role, metered, budget): the policy
+/// files alone decide again. 'set' and 'reset' need polkit action
+/// org.mptcp.policy.configure (administrator).
 ///
 /// Examples:
 ///   mptcp-policyctl policy get > policy.toml
 ///   mptcp-policyctl policy validate policy.toml
 ///   mptcp-policyctl policy set policy.toml
 ///   generate-policy | mptcp-policyctl policy set -
+///   mptcp-policyctl policy reset
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -46,6 +49,8 @@ pub enum PolicyCommand {
         #[arg(value_name = "FILE")]
         file: String,
     },
+    /// Drop every change made over D-Bus; the policy files decide again
+    Reset,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -71,6 +76,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 ctx,
                 &format!("policy replaced from {}", display_name(&file)),
                 json!({"file": display_name(&file), "applied": true}),
+            );
+            Ok(())
+        }
+        PolicyCommand::Reset => {
+            let client = ctx.connect().await?;
+            client.call::<_, ()>(method::RESET_POLICY, &()).await?;
+            done(
+                ctx,
+                "changes made over D-Bus dropped: the policy files decide",
+                json!({"reset": true}),
             );
             Ok(())
         }

@@ -14,6 +14,7 @@ use crate::units::{check_interface, parse_role};
 ///   backup     a subflow is kept ready, flagged backup: it carries data only
 ///              when no preferred path works
 ///   off        not used by MPTCP
+///   default    take back a role set over D-Bus: the policy files decide
 ///
 /// IFACE|TYPE is an interface name (wlan0) or a type (wifi, cellular,
 /// ethernet, ...). Needs polkit action org.mptcp.policy.set-role (allowed to
@@ -24,20 +25,25 @@ use crate::units::{check_interface, parse_role};
 ///   mptcp-policyctl set-role wlan0 preferred
 ///   mptcp-policyctl set-role cellular backup
 ///   mptcp-policyctl --no-ask set-role wwan0 off
+///   mptcp-policyctl set-role wlan0 default
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Interface name (wlan0) or interface type (wifi, cellular, ethernet)
     #[arg(value_name = "IFACE|TYPE")]
     pub interface: String,
-    /// preferred, backup or off
+    /// preferred, backup, off or default
     #[arg(value_name = "ROLE")]
     pub role: String,
 }
 
 /// Local validation, before connecting (exit 5 on bad input).
 pub fn validate(args: &Args) -> Result<(&str, &'static str)> {
-    Ok((check_interface(&args.interface)?, parse_role(&args.role)?))
+    let interface = check_interface(&args.interface)?;
+    if args.role == "default" {
+        return Ok((interface, "default"));
+    }
+    Ok((interface, parse_role(&args.role)?))
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -46,11 +52,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     client
         .call::<_, ()>(method::SET_INTERFACE_ROLE, &(interface, role))
         .await?;
-    done(
-        ctx,
-        &format!("{interface}: role set to {role}"),
-        json!({"interface": interface, "role": role}),
-    );
+    let what = if role == "default" {
+        format!("{interface}: role back to the policy files")
+    } else {
+        format!("{interface}: role set to {role}")
+    };
+    done(ctx, &what, json!({"interface": interface, "role": role}));
     Ok(())
 }
 
@@ -66,6 +73,10 @@ mod tests {
         };
         assert!(validate(&a("wlan0", "backup")).is_ok());
         assert!(validate(&a("cellular", "off")).is_ok());
+        assert_eq!(
+            validate(&a("wlan0", "default")).ok(),
+            Some(("wlan0", "default"))
+        );
         let e = validate(&a("wlan0", "primary")).expect_err("bad role");
         assert_eq!(e.exit_code(), 5);
         assert!(

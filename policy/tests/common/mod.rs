@@ -24,6 +24,7 @@ pub fn iface(
         addresses: addrs.iter().map(|a| addr(a)).collect(),
         usage: None,
         hints: Default::default(),
+        stalled: None,
     }
 }
 

@@ -9,7 +9,7 @@ use zbus::object_server::SignalEmitter;
 use zbus_polkit::policykit1::AuthorityProxy;
 
 use super::errors::{apps_to_dbus, to_dbus};
-use super::polkit::authorize;
+use super::polkit::{authorize, caller_uid};
 use crate::control::{Command, EngineHandle};
 use crate::views::ManagerView;
 
@@ -64,28 +64,38 @@ impl Manager {
     async fn set_policy(
         &self,
         #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         toml: String,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
         check_size(&toml)?;
+        let by = caller_uid(conn, &header).await;
         self.engine
-            .ask(|reply| Command::SetPolicy { text: toml, reply })
+            .ask(|reply| Command::SetPolicy {
+                text: toml,
+                by,
+                reply,
+            })
             .await
             .map_err(to_dbus)
     }
 
-    /// Role of an interface (by name) or of every interface of a type.
+    /// Role of an interface (by name) or of every interface of a type;
+    /// `default` takes a role set over D-Bus back.
     async fn set_interface_role(
         &self,
         #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         interface: String,
         role: String,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_SET_ROLE).await?;
+        let by = caller_uid(conn, &header).await;
         self.engine
             .ask(|reply| Command::SetRole {
                 target: interface,
                 role,
+                by,
                 reply,
             })
             .await
@@ -95,14 +105,17 @@ impl Manager {
     async fn set_metered(
         &self,
         #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         interface: String,
         metered: bool,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        let by = caller_uid(conn, &header).await;
         self.engine
             .ask(|reply| Command::SetMetered {
                 interface,
                 metered,
+                by,
                 reply,
             })
             .await
@@ -112,18 +125,63 @@ impl Manager {
     async fn set_budget(
         &self,
         #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
         interface: String,
         bytes: u64,
         period: String,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        let by = caller_uid(conn, &header).await;
         self.engine
             .ask(|reply| Command::SetBudget {
                 interface,
                 bytes,
                 period,
+                by,
                 reply,
             })
+            .await
+            .map_err(to_dbus)
+    }
+
+    /// One setting (`role`, `metered`, `budget`, `all`) of an interface
+    /// back to what the files say. `role` needs the set-role action like
+    /// `SetInterfaceRole`, the others configure.
+    async fn revert_interface(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        interface: String,
+        setting: String,
+    ) -> Result<(), Error> {
+        let action = if setting == "role" {
+            ACTION_SET_ROLE
+        } else {
+            ACTION_CONFIGURE
+        };
+        authorize(&self.authority, &header, action).await?;
+        let by = caller_uid(conn, &header).await;
+        self.engine
+            .ask(|reply| Command::RevertInterface {
+                target: interface,
+                setting,
+                by,
+                reply,
+            })
+            .await
+            .map_err(to_dbus)
+    }
+
+    /// Drops every change made over D-Bus: the files decide again.
+    async fn reset_policy(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &zbus::Connection,
+    ) -> Result<(), Error> {
+        authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
+        let by = caller_uid(conn, &header).await;
+        self.engine
+            .ask(|reply| Command::ResetPolicy { by, reply })
             .await
             .map_err(to_dbus)
     }

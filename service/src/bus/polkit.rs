@@ -48,3 +48,20 @@ pub async fn authorize(
         )))
     }
 }
+
+/// The caller's uid as the bus daemon knows it (recorded with a change, so
+/// `RoleReason` can say who made it); None when the bus cannot say.
+pub async fn caller_uid(conn: &zbus::Connection, header: &Header<'_>) -> Option<u32> {
+    let sender = header.sender()?.to_owned();
+    let dbus = zbus::fdo::DBusProxy::new(conn).await.ok()?;
+    match dbus
+        .get_connection_unix_user(zbus::names::BusName::Unique(sender))
+        .await
+    {
+        Ok(uid) => Some(uid),
+        Err(e) => {
+            tracing::warn!("cannot ask the bus for the caller's uid: {e}");
+            None
+        }
+    }
+}

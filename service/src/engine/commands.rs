@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use mptcp_policy::{Budget, InterfaceRule, InterfaceType, Period, Policy, Role, WhenExhausted};
 
+use super::revert::Setting;
 use super::{layer, Engine};
 use crate::control::{Command, CommandError};
 
@@ -26,9 +27,9 @@ impl Engine {
                 };
                 let _ = reply.send(Ok(errors));
             }
-            Command::SetPolicy { text, reply } => {
+            Command::SetPolicy { text, by, reply } => {
                 let r = match Policy::parse("policy", &text) {
-                    Ok(layer) => self.apply_layer(layer, "D-Bus SetPolicy").await,
+                    Ok(layer) => self.apply_layer(layer, "D-Bus SetPolicy", by).await,
                     Err(errors) => Err(CommandError::InvalidPolicy(
                         errors
                             .iter()
@@ -42,20 +43,23 @@ impl Engine {
             Command::SetRole {
                 target,
                 role,
+                by,
                 reply,
             } => {
-                let r = self.set_role(&target, &role).await;
+                let r = self.set_role(&target, &role, by).await;
                 let _ = reply.send(r);
             }
             Command::SetMetered {
                 interface,
                 metered,
+                by,
                 reply,
             } => {
                 let r = self
                     .edit_interface(
                         &interface,
                         &format!("D-Bus SetMetered {interface} {metered}"),
+                        by,
                         |e| e.metered = Some(metered),
                     )
                     .await;
@@ -65,9 +69,28 @@ impl Engine {
                 interface,
                 bytes,
                 period,
+                by,
                 reply,
             } => {
-                let r = self.set_budget(&interface, bytes, &period).await;
+                let r = self.set_budget(&interface, bytes, &period, by).await;
+                let _ = reply.send(r);
+            }
+            Command::RevertInterface {
+                target,
+                setting,
+                by,
+                reply,
+            } => {
+                let r = match Setting::from_str(&setting) {
+                    Ok(setting) => self.revert(&target, setting, by).await,
+                    Err(e) => Err(CommandError::InvalidArgument(e)),
+                };
+                let _ = reply.send(r);
+            }
+            Command::ResetPolicy { by, reply } => {
+                let r = self
+                    .apply_layer(Policy::default(), "D-Bus ResetPolicy", by)
+                    .await;
                 let _ = reply.send(r);
             }
             Command::ResetUsage { interface, reply } => {
@@ -93,16 +116,30 @@ impl Engine {
         }
     }
 
-    /// Merges `layer` over the files, saves it, applies it.
-    async fn apply_layer(&mut self, layer: Policy, why: &str) -> Result<(), CommandError> {
+    /// Merges `layer` over the files, saves it (with who changed which
+    /// entry), applies it.
+    pub(super) async fn apply_layer(
+        &mut self,
+        layer: Policy,
+        why: &str,
+        by: Option<u32>,
+    ) -> Result<(), CommandError> {
         let source = layer::source(&self.state, &layer);
-        let policy = self
+        let mut policy = self
             .location
-            .load_with(Some(&source))
+            .load_with(source.as_ref())
             .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;
-        self.state.save_dbus_layer(&source.text).map_err(|e| {
-            CommandError::Failed(format!("cannot save {}: {e}; nothing changed", source.name))
-        })?;
+        let changes = layer::changes_after(
+            &self.dbus_layer,
+            &layer,
+            &self.layer_changes,
+            &layer::SetBy::now(by),
+        );
+        if self.persist_layer {
+            self.save_layer(source.as_ref(), &changes)?;
+        }
+        layer::annotate(&mut policy, &self.state, &changes);
+        self.layer_changes = changes;
         self.dbus_layer = layer;
         self.policy = policy;
         tracing::info!("{why}: policy changed");
@@ -111,10 +148,45 @@ impl Engine {
         kernel_result(outcome.errors)
     }
 
-    async fn set_role(&mut self, target: &str, role: &str) -> Result<(), CommandError> {
+    /// The layer file (removed when the layer is empty), then the record of
+    /// who changed what. A failure leaves the old layer file in place.
+    fn save_layer(
+        &self,
+        source: Option<&mptcp_policy::PolicySource>,
+        changes: &layer::Changes,
+    ) -> Result<(), CommandError> {
+        let path = self.state.dbus_layer_path();
+        let saved = match source {
+            Some(source) => self.state.save_dbus_layer(&source.text),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        };
+        saved.map_err(|e| {
+            CommandError::Failed(format!(
+                "cannot save {}: {e}; nothing changed",
+                path.display()
+            ))
+        })?;
+        if let Err(e) = layer::save_changes(&self.state, changes) {
+            tracing::warn!("cannot record who changed the D-Bus layer: {e}");
+        }
+        Ok(())
+    }
+
+    async fn set_role(
+        &mut self,
+        target: &str,
+        role: &str,
+        by: Option<u32>,
+    ) -> Result<(), CommandError> {
+        if role == "default" {
+            return self.revert(target, Setting::Role, by).await;
+        }
         let role = Role::from_str(role).map_err(|_| {
             CommandError::InvalidArgument(format!(
-                "unknown role {role:?}: expected preferred, backup or off"
+                "unknown role {role:?}: expected preferred, backup, off or default"
             ))
         })?;
         let why = format!("D-Bus SetInterfaceRole {target} {role}");
@@ -122,10 +194,11 @@ impl Engine {
             if let Ok(kind) = InterfaceType::from_str(target) {
                 let mut layer = self.dbus_layer.clone();
                 type_entry_mut(&mut layer, kind, role).role = role;
-                return self.apply_layer(layer, &why).await;
+                return self.apply_layer(layer, &why, by).await;
             }
         }
-        self.edit_interface(target, &why, |e| e.role = role).await
+        self.edit_interface(target, &why, by, |e| e.role = role)
+            .await
     }
 
     async fn set_budget(
@@ -133,6 +206,7 @@ impl Engine {
         interface: &str,
         bytes: u64,
         period: &str,
+        by: Option<u32>,
     ) -> Result<(), CommandError> {
         let period = Period::from_str(period).map_err(|_| {
             CommandError::InvalidArgument(format!(
@@ -140,7 +214,7 @@ impl Engine {
             ))
         })?;
         let why = format!("D-Bus SetBudget {interface} {bytes} {period}");
-        self.edit_interface(interface, &why, |e| {
+        self.edit_interface(interface, &why, by, |e| {
             if bytes == 0 {
                 e.budget = None;
             } else {
@@ -186,6 +260,7 @@ impl Engine {
         &mut self,
         name: &str,
         why: &str,
+        by: Option<u32>,
         edit: impl FnOnce(&mut InterfaceRule),
     ) -> Result<(), CommandError> {
         let index = self.known_interface(name)?;
@@ -208,11 +283,11 @@ impl Engine {
             }
         }
         edit(entry);
-        self.apply_layer(layer, why).await
+        self.apply_layer(layer, why, by).await
     }
 
     /// The index of an existing interface, or a clear error.
-    fn known_interface(&self, name: &str) -> Result<u32, CommandError> {
+    pub(super) fn known_interface(&self, name: &str) -> Result<u32, CommandError> {
         if name.is_empty()
             || name.len() > MAX_IFNAME
             || name.contains(['/', ' ', '\t', '\n', '*', '?', '['])
@@ -249,13 +324,14 @@ fn type_entry_mut(layer: &mut Policy, kind: InterfaceType, role: Role) -> &mut I
             role,
             metered: None,
             budget: None,
+            source: Default::default(),
         });
         layer.interfaces.len() - 1
     });
     &mut layer.interfaces[i]
 }
 
-fn kernel_result(errors: Vec<String>) -> Result<(), CommandError> {
+pub(super) fn kernel_result(errors: Vec<String>) -> Result<(), CommandError> {
     if errors.is_empty() {
         Ok(())
     } else {

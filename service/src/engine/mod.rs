@@ -11,6 +11,7 @@ mod layer;
 mod networkmanager;
 mod paths;
 mod publish;
+mod revert;
 mod steer;
 
 use std::time::{Duration, Instant};
@@ -35,11 +36,15 @@ use crate::store::StateDir;
 use crate::usage::Usage;
 use crate::userspace::UserspacePm;
 use mptcp_policy::Health;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 struct Engine {
     location: PolicyLocation,
     state: StateDir,
+    /// Whether the D-Bus layer is saved in (and was read from) `state`.
+    persist_layer: bool,
+    /// Who changed which entry of the D-Bus layer, and when.
+    layer_changes: layer::Changes,
     /// The changes made over D-Bus: the top policy layer (persisted).
     dbus_layer: Policy,
     /// The effective policy: files + `dbus_layer`.
@@ -65,9 +70,10 @@ struct Engine {
     budget_states: BTreeMap<String, mptcp_policy::BudgetState>,
     /// The path health monitor (None when it could not start).
     health: Option<HealthMonitor>,
-    /// Health per monitored interface, and the paths demoted as stalled.
+    /// Health per monitored interface, and the paths demoted as stalled
+    /// with the evidence of the stall (an input of `evaluate`).
     health_states: BTreeMap<String, Health>,
-    stalled: BTreeSet<String>,
+    stalled: BTreeMap<String, String>,
     /// `--dry-run`: print commands, change nothing (the path manager sysctl
     /// included).
     dry_run: bool,
@@ -108,9 +114,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             admin_dir: args.admin_dir.clone(),
         },
     };
-    let state = StateDir::open(&args.state_dir)?;
-    let dbus_layer = layer::load(&state);
-    let policy = location.load_with(Some(&layer::source(&state, &dbus_layer)))?;
+    let choice = args.state_choice();
+    let state = StateDir::open(&choice.dir)?;
+    let (dbus_layer, layer_changes, policy) = layer::load_at_start(&choice, &state, &location)?;
     if args.check {
         print!("{}", policy.to_toml());
         return Ok(());
@@ -141,7 +147,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut engine = Engine {
         location,
         state: state.clone(),
+        persist_layer: choice.dbus_layer,
         dbus_layer,
+        layer_changes,
         policy,
         table: LinkTable::from_snapshot(snapshot),
         reconciler,
@@ -159,7 +167,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         budget_states: Default::default(),
         health: None,
         health_states: BTreeMap::new(),
-        stalled: BTreeSet::new(),
+        stalled: BTreeMap::new(),
         dry_run: args.dry_run,
         userspace: None,
         paths: Vec::new(),
@@ -174,7 +182,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     engine.reconcile("start", None).await;
     // Probes and loads the BPF path; lives (program attached) until exit.
-    let apps = crate::apps::Apps::start(&args.state_dir, args.cgroup_root.clone(), args.dry_run);
+    let apps = crate::apps::Apps::start(&choice.dir, args.cgroup_root.clone(), args.dry_run);
     if !args.no_dbus {
         engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
         engine.publish().await;
@@ -356,9 +364,11 @@ impl Engine {
 
     /// Re-reads the files (with the D-Bus layer on top) and applies them.
     async fn reload(&mut self) -> Result<Outcome, crate::config::LoadError> {
-        let policy = self
-            .location
-            .load_with(Some(&layer::source(&self.state, &self.dbus_layer)))?;
+        let mut policy = self.location.load_logged(
+            layer::source(&self.state, &self.dbus_layer).as_ref(),
+            "reload",
+        )?;
+        layer::annotate(&mut policy, &self.state, &self.layer_changes);
         tracing::info!("policy reloaded");
         self.policy = policy;
         let outcome = self.reconcile("policy reloaded", None).await;
@@ -407,11 +417,9 @@ impl Engine {
         for i in &mut observed.interfaces {
             i.usage = Some(self.usage.input(&i.name));
             i.hints = self.nm_hints.policy_hints(&i.name);
-            // A stalled path is treated like a link that went down: its
-            // endpoints go, so its subflows close and the data moves at once.
-            if self.stalled.contains(&i.name) {
-                i.up = false;
-            }
+            // A stalled path gets no endpoint (like a link that went down):
+            // its subflows close and the data moves at once.
+            i.stalled = self.stalled.get(&i.name).cloned();
         }
         let desired = evaluate(&self.policy, &observed, &now);
         self.sync_path_manager();

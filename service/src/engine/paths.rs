@@ -16,7 +16,7 @@ impl Engine {
         let paths: Vec<(String, Vec<std::net::IpAddr>)> = self
             .verdicts
             .iter()
-            .filter(|v| v.role == Role::Preferred || self.stalled.contains(&v.name))
+            .filter(|v| v.role == Role::Preferred || self.stalled.contains_key(&v.name))
             .filter_map(|v| {
                 let link = self.table.link(v.index)?;
                 link.usable().then(|| {
@@ -33,11 +33,11 @@ impl Engine {
         // A stalled path whose link stopped working (or that is no longer
         // preferred) is no longer watched: the link state now decides.
         let watched: Vec<&String> = paths.iter().map(|(n, _)| n).collect();
-        self.stalled.retain(|n| watched.contains(&n));
+        self.stalled.retain(|n, _| watched.contains(&n));
         self.health_states.retain(|n, _| watched.contains(&n));
         monitor.update(HealthContext {
             cfg: self.policy.health,
-            stalled: self.stalled.iter().cloned().collect(),
+            stalled: self.stalled.keys().cloned().collect(),
             paths,
         });
     }
@@ -63,9 +63,12 @@ impl Engine {
         );
         self.health_states.insert(interface.clone(), transition.to);
         let changed = match transition.to {
-            Health::Stalled => self.stalled.insert(interface.clone()),
+            Health::Stalled => self
+                .stalled
+                .insert(interface.clone(), transition.evidence.clone())
+                .is_none(),
             // Leaving "stalled" for anything restores the path.
-            Health::Good | Health::Suspect => self.stalled.remove(&interface),
+            Health::Good | Health::Suspect => self.stalled.remove(&interface).is_some(),
         };
         if changed {
             let why = format!("{interface}: health {}", transition.to.as_str());

@@ -236,8 +236,13 @@ fn run(args: &Args) -> Result<Option<demo::Summary>> {
             lines.push("   (none)".into());
         }
         lines.push(p.c("1", " mptcp-policyd log:"));
+        // Wrapped at words (two rows at most, then "…"), never cut mid-word.
         let log = demo::tail_lines(&daemon.stderr(), 6);
-        lines.extend(log.iter().map(|l| format!("   {}", demo::short_time(l))));
+        let width = demo::term_width().saturating_sub(4);
+        for l in &log {
+            let rows = demo::wrap_line(&demo::short_time(l), width, 2);
+            lines.extend(rows.iter().map(|r| format!("   {r}")));
+        }
         screen.draw(&lines);
         let next = now + FRAME_MS * 1000;
         if !demo::sleep_unless_stopped(next.saturating_sub(monotonic_us()) / 1000) {
@@ -258,11 +263,10 @@ fn run(args: &Args) -> Result<Option<demo::Summary>> {
         .map_or(cut, |w| w[1].0.max(cut));
     Ok(Some(demo::Summary {
         gap_ms: rxr.gap_after(cut) as f64 / 1000.0,
-        steady_ms: rxr.cut_to_steady(cut).map(|us| us as f64 / 1000.0),
-        resumed_ms: (resumed - cut) as f64 / 1000.0,
-        steady_after_resume_ms: rxr
+        steady_ms: rxr
             .cut_to_steady(resumed)
             .map(|us| (us + resumed - cut) as f64 / 1000.0),
+        resumed_ms: (resumed - cut) as f64 / 1000.0,
         back_ms,
         phase_bytes,
         reaction_down: parse_reaction_us(log.get(log_cut..log_up).unwrap_or("")),
