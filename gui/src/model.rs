@@ -410,6 +410,20 @@ mod tests {
         )
         .expect("decode");
         assert_eq!(s.connections[CONN].mode, "interactive");
+        // A rule's promotion and a constraint arrive as PropertiesChanged.
+        s.upsert(
+            ObjectKind::Connection,
+            CONN,
+            &props(vec![
+                ("Promoted", v(vec!["wwan0".to_string()])),
+                ("Constraint", v("the peer forbids joins")),
+            ]),
+            now,
+            true,
+        )
+        .expect("decode");
+        assert_eq!(s.connections[CONN].promoted, vec!["wwan0".to_string()]);
+        assert_eq!(s.connections[CONN].constraint, "the peer forbids joins");
         s.connections.get_mut(CONN).expect("conn").opened_at_ms = 0;
         s.connections.get_mut(CONN).expect("conn").seen_at_start = true;
         assert_eq!(

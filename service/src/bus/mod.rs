@@ -227,9 +227,9 @@ impl Bus {
         // Rule are set before the object is first seen).
         let obj = iface.get().await;
         let emitter = iface.signal_emitter();
-        if old.subflows != v.subflows
-            || old.promoted == v.promoted && old.constraint == v.constraint
-        {
+        // A subflow change, or a refresh that changed none of the notes.
+        let notes_changed = old.promoted != v.promoted || old.constraint != v.constraint;
+        if old.subflows != v.subflows || !notes_changed {
             obj.subflows_changed(emitter).await?;
         }
         if old.promoted != v.promoted {
