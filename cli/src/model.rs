@@ -99,6 +99,10 @@ pub struct ConnectionInfo {
     pub mode: String,
     /// The policy entry that chose the mode.
     pub rule: String,
+    /// Backup-role interfaces the rule's mode made carry data.
+    pub promoted: Vec<String>,
+    /// Why the connection cannot do what its mode wants ("" when nothing).
+    pub constraint: String,
 }
 
 type Props = HashMap<String, OwnedVariant>;
@@ -193,6 +197,8 @@ pub fn connections_from_objects(objects: &ManagedObjects) -> Result<Vec<Connecti
                 subflows,
                 mode: prop(p, &path, "Mode")?,
                 rule: prop(p, &path, "Rule")?,
+                promoted: prop(p, &path, "Promoted")?,
+                constraint: prop(p, &path, "Constraint")?,
                 path,
             })
         })

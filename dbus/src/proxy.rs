@@ -174,4 +174,10 @@ pub trait Connection {
     fn mode(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn rule(&self) -> zbus::Result<String>;
+    /// Backup-role interfaces the connection's `[[rule]]` made carry data.
+    #[zbus(property)]
+    fn promoted(&self) -> zbus::Result<Vec<String>>;
+    /// Why the connection cannot follow its mode ("" when nothing).
+    #[zbus(property)]
+    fn constraint(&self) -> zbus::Result<String>;
 }

@@ -65,6 +65,11 @@ pub struct ConnectionInfo {
     /// The userspace path manager's mode for it (`handover`, ...; "" under
     /// the in-kernel path manager), shown as the daemon names it.
     pub mode: String,
+    /// Interfaces whose role is backup that the connection's `[[rule]]`
+    /// made carry data (`Promoted`).
+    pub promoted: Vec<String>,
+    /// Why the connection cannot follow its mode ("" when nothing).
+    pub constraint: String,
     /// When this panel first saw it, for such daemons; `seen_at_start`
     /// marks connections that were already open when the panel connected,
     /// whose age is then only a lower bound.
@@ -126,6 +131,8 @@ impl ConnectionInfo {
             subflows: Vec::new(),
             opened_at_ms: 0,
             mode: String::new(),
+            promoted: Vec::new(),
+            constraint: String::new(),
             first_seen: now,
             seen_at_start,
         }
@@ -143,6 +150,8 @@ impl ConnectionInfo {
         take(props, &p, "Subflows", &mut self.subflows)?;
         take(props, &p, "OpenedAt", &mut self.opened_at_ms)?;
         take(props, &p, "Mode", &mut self.mode)?;
+        take(props, &p, "Promoted", &mut self.promoted)?;
+        take(props, &p, "Constraint", &mut self.constraint)?;
         Ok(())
     }
 
@@ -401,6 +410,20 @@ mod tests {
         )
         .expect("decode");
         assert_eq!(s.connections[CONN].mode, "interactive");
+        // A rule's promotion and a constraint arrive as PropertiesChanged.
+        s.upsert(
+            ObjectKind::Connection,
+            CONN,
+            &props(vec![
+                ("Promoted", v(vec!["wwan0".to_string()])),
+                ("Constraint", v("the peer forbids joins")),
+            ]),
+            now,
+            true,
+        )
+        .expect("decode");
+        assert_eq!(s.connections[CONN].promoted, vec!["wwan0".to_string()]);
+        assert_eq!(s.connections[CONN].constraint, "the peer forbids joins");
         s.connections.get_mut(CONN).expect("conn").opened_at_ms = 0;
         s.connections.get_mut(CONN).expect("conn").seen_at_start = true;
         assert_eq!(

@@ -124,6 +124,34 @@ fn connection_events_and_kernel_subflow() {
     });
 }
 
+/// A server namespace with `allow_join_initial_addr_port = 0` sends the
+/// MP_CAPABLE "C" flag: the client's `created`/`established` carry
+/// `MPTCP_PM_EV_FLAG_DENY_JOIN_ID0`, decoded as `deny_join_id0`.
+#[test]
+fn a_server_forbidding_joins_to_its_initial_address_is_reported() {
+    let ns = Netns::new();
+    ns.veth(&["10.4.0.1/24"], &["10.4.0.2/24"]);
+    ns.sysctl("net.mptcp.allow_join_initial_addr_port=0");
+    ns.run(|| async {
+        let mut events = subscribe_events().await.expect("subscribe");
+        let listener = mptcp_listen(sa("10.4.0.2:0"));
+        let server = listener.local_addr().expect("listener addr");
+        let client = mptcp_connect(sa("10.4.0.1:0"), server);
+        let local = client.local_addr().expect("client addr");
+        let (accepted, _) = listener.accept().expect("accept");
+        let is_client = |e: &mptcp_policy_netlink::PmEvent| {
+            e.saddr == Some(local.ip()) && e.sport == Some(local.port())
+        };
+        let created = wait_event(&mut events, 5, "created (client)", |e| {
+            e.kind == PmEventKind::Created && is_client(e)
+        })
+        .await;
+        assert_eq!(created.deny_join_id0, Some(true), "{created:?}");
+        assert_eq!(created.server_side, Some(false), "{created:?}");
+        drop((client, accepted, listener));
+    });
+}
+
 #[test]
 fn overflow_is_reported_then_stream_continues() {
     let ns = Netns::new();

@@ -4,9 +4,18 @@
 //! carry data and which are backup, and the commands that get it there.
 //! Pure: the daemon observes, this decides, the daemon sends.
 //!
-//! Interface roles and budgets bound every mode: only paths `evaluate` kept
-//! (preferred or backup, up, not stalled, budget allowing) are used, and a
-//! `backup` interface carries data only when no preferred one is left.
+//! An interface's role is the default: a connection whose mode comes from
+//! `[general] default_mode` uses a `backup` interface only when no preferred
+//! one is left. A `[[rule]]`'s mode may make a backup path carry data for
+//! its own connections (`aggregate`: every allowed path; `interactive`: the
+//! lowest-delay allowed path) — such paths are reported as `promoted`.
+//! `off` and spent budgets bound every mode: only paths `evaluate` kept are
+//! used, and a path lowered to backup by its budget (or by NetworkManager's
+//! hints) is never promoted.
+//!
+//! A peer that forbids joins to its initial address and port (RFC 8684
+//! MP_CAPABLE "C" flag) gets new subflows only towards addresses it
+//! announced; with none announced the plan names the paths it holds back.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,6 +38,10 @@ pub struct PathChoice {
     pub degraded: bool,
     /// Smoothed RTT seen on this interface's subflows, µs, when known.
     pub rtt_us: Option<u32>,
+    /// A `Backup` path that is backup by its interface entry's role alone
+    /// (no budget or hint lowered it): a `[[rule]]`'s mode may make it
+    /// carry data. Ignored for `Preferred` paths.
+    pub promotable: bool,
 }
 
 /// One subflow of the connection, with the backup flag we gave it.
@@ -55,6 +68,14 @@ pub struct ConnSnapshot<'a> {
     pub pending: &'a [IpAddr],
     /// Local addresses announced to the peer (server side).
     pub announced: &'a [IpAddr],
+    /// The mode comes from a `[[rule]]` (not `[general] default_mode`): it
+    /// may promote backup paths.
+    pub by_rule: bool,
+    /// The peer forbids joins to its initial address and port
+    /// (`MPTCP_PM_EV_FLAG_DENY_JOIN_ID0`, the MP_CAPABLE "C" flag).
+    pub deny_join_initial: bool,
+    /// Addresses the peer announced (`ADD_ADDR`), in the order seen.
+    pub peer_addrs: &'a [SocketAddr],
 }
 
 /// One command for the userspace path manager.
@@ -106,6 +127,12 @@ pub enum ConnOp {
 pub struct ConnPlan {
     /// Local addresses whose subflows carry data (the others are backup).
     pub active: Vec<IpAddr>,
+    /// Those of `active` whose interface role is backup, made active by the
+    /// connection's `[[rule]]` mode while a preferred path works.
+    pub promoted: Vec<IpAddr>,
+    /// Local addresses that should get a subflow but cannot: the peer
+    /// forbids joins to its initial address and announced none usable.
+    pub join_denied: Vec<IpAddr>,
     /// Commands, in the order to send them: closes first (data leaves a
     /// dead path at once), then flag changes, then new subflows.
     pub ops: Vec<ConnOp>,
@@ -135,7 +162,14 @@ pub fn plan_connection(mode: Mode, conn: &ConnSnapshot<'_>, paths: &[PathChoice]
         .filter(|s| !s.backup)
         .map(|s| s.local.ip().to_canonical())
         .collect();
-    let active = choose_active(mode, &usable, &current_active);
+    let active = choose_active(mode, conn.by_rule, &usable, &current_active);
+    let any_preferred = usable.iter().any(|p| p.role == Role::Preferred);
+    let promoted: Vec<IpAddr> = usable
+        .iter()
+        .filter(|p| any_preferred && p.role == Role::Backup && active.contains(&p.addr))
+        .map(|p| p.addr)
+        .collect();
+    let mut join_denied = Vec::new();
     let mut ops = Vec::new();
 
     // Subflows on paths no longer allowed go — unless none would be left
@@ -178,12 +212,15 @@ pub fn plan_connection(mode: Mode, conn: &ConnSnapshot<'_>, paths: &[PathChoice]
                 });
             }
         } else {
-            ops.push(ConnOp::Create {
-                local: p.addr,
-                ifindex: p.ifindex,
-                remote: conn.remote,
-                backup: !active.contains(&p.addr),
-            });
+            match join_target(conn, p.addr) {
+                Some(remote) => ops.push(ConnOp::Create {
+                    local: p.addr,
+                    ifindex: p.ifindex,
+                    remote,
+                    backup: !active.contains(&p.addr),
+                }),
+                None => join_denied.push(p.addr),
+            }
         }
     }
     for &a in conn.announced {
@@ -191,22 +228,51 @@ pub fn plan_connection(mode: Mode, conn: &ConnSnapshot<'_>, paths: &[PathChoice]
             ops.push(ConnOp::Withdraw { addr: a });
         }
     }
-    ConnPlan { active, ops }
+    ConnPlan {
+        active,
+        promoted,
+        join_denied,
+        ops,
+    }
 }
 
-/// Which of the usable paths carry data in `mode`. Preferred paths first;
-/// when none is usable, the backup paths stand in (a backup carries data
-/// only when nothing preferred works).
-fn choose_active(mode: Mode, usable: &[&PathChoice], current: &[IpAddr]) -> Vec<IpAddr> {
-    let preferred: Vec<&PathChoice> = usable
+/// Where a new subflow from `local` goes: the peer's initial address, or,
+/// when the peer forbids joins there, the first address it announced in
+/// `local`'s family (an announcement without a port means the initial
+/// one). `None`: no address the peer allows.
+fn join_target(conn: &ConnSnapshot<'_>, local: IpAddr) -> Option<SocketAddr> {
+    if !conn.deny_join_initial {
+        return Some(conn.remote);
+    }
+    let v4 = local.to_canonical().is_ipv4();
+    conn.peer_addrs
         .iter()
-        .copied()
-        .filter(|p| p.role == Role::Preferred)
-        .collect();
-    let candidates = if preferred.is_empty() {
-        usable.to_vec()
+        .find(|a| a.ip().to_canonical().is_ipv4() == v4 && **a != conn.remote)
+        .map(|a| match a.port() {
+            0 => SocketAddr::new(a.ip(), conn.remote.port()),
+            _ => *a,
+        })
+}
+
+/// Which of the usable paths carry data in `mode`. Preferred paths first —
+/// with promotable backup paths beside them when a `[[rule]]` chose
+/// `aggregate` or `interactive`; when none is usable, the backup paths
+/// stand in (a backup carries data only when nothing preferred works).
+fn choose_active(
+    mode: Mode,
+    by_rule: bool,
+    usable: &[&PathChoice],
+    current: &[IpAddr],
+) -> Vec<IpAddr> {
+    let promotes = by_rule && matches!(mode, Mode::Aggregate | Mode::Interactive);
+    let candidates: Vec<&PathChoice> = if usable.iter().any(|p| p.role == Role::Preferred) {
+        usable
+            .iter()
+            .copied()
+            .filter(|p| p.role == Role::Preferred || (promotes && p.promotable))
+            .collect()
     } else {
-        preferred
+        usable.to_vec()
     };
     match mode {
         Mode::Aggregate => candidates.iter().map(|p| p.addr).collect(),

@@ -89,6 +89,10 @@ pub struct InterfaceVerdict {
     /// Metered: the matching entry's `metered` when written, else
     /// NetworkManager's hint (`yes`/`guess-yes`).
     pub metered: bool,
+    /// `Backup` because its entry says `backup`, with nothing lowering it
+    /// (no spent budget, no NetworkManager hint): a `[[rule]]`'s mode may
+    /// make it carry data for its own connections (userspace PM).
+    pub promotable: bool,
 }
 
 /// The desired in-kernel PM state.
@@ -164,6 +168,7 @@ fn judge(
         .iter()
         .position(|e| e.matches(&iface.name, iface.kind));
     let mut budget = None;
+    let mut bounded = false;
     let (role, mut reason) = match matched {
         Some(i) => {
             let entry = &policy.interfaces[i];
@@ -198,9 +203,11 @@ fn judge(
                     } else {
                         reason.push_str(&format!(": already {role}"));
                     }
+                    bounded = true;
                 }
                 budget = Some(v);
             }
+            bounded |= hints_bound(entry.metered, &iface.hints);
             apply_hints(entry.metered, &iface.hints, &mut role, &mut reason);
             (role, reason)
         }
@@ -222,6 +229,9 @@ fn judge(
             matched.and_then(|i| policy.interfaces[i].metered),
             &iface.hints,
         ),
+        promotable: role == Role::Backup
+            && !bounded
+            && matched.is_some_and(|i| policy.interfaces[i].role == Role::Backup),
     };
     let mut wanted = Vec::new();
     if !iface.up {
@@ -265,6 +275,13 @@ fn judge(
 /// NetworkManager's.
 fn is_metered(entry_metered: Option<bool>, hints: &InterfaceHints) -> bool {
     entry_metered.unwrap_or_else(|| hints.metered.is_some_and(NmMetered::is_metered))
+}
+
+/// Whether NetworkManager's hints cap the interface at backup (see
+/// [`apply_hints`]): then no `[[rule]]` may make it carry data either.
+fn hints_bound(entry_metered: Option<bool>, hints: &InterfaceHints) -> bool {
+    (entry_metered.is_none() && hints.metered.is_some_and(NmMetered::is_metered))
+        || hints.connectivity.is_some_and(|c| c.demotes())
 }
 
 /// Lowers `role` by NetworkManager's hints and says why in `reason`:

@@ -84,9 +84,11 @@ string_enum!(
     Mode, "mode", {
         /// One active path, backups ready (make-before-break).
         Handover = "handover",
-        /// Lowest delay; may use backup paths when the preferred one degrades.
+        /// Lowest delay; may use backup paths when the preferred one degrades
+        /// (from a `[[rule]]`: the lowest-delay path even if its role is backup).
         Interactive = "interactive",
-        /// All allowed paths active.
+        /// All allowed paths active (from a `[[rule]]`: backup-role ones too,
+        /// unless a budget or hint bounds them).
         Aggregate = "aggregate",
     }
 );

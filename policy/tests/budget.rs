@@ -394,6 +394,10 @@ fn evaluate_demotes_but_never_promotes() {
         assert_eq!(v.role, *want_role, "{what}");
         assert_eq!(v.reason, format!("{base}{want_reason}"), "{what}");
         assert_eq!(v.budget.is_some(), usage.is_some(), "{what}");
+        // A rule may promote only a path that is backup by its entry and
+        // whose budget allows more (nothing spent or exhausted).
+        let promotable = *role == "backup" && *want_role == Role::Backup && want_reason.is_empty();
+        assert_eq!(v.promotable, promotable, "{what}: promotable");
         let flags: Vec<String> = d
             .endpoints
             .iter()

@@ -20,7 +20,9 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().expect("socket address")
 }
 
-/// `name:role[:rtt_ms][:degraded]`, e.g. `wlan:p:10`, `wwan:b:40`.
+/// `name:role[:rtt_ms][:degraded]`, e.g. `wlan:p:10`, `wwan:b:40`. Roles:
+/// `p` preferred, `b` backup by its entry (a rule may promote it), `s`
+/// backup because its budget is spent (never promoted).
 fn path(spec: &str) -> PathChoice {
     let parts: Vec<&str> = spec.split(':').collect();
     let (addr, ifindex) = match parts[0] {
@@ -38,6 +40,7 @@ fn path(spec: &str) -> PathChoice {
         } else {
             Role::Backup
         },
+        promotable: parts[1] == "b",
         rtt_us: parts
             .get(2)
             .filter(|s| !s.is_empty())
@@ -81,10 +84,20 @@ fn describe(op: &ConnOp) -> String {
             if *backup { "backup" } else { "active" },
             name(local.ip())
         ),
-        ConnOp::Create { local, backup, .. } => format!(
-            "create {} {}",
+        ConnOp::Create {
+            local,
+            backup,
+            remote,
+            ..
+        } => format!(
+            "create {} {}{}",
             name(*local),
-            if *backup { "backup" } else { "active" }
+            if *backup { "backup" } else { "active" },
+            if remote.to_string() == SERVER {
+                String::new()
+            } else {
+                format!(" to {remote}")
+            }
         ),
         ConnOp::Announce { addr, .. } => format!("announce {}", name(*addr)),
         ConnOp::Withdraw { addr } => format!("withdraw {}", name(*addr)),
@@ -101,6 +114,16 @@ struct Case {
     announced: &'static [&'static str],
     active: &'static [&'static str],
     ops: &'static [&'static str],
+    /// The mode comes from a `[[rule]]`.
+    by_rule: bool,
+    /// Paths a rule made active although their role is backup.
+    promoted: &'static [&'static str],
+    /// The peer forbids joins to its initial address.
+    deny_join_initial: bool,
+    /// Addresses the peer announced (`ip:port`, port 0 = the initial one).
+    peer_addrs: &'static [&'static str],
+    /// Paths held back because the peer allows no join address.
+    join_denied: &'static [&'static str],
 }
 
 const BASE: Case = Case {
@@ -113,6 +136,11 @@ const BASE: Case = Case {
     announced: &[],
     active: &[],
     ops: &[],
+    by_rule: false,
+    promoted: &[],
+    deny_join_initial: false,
+    peer_addrs: &[],
+    join_denied: &[],
 };
 
 fn run(c: &Case) {
@@ -126,16 +154,24 @@ fn run(c: &Case) {
     let pending: Vec<IpAddr> = c.pending.iter().map(to_ip).collect();
     let announced: Vec<IpAddr> = c.announced.iter().map(to_ip).collect();
     let paths: Vec<PathChoice> = c.paths.iter().map(|p| path(p)).collect();
+    let peer_addrs: Vec<SocketAddr> = c.peer_addrs.iter().map(|a| sa(a)).collect();
     let snap = ConnSnapshot {
         server_side: c.server_side,
         remote: sa(SERVER),
         subflows: &subflows,
         pending: &pending,
         announced: &announced,
+        by_rule: c.by_rule,
+        deny_join_initial: c.deny_join_initial,
+        peer_addrs: &peer_addrs,
     };
     let plan = plan_connection(c.mode, &snap, &paths);
     let active: Vec<IpAddr> = c.active.iter().map(to_ip).collect();
     assert_eq!(plan.active, active, "{}: active paths", c.what);
+    let promoted: Vec<IpAddr> = c.promoted.iter().map(to_ip).collect();
+    assert_eq!(plan.promoted, promoted, "{}: promoted paths", c.what);
+    let denied: Vec<IpAddr> = c.join_denied.iter().map(to_ip).collect();
+    assert_eq!(plan.join_denied, denied, "{}: paths held back", c.what);
     let ops: Vec<String> = plan.ops.iter().map(describe).collect();
     assert_eq!(ops, c.ops, "{}: commands", c.what);
 }
@@ -234,7 +270,7 @@ fn aggregate_uses_every_allowed_path_within_roles() {
             ..BASE
         },
         Case {
-            what: "a backup interface stays backup even in aggregate",
+            what: "default_mode aggregate: a backup interface stays backup (its role decides)",
             mode: Mode::Aggregate,
             paths: &["wlan:p", "wwan:b"],
             subflows: &["wlan"],
@@ -249,6 +285,184 @@ fn aggregate_uses_every_allowed_path_within_roles() {
             subflows: &["wlan", "wwan!"],
             active: &["wlan", "wwan"],
             ops: &["active wwan"],
+            ..BASE
+        },
+    ] {
+        run(&c);
+    }
+}
+
+#[test]
+fn a_rule_mode_may_promote_backup_paths_within_off_and_budgets() {
+    for c in [
+        Case {
+            what: "[[rule]] aggregate: the backup interface joins active",
+            mode: Mode::Aggregate,
+            by_rule: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            active: &["wlan", "wwan"],
+            promoted: &["wwan"],
+            ops: &["create wwan active"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] aggregate: an existing backup subflow turns active",
+            mode: Mode::Aggregate,
+            by_rule: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan", "wwan!"],
+            active: &["wlan", "wwan"],
+            promoted: &["wwan"],
+            ops: &["active wwan"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] aggregate: a path backup by its spent budget stays backup",
+            mode: Mode::Aggregate,
+            by_rule: true,
+            paths: &["wlan:p", "wwan:s"],
+            subflows: &["wlan", "wwan"],
+            active: &["wlan"],
+            ops: &["backup wwan"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] aggregate: an off (or exhausted to off) path is not used",
+            mode: Mode::Aggregate,
+            by_rule: true,
+            paths: &["wlan:p"],
+            subflows: &["wlan", "wwan"],
+            active: &["wlan"],
+            ops: &["destroy wwan"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] aggregate with only backup paths: they stand in, none 'promoted'",
+            mode: Mode::Aggregate,
+            by_rule: true,
+            paths: &["wwan:b", "eth:s"],
+            subflows: &["wwan"],
+            active: &["wwan", "eth"],
+            ops: &["create eth active"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] handover: one active path, the backup interface stays backup",
+            mode: Mode::Handover,
+            by_rule: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            active: &["wlan"],
+            ops: &["create wwan backup"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] interactive: a faster backup path carries data, WiFi backup",
+            mode: Mode::Interactive,
+            by_rule: true,
+            paths: &["wlan:p:60", "wwan:b:20"],
+            subflows: &["wlan", "wwan!"],
+            active: &["wwan"],
+            promoted: &["wwan"],
+            ops: &["backup wlan", "active wwan"],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] interactive: a slower backup path stays backup",
+            mode: Mode::Interactive,
+            by_rule: true,
+            paths: &["wlan:p:10", "wwan:b:40"],
+            subflows: &["wlan", "wwan!"],
+            active: &["wlan"],
+            ops: &[],
+            ..BASE
+        },
+        Case {
+            what: "[[rule]] interactive: a spent budget bounds it even when faster",
+            mode: Mode::Interactive,
+            by_rule: true,
+            paths: &["wlan:p:60", "wwan:s:20"],
+            subflows: &["wlan", "wwan!"],
+            active: &["wlan"],
+            ops: &[],
+            ..BASE
+        },
+        Case {
+            what: "default_mode interactive: the role decides, the faster backup stays backup",
+            mode: Mode::Interactive,
+            paths: &["wlan:p:60", "wwan:b:20"],
+            subflows: &["wlan", "wwan!"],
+            active: &["wlan"],
+            ops: &[],
+            ..BASE
+        },
+    ] {
+        run(&c);
+    }
+}
+
+#[test]
+fn a_peer_forbidding_joins_to_its_initial_address_gets_none() {
+    for c in [
+        Case {
+            what: "C flag, nothing announced: no join is sent, LTE is held back",
+            deny_join_initial: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            active: &["wlan"],
+            join_denied: &["wwan"],
+            ops: &[],
+            ..BASE
+        },
+        Case {
+            what: "C flag, an address announced: the join goes there (initial port)",
+            deny_join_initial: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            peer_addrs: &["10.2.0.1:0"],
+            active: &["wlan"],
+            ops: &["create wwan backup to 10.2.0.1:5201"],
+            ..BASE
+        },
+        Case {
+            what: "C flag, announced with a port: that port",
+            deny_join_initial: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            peer_addrs: &["10.2.0.1:6000"],
+            active: &["wlan"],
+            ops: &["create wwan backup to 10.2.0.1:6000"],
+            ..BASE
+        },
+        Case {
+            what: "C flag, only an address of the other family announced: held back",
+            deny_join_initial: true,
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            peer_addrs: &["[fd00:2::1]:0"],
+            active: &["wlan"],
+            join_denied: &["wwan"],
+            ops: &[],
+            ..BASE
+        },
+        Case {
+            what: "no C flag: joins go to the initial address as before",
+            paths: &["wlan:p", "wwan:b"],
+            subflows: &["wlan"],
+            peer_addrs: &["10.2.0.1:0"],
+            active: &["wlan"],
+            ops: &["create wwan backup"],
+            ..BASE
+        },
+        Case {
+            what: "C flag, WiFi gone: make-before-break is impossible, the subflow stays",
+            deny_join_initial: true,
+            paths: &["wwan:b"],
+            subflows: &["wlan"],
+            active: &["wwan"],
+            join_denied: &["wwan"],
+            ops: &[],
             ..BASE
         },
     ] {
@@ -365,6 +579,7 @@ fn paths_of_the_other_address_family_are_not_used() {
         role: Role::Preferred,
         degraded: false,
         rtt_us: None,
+        promotable: false,
     }];
     let subflows = [subflow("wlan")];
     let snap = ConnSnapshot {
@@ -373,6 +588,9 @@ fn paths_of_the_other_address_family_are_not_used() {
         subflows: &subflows,
         pending: &[],
         announced: &[],
+        by_rule: true,
+        deny_join_initial: false,
+        peer_addrs: &[],
     };
     let plan = plan_connection(Mode::Aggregate, &snap, &paths);
     assert!(plan.ops.is_empty() && plan.active.is_empty(), "{plan:?}");

@@ -75,6 +75,40 @@ fn hints_lower_roles_table() {
     }
 }
 
+/// A backup entry may be promoted by a `[[rule]]` unless a hint caps it
+/// (NetworkManager says metered and the entry does not, or connectivity is
+/// not full); a preferred or off entry is never "promotable".
+#[test]
+fn hints_bound_what_a_rule_may_promote() {
+    const BACKUP_METERED: &str =
+        "[[interface]]\nname = \"eth*\"\nrole = \"backup\"\nmetered = true\n";
+    #[rustfmt::skip]
+    let cases: &[(&str, Option<M>, Option<C>, bool)] = &[
+        (BACKUP, None, None, true),
+        (BACKUP, Some(M::No), Some(C::Full), true),
+        (BACKUP, Some(M::Yes), None, false),
+        (BACKUP_METERED, Some(M::Yes), None, true),
+        (BACKUP, None, Some(C::Portal), false),
+        (BACKUP_METERED, None, Some(C::None), false),
+        (PREFERRED, None, Some(C::Portal), false),
+        (PREFERRED, None, None, false),
+        (OFF, None, None, false),
+    ];
+    for (i, (text, metered, connectivity, promotable)) in cases.iter().enumerate() {
+        let mut eth = iface(2, "eth0", T::Ethernet, true, &["10.0.0.2/24"]);
+        eth.hints = InterfaceHints {
+            metered: *metered,
+            connectivity: *connectivity,
+        };
+        let d = evaluate(&policy(text), &observed(vec![eth]), &fixed_now());
+        assert_eq!(
+            d.interfaces[0].promotable, *promotable,
+            "case {i}: {:?}",
+            d.interfaces[0]
+        );
+    }
+}
+
 /// NetworkManager's type overrides sysfs and the name, unless it only says
 /// generic ethernet (veth, USB tethering): then sysfs and the name decide.
 #[test]

@@ -28,6 +28,8 @@ pub enum ConnChange {
         token: u32,
         id: u8,
     },
+    /// Its promoted paths or constraint changed (properties only).
+    Notes(u32),
 }
 
 /// The connections currently known (bounded by what the kernel reports;
@@ -56,6 +58,23 @@ impl ConnectionTable {
             c.mode = mode.to_string();
             c.rule = rule.to_string();
         }
+    }
+
+    /// Records a connection's notes (promoted paths, constraint); the
+    /// change to publish when they differ from what is published.
+    pub fn set_notes(
+        &mut self,
+        token: u32,
+        promoted: &[String],
+        constraint: &str,
+    ) -> Option<ConnChange> {
+        let c = self.conns.get_mut(&token)?;
+        if c.promoted == promoted && c.constraint == constraint {
+            return None;
+        }
+        c.promoted = promoted.to_vec();
+        c.constraint = constraint.to_string();
+        Some(ConnChange::Notes(token))
     }
 
     /// Records a backup flag we set on a subflow (the kernel sends no event
@@ -121,6 +140,8 @@ impl ConnectionTable {
                         mode: String::new(),
                         rule: String::new(),
                         // found now; its real opening time is not known
+                        promoted: Vec::new(),
+                        constraint: String::new(),
                         opened_at_ms: std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_millis() as u64),
@@ -176,6 +197,8 @@ impl ConnectionTable {
                     mode: String::new(),
                     rule: String::new(),
                     opened_at_ms: now_ms,
+                    promoted: Vec::new(),
+                    constraint: String::new(),
                 });
                 conn.established |= established;
                 conn.server_side |= e.server_side.unwrap_or(false);

@@ -66,4 +66,9 @@ pub struct ConnectionView {
     pub rule: String,
     /// When the daemon saw it created (Unix time, ms).
     pub opened_at_ms: u64,
+    /// Interfaces whose role is backup that the connection's `[[rule]]`
+    /// mode made carry data.
+    pub promoted: Vec<String>,
+    /// Why the connection cannot do what its mode wants ("" when nothing).
+    pub constraint: String,
 }

@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
+use common::mptcp_ss::*;
 use common::*;
 use mptcp_policy_tests::cgroups::TestCgroup;
 use mptcp_policy_tests::clock::{monotonic_us, sleep_until_us};
@@ -54,85 +54,12 @@ name = "wwan0"
 role = "backup"
 "#;
 
-/// One established MPTCP subflow as `ss -tni` shows it in the client namespace.
-#[derive(Debug, Clone)]
-struct Sf {
-    local: String,
-    token: u32,
-    /// `b` in ss's flags: we flagged it backup (`MPTCP_SUBFLOW_FLAG_BKUP_LOC`).
-    backup_local: bool,
-    bytes_acked: u64,
-}
-
-fn ss_subflows(tb: &Testbed) -> Result<Vec<Sf>> {
-    let out = ns_exec(tb.client_ns(), "ss", &["-tniH", "state", "established"])?;
-    let mut result = Vec::new();
-    let mut local: Option<String> = None;
-    for line in out.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if !line.starts_with(char::is_whitespace) && words.len() >= 4 {
-            local = words.get(2).map(|s| s.to_string());
-        } else if line.contains("tcp-ulp-mptcp") {
-            let field = |name: &str| words.iter().find_map(|w| w.strip_prefix(name));
-            let flags = field("flags:").unwrap_or("");
-            // token:REMOTE(id:n)/LOCAL(id:m)
-            let token = field("token:")
-                .and_then(|t| t.split('/').nth(1))
-                .and_then(|t| t.split('(').next())
-                .and_then(|h| u32::from_str_radix(h, 16).ok());
-            let bytes_acked = field("bytes_acked:")
-                .and_then(|b| b.parse().ok())
-                .unwrap_or(0);
-            if let (Some(l), Some(token)) = (local.take(), token) {
-                result.push(Sf {
-                    local: l,
-                    token,
-                    backup_local: flags.contains('b'),
-                    bytes_acked,
-                });
-            }
-        }
-    }
-    Ok(result)
-}
-
-/// `sf` starts from `addr` (ss writes `ADDR%DEV:PORT` for a bound subflow).
-fn on(sf: &Sf, addr: &str) -> bool {
-    sf.local.starts_with(&format!("{addr}:")) || sf.local.starts_with(&format!("{addr}%"))
-}
-
 fn path_manager(tb: &Testbed) -> Result<String> {
     Ok(
         ns_exec(tb.client_ns(), "sysctl", &["-n", "net.mptcp.path_manager"])?
             .trim()
             .to_string(),
     )
-}
-
-fn wait_until<T>(
-    what: &str,
-    timeout: Duration,
-    mut f: impl FnMut() -> Result<Option<T>>,
-) -> Result<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f()? {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Connections by token from the client's subflows.
-fn by_token(sfs: &[Sf]) -> BTreeMap<u32, Vec<Sf>> {
-    let mut m: BTreeMap<u32, Vec<Sf>> = BTreeMap::new();
-    for s in sfs {
-        m.entry(s.token).or_default().push(s.clone());
-    }
-    m
 }
 
 #[test]

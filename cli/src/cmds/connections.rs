@@ -12,7 +12,10 @@ use crate::model::{connections_from_objects, endpoint, ConnectionInfo};
 /// path manager its mode (handover, interactive, aggregate) and the policy
 /// entry that chose it, then each subflow with its addresses, interface, and
 /// whether it is flagged backup (carries data only when no active subflow
-/// can) or active.
+/// can) or active — "active, promoted by rule" when the interface's role is
+/// backup and the rule's mode made it carry data — and, when something keeps
+/// the connection from following its mode, why (e.g. the peer forbids joins
+/// to its initial address).
 ///
 /// Examples:
 ///   mptcp-policyctl connections
@@ -60,6 +63,15 @@ pub fn render(conns: &[ConnectionInfo]) -> String {
         if !c.mode.is_empty() {
             text.push_str(&format!("  mode {} (by {})\n", c.mode, c.rule));
         }
+        if !c.promoted.is_empty() {
+            text.push_str(&format!(
+                "  promoted by the rule: {} (role backup, carries data for this connection)\n",
+                c.promoted.join(", ")
+            ));
+        }
+        if !c.constraint.is_empty() {
+            text.push_str(&format!("  cannot move: {}\n", c.constraint));
+        }
         let rows = c
             .subflows
             .iter()
@@ -73,7 +85,12 @@ pub fn render(conns: &[ConnectionInfo]) -> String {
                     } else {
                         s.interface.clone()
                     },
-                    if s.backup { "backup" } else { "active" }.into(),
+                    match (s.backup, c.promoted.contains(&s.interface)) {
+                        (true, _) => "backup",
+                        (false, true) => "active, promoted by rule",
+                        (false, false) => "active",
+                    }
+                    .into(),
                 ]
             })
             .collect::<Vec<_>>();
@@ -107,10 +124,12 @@ mod tests {
                 server_side: false,
                 subflows: vec![
                     sf("10.1.0.2", 40000, "wlan0", false),
-                    sf("10.2.0.2", 40001, "wwan0", true),
+                    sf("10.2.0.2", 40001, "wwan0", false),
                 ],
-                mode: "handover".into(),
+                mode: "aggregate".into(),
                 rule: "[[rule]] #1 (remote_port = [5201])".into(),
+                promoted: vec!["wwan0".into()],
+                constraint: String::new(),
             },
             ConnectionInfo {
                 path: "/org/mptcp/Policy1/connection/8".into(),
@@ -130,6 +149,8 @@ mod tests {
                 }],
                 mode: String::new(),
                 rule: String::new(),
+                promoted: Vec::new(),
+                constraint: "the peer forbids joins to its initial address".into(),
             },
         ]
     }
@@ -139,11 +160,13 @@ mod tests {
         let text = render(&sample());
         let expected = "\
 connection 7  10.1.0.2:40000 -> 10.9.0.1:5201  (client side, 2 subflows)
-  mode handover (by [[rule]] #1 (remote_port = [5201]))
+  mode aggregate (by [[rule]] #1 (remote_port = [5201]))
+  promoted by the rule: wwan0 (role backup, carries data for this connection)
   10.1.0.2:40000  ->  10.9.0.1:5201  wlan0  active
-  10.2.0.2:40001  ->  10.9.0.1:5201  wwan0  backup
+  10.2.0.2:40001  ->  10.9.0.1:5201  wwan0  active, promoted by rule
 
 connection 8  [2001:db8::2]:443 -> [2001:db8::9]:50000  (server side, 1 subflow)
+  cannot move: the peer forbids joins to its initial address
   [2001:db8::2]:443  ->  [2001:db8::9]:50000  -  active
 ";
         assert_eq!(text, expected, "\n{text}");
@@ -157,9 +180,14 @@ connection 8  [2001:db8::2]:443 -> [2001:db8::9]:50000  (server side, 1 subflow)
         assert_eq!(j[0]["local_address"], "10.1.0.2");
         assert_eq!(j[0]["local_port"], 40000);
         assert_eq!(j[0]["server_side"], false);
-        assert_eq!(j[0]["subflows"][1]["backup"], true);
+        assert_eq!(j[0]["subflows"][1]["backup"], false);
         assert_eq!(j[0]["subflows"][1]["interface"], "wwan0");
-        assert_eq!(j[0]["mode"], "handover");
+        assert_eq!(j[0]["mode"], "aggregate");
+        assert_eq!(j[0]["promoted"], serde_json::json!(["wwan0"]));
+        assert_eq!(
+            j[1]["constraint"],
+            "the peer forbids joins to its initial address"
+        );
         assert_eq!(j[1]["server_side"], true);
         assert_eq!(to_json(&[]), serde_json::json!([]));
     }

@@ -115,6 +115,13 @@ impl ConnectionRow {
                     "media-playback-pause-symbolic",
                     "dim-label",
                 )
+            } else if info.promoted.contains(&sf.interface) {
+                // a backup interface this connection's rule made carry data
+                (
+                    gettext("active · promoted by rule"),
+                    "media-playback-start-symbolic",
+                    "success",
+                )
             } else {
                 (
                     gettext("active"),
@@ -138,6 +145,20 @@ impl ConnectionRow {
                 path,
                 if sf.backup { "backup" } else { "active" }
             ));
+            self.add_row(&row);
+            rows.push(row);
+        }
+        if !info.constraint.is_empty() {
+            // the daemon's explanation (addresses, interface names): not translated
+            let row = adw::ActionRow::builder()
+                .title(gettext("cannot move"))
+                .subtitle(&info.constraint)
+                .subtitle_lines(0)
+                .build();
+            let image = gtk::Image::from_icon_name("dialog-warning-symbolic");
+            image.add_css_class("warning");
+            row.add_prefix(&image);
+            row.set_widget_name("connection-constraint");
             self.add_row(&row);
             rows.push(row);
         }

@@ -107,6 +107,11 @@ pub struct PmEvent {
     /// omits both when false, so `created`/`established` without them give
     /// `Some(false)`; other kinds `None`.
     pub server_side: Option<bool>,
+    /// The peer forbids joins to its initial address and port (RFC 8684
+    /// MP_CAPABLE "C" flag): the `MPTCP_PM_EV_FLAG_DENY_JOIN_ID0` bit of
+    /// `flags`. `created`/`established` without `flags` give `Some(false)`
+    /// (the kernel omits a zero word); other kinds `None`.
+    pub deny_join_id0: Option<bool>,
 }
 
 impl PmEvent {
@@ -130,6 +135,7 @@ impl PmEvent {
             reset_reason: None,
             reset_flags: None,
             server_side: None,
+            deny_join_id0: None,
         }
     }
 
@@ -186,6 +192,13 @@ impl PmEvent {
             }
             (attr, None) => attr,
         };
+        ev.deny_join_id0 = match ev.flags {
+            Some(f) => Some(f & MPTCP_PM_EV_FLAG_DENY_JOIN_ID0 != 0),
+            None if matches!(ev.kind, PmEventKind::Created | PmEventKind::Established) => {
+                Some(false)
+            }
+            None => None,
+        };
         Ok(ev)
     }
 }
@@ -238,6 +251,46 @@ mod tests {
         assert_eq!(ev.backup, Some(true));
         assert_eq!(ev.if_idx, Some(3));
         assert_eq!(ev.server_side, Some(true));
+        assert_eq!(ev.deny_join_id0, Some(false));
+    }
+
+    #[test]
+    fn deny_join_id0_is_decoded_from_the_flags() {
+        let token = nla(MPTCP_ATTR_TOKEN, &7u32.to_ne_bytes());
+        let flags = |f: u16| nla(MPTCP_ATTR_FLAGS, &f.to_ne_bytes());
+        let both = MPTCP_PM_EV_FLAG_DENY_JOIN_ID0 | MPTCP_PM_EV_FLAG_SERVER_SIDE;
+        for (kind, attrs, deny, server) in [
+            (
+                MPTCP_EVENT_CREATED,
+                [token.clone(), flags(MPTCP_PM_EV_FLAG_DENY_JOIN_ID0)].concat(),
+                Some(true),
+                Some(false),
+            ),
+            (
+                MPTCP_EVENT_ESTABLISHED,
+                [token.clone(), flags(both)].concat(),
+                Some(true),
+                Some(true),
+            ),
+            // unknown bits are kept in `flags` and change nothing else
+            (
+                MPTCP_EVENT_CREATED,
+                [token.clone(), flags(0x8000)].concat(),
+                Some(false),
+                Some(false),
+            ),
+            (
+                MPTCP_EVENT_ESTABLISHED,
+                token.clone(),
+                Some(false),
+                Some(false),
+            ),
+            (MPTCP_EVENT_SUB_ESTABLISHED, token.clone(), None, None),
+        ] {
+            let ev = PmEvent::decode(kind, &attrs).expect("decode");
+            assert_eq!(ev.deny_join_id0, deny, "{ev:?}");
+            assert_eq!(ev.server_side, server, "{ev:?}");
+        }
     }
 
     #[test]

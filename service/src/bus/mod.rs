@@ -197,6 +197,7 @@ impl Bus {
                 )
                 .await
             }
+            ConnChange::Notes(_) => self.refresh_subflows(current).await,
             ConnChange::Removed { token, id } => {
                 Manager::address_removed(&manager, *token, *id).await
             }
@@ -221,14 +222,23 @@ impl Bus {
                 .await?;
             return Ok(());
         };
-        iface.get_mut().await.view = v.clone();
-        // Only Subflows changes after creation: the generated emitter suffices.
-        let result = iface
-            .get()
-            .await
-            .subflows_changed(iface.signal_emitter())
-            .await;
-        result
+        let old = std::mem::replace(&mut iface.get_mut().await.view, v.clone());
+        // Subflows, Promoted and Constraint change after creation (Mode and
+        // Rule are set before the object is first seen).
+        let obj = iface.get().await;
+        let emitter = iface.signal_emitter();
+        // A subflow change, or a refresh that changed none of the notes.
+        let notes_changed = old.promoted != v.promoted || old.constraint != v.constraint;
+        if old.subflows != v.subflows || !notes_changed {
+            obj.subflows_changed(emitter).await?;
+        }
+        if old.promoted != v.promoted {
+            obj.promoted_changed(emitter).await?;
+        }
+        if old.constraint != v.constraint {
+            obj.constraint_changed(emitter).await?;
+        }
+        Ok(())
     }
 
     pub async fn budget_warning(

@@ -158,4 +158,12 @@ impl ConnectionObject {
     fn rule(&self) -> String {
         self.view.rule.clone()
     }
+    #[zbus(property)]
+    fn promoted(&self) -> Vec<String> {
+        self.view.promoted.clone()
+    }
+    #[zbus(property)]
+    fn constraint(&self) -> String {
+        self.view.constraint.clone()
+    }
 }

@@ -142,7 +142,7 @@ impl Engine {
         let Some(bus) = self.bus.as_ref() else { return };
         let token = match change {
             ConnChange::Created(v) | ConnChange::Established(v) => v.token,
-            ConnChange::Closed(t) => *t,
+            ConnChange::Closed(t) | ConnChange::Notes(t) => *t,
             ConnChange::SubflowEstablished(t, _)
             | ConnChange::SubflowClosed(t, _)
             | ConnChange::SubflowPriority(t, _) => *t,

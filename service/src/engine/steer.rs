@@ -50,6 +50,12 @@ impl Engine {
     /// address `evaluate` wanted (the 8-endpoint cap of the in-kernel PM
     /// does not apply here), with role, health and measured RTT.
     pub(super) fn paths_from(&self, desired: &Desired) -> Vec<PathChoice> {
+        let promotable = |ifindex: u32| {
+            desired
+                .interfaces
+                .iter()
+                .any(|v| v.index == ifindex && v.promotable)
+        };
         desired
             .endpoints
             .iter()
@@ -65,6 +71,7 @@ impl Engine {
                 },
                 degraded: self.health_states.get(&ep.ifname) == Some(&Health::Suspect),
                 rtt_us: self.path_rtt.get(&ep.ifname).copied(),
+                promotable: ep.flags.backup && promotable(ep.ifindex),
             })
             .collect()
     }
@@ -85,10 +92,12 @@ impl Engine {
         let tokens = tokens.unwrap_or_else(|| us.tokens());
         let pm = self.reconciler.pm().clone();
         let mut flag_changes = Vec::new();
+        let mut notes = Vec::new();
         for token in tokens {
             let Some(plan) = us.plan(token, &self.paths) else {
                 continue;
             };
+            notes.extend(us.note_plan(token, &plan, &self.paths));
             if plan.ops.is_empty() {
                 continue;
             }
@@ -96,6 +105,11 @@ impl Engine {
         }
         for f in flag_changes {
             if let Some(change) = self.conns.set_backup(f.token, f.local, f.remote, f.backup) {
+                self.publish_connection(&change).await;
+            }
+        }
+        for n in notes {
+            if let Some(change) = self.conns.set_notes(n.token, &n.promoted, &n.constraint) {
                 self.publish_connection(&change).await;
             }
         }

@@ -9,6 +9,8 @@
 //! them), pending creates and announcements per local path; everything is
 //! freed on `closed` (or when a resync no longer finds the connection).
 
+mod apply;
+mod notes;
 mod owner;
 mod resync;
 pub mod sysctl;
@@ -18,11 +20,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mptcp_policy::{
-    plan_connection, ConnFacts, ConnOp, ConnPlan, ConnSnapshot, ConnSubflow, Mode, PathChoice,
-    Policy,
+    plan_connection, ConnFacts, ConnPlan, ConnSnapshot, ConnSubflow, Mode, PathChoice, Policy,
 };
 use mptcp_policy_netlink::diag::SubflowDiag;
-use mptcp_policy_netlink::pm::{PmError, PmEvent, PmEventKind, PmHandle};
+use mptcp_policy_netlink::pm::{PmEvent, PmEventKind};
 
 pub use owner::OwnerLookup;
 pub use resync::group_by_token;
@@ -48,12 +49,50 @@ pub struct Managed {
     pub mode: Mode,
     /// Which entry decided the mode, for humans.
     pub rule: String,
+    /// The mode comes from a `[[rule]]` (it may promote backup paths).
+    pub by_rule: bool,
+    /// The peer forbids joins to its initial address and port.
+    pub deny_join_initial: bool,
+    /// Addresses the peer announced, by its address id.
+    peer_addrs: Vec<(u8, SocketAddr)>,
+    /// From the last plan: backup-role paths the rule made active, and
+    /// paths held back because the peer allows no join address.
+    pub promoted: Vec<IpAddr>,
+    pub join_denied: Vec<IpAddr>,
     pub subflows: Vec<ConnSubflow>,
     /// Local address → (asked-for backup flag, not again before).
     pending: Vec<(IpAddr, bool, Instant)>,
     announced: Vec<IpAddr>,
     /// Subflows we closed ourselves (their `sub_closed` is expected).
     destroyed: Vec<SocketAddr>,
+}
+
+impl Managed {
+    /// A connection just seen, with its mode `(mode, rule, by_rule)`.
+    fn new(
+        local: SocketAddr,
+        remote: SocketAddr,
+        (mode, rule, by_rule): (Mode, String, bool),
+        subflows: Vec<ConnSubflow>,
+    ) -> Managed {
+        Managed {
+            server_side: false,
+            established: false,
+            local,
+            remote,
+            mode,
+            rule,
+            by_rule,
+            deny_join_initial: false,
+            peer_addrs: Vec::new(),
+            promoted: Vec::new(),
+            join_denied: Vec::new(),
+            subflows,
+            pending: Vec::new(),
+            announced: Vec::new(),
+            destroyed: Vec::new(),
+        }
+    }
 }
 
 /// A subflow whose backup flag we changed (for the D-Bus view).
@@ -140,7 +179,7 @@ impl UserspacePm {
         local: SocketAddr,
         remote: SocketAddr,
         known: Option<(u32, Option<String>)>,
-    ) -> (Mode, String) {
+    ) -> (Mode, String, bool) {
         let (uid, cgroup) = match known {
             Some((uid, cg)) => (Some(uid), cg),
             None if policy.rules_need_owner() => {
@@ -157,7 +196,7 @@ impl UserspacePm {
             cgroup,
         };
         let m = policy.rule_for(&facts);
-        (m.mode, policy.describe_rule_match(&m))
+        (m.mode, policy.describe_rule_match(&m), m.rule.is_some())
     }
 
     /// Follows one event; returns the token when that connection should be
@@ -172,13 +211,23 @@ impl UserspacePm {
             }
             return None;
         }
+        match e.kind {
+            PmEventKind::Announced => return self.peer_announced(token, e),
+            PmEventKind::Removed => {
+                let c = self.conns.get_mut(&token)?;
+                let id = e.rem_id?;
+                c.peer_addrs.retain(|(i, _)| *i != id);
+                return None;
+            }
+            _ => {}
+        }
         let local = SocketAddr::new(e.saddr?, e.sport.unwrap_or(0));
         let remote = SocketAddr::new(e.daddr?, e.dport.unwrap_or(0));
         match e.kind {
             PmEventKind::Created | PmEventKind::Established => {
                 let established = e.kind == PmEventKind::Established;
                 if !self.conns.contains_key(&token) {
-                    let (mode, rule) = self.facts(policy, local, remote, None);
+                    let (mode, rule, by_rule) = self.facts(policy, local, remote, None);
                     tracing::info!(
                         "connection {token:08x} {local} -> {remote}{}: {mode} by {rule}",
                         if e.server_side == Some(true) {
@@ -188,30 +237,30 @@ impl UserspacePm {
                         }
                     );
                     self.stats.connections += 1;
-                    self.conns.insert(
-                        token,
-                        Managed {
-                            server_side: e.server_side.unwrap_or(false),
-                            established,
-                            local,
-                            remote,
-                            mode,
-                            rule,
-                            subflows: vec![ConnSubflow {
-                                local,
-                                remote,
-                                backup: false,
-                            }],
-                            pending: Vec::new(),
-                            announced: Vec::new(),
-                            destroyed: Vec::new(),
-                        },
-                    );
+                    let first = ConnSubflow {
+                        local,
+                        remote,
+                        backup: false,
+                    };
+                    let mut m = Managed::new(local, remote, (mode, rule, by_rule), vec![first]);
+                    m.server_side = e.server_side.unwrap_or(false);
+                    m.established = established;
+                    self.conns.insert(token, m);
                     self.stats.max_tracked = self.stats.max_tracked.max(self.conns.len());
                 }
                 let c = self.conns.get_mut(&token)?;
                 c.established |= established;
                 c.server_side |= e.server_side.unwrap_or(false);
+                if e.deny_join_id0 == Some(true) && !c.deny_join_initial {
+                    c.deny_join_initial = true;
+                    tracing::info!(
+                        "connection {token:08x} {} -> {}: the peer forbids joins to its initial address {} \
+                         (MP_CAPABLE C flag, RFC 8684): new subflows only towards addresses it announces",
+                        c.local,
+                        c.remote,
+                        c.remote
+                    );
+                }
                 established.then_some(token)
             }
             PmEventKind::SubEstablished => {
@@ -248,12 +297,16 @@ impl UserspacePm {
     pub fn plan(&self, token: u32, paths: &[PathChoice]) -> Option<ConnPlan> {
         let c = self.conns.get(&token).filter(|c| c.established)?;
         let pending: Vec<IpAddr> = c.pending.iter().map(|p| p.0).collect();
+        let peer_addrs: Vec<SocketAddr> = c.peer_addrs.iter().map(|p| p.1).collect();
         let snap = ConnSnapshot {
             server_side: c.server_side,
             remote: c.remote,
             subflows: &c.subflows,
             pending: &pending,
             announced: &c.announced,
+            by_rule: c.by_rule,
+            deny_join_initial: c.deny_join_initial,
+            peer_addrs: &peer_addrs,
         };
         Some(plan_connection(c.mode, &snap, paths))
     }
@@ -268,124 +321,6 @@ impl UserspacePm {
             .unwrap_or(255);
         self.ids.insert(addr, id);
         id
-    }
-
-    /// Sends a plan's commands; returns the backup flags that changed.
-    pub async fn apply(&mut self, pm: &PmHandle, token: u32, plan: &ConnPlan) -> Vec<FlagChange> {
-        let mut changes = Vec::new();
-        for op in &plan.ops {
-            let Some(c) = self.conns.get(&token) else {
-                break;
-            };
-            let label = format!(
-                "connection {token:08x} {} -> {} ({})",
-                c.local, c.remote, c.mode
-            );
-            self.stats.commands += 1;
-            let result = match *op {
-                ConnOp::Destroy { local, remote } => {
-                    // Tell the peer first (REMOVE_ADDR over a path that
-                    // still works): a sender on the other side would
-                    // otherwise keep sending into the dead subflow until
-                    // its retransmission timer gives up (~300 ms measured).
-                    // The first subflow has local id 0; our joins the id we
-                    // gave their address.
-                    let id = if local == c.local {
-                        0
-                    } else {
-                        self.id_for(local.ip())
-                    };
-                    if let Err(e) = pm.remove(token, id).await {
-                        tracing::debug!("{label}: REMOVE_ADDR id {id} not sent: {e}");
-                    }
-                    let r = pm.subflow_destroy(token, local, remote).await;
-                    if let Some(c) = self.conns.get_mut(&token) {
-                        c.subflows
-                            .retain(|s| !(s.local == local && s.remote == remote));
-                        c.destroyed.push(local);
-                    }
-                    ignore_gone(r)
-                }
-                ConnOp::SetBackup {
-                    local,
-                    remote,
-                    backup,
-                } => {
-                    let r = pm.set_flags_conn(token, local.ip(), remote, backup).await;
-                    if r.is_ok() {
-                        if let Some(c) = self.conns.get_mut(&token) {
-                            for s in c.subflows.iter_mut() {
-                                if s.local == local && s.remote == remote {
-                                    s.backup = backup;
-                                }
-                            }
-                        }
-                        changes.push(FlagChange {
-                            token,
-                            local,
-                            remote,
-                            backup,
-                        });
-                    }
-                    r
-                }
-                ConnOp::Create {
-                    local,
-                    ifindex,
-                    remote,
-                    backup,
-                } => {
-                    let id = self.id_for(local);
-                    if let Some(c) = self.conns.get_mut(&token) {
-                        c.pending
-                            .push((local, backup, Instant::now() + PENDING_TIMEOUT));
-                    }
-                    pm.subflow_create(token, id, local, Some(ifindex), remote, backup)
-                        .await
-                }
-                ConnOp::Announce { addr, ifindex } => {
-                    let id = self.id_for(addr);
-                    let r = pm.announce(token, id, addr, None, Some(ifindex)).await;
-                    if let Some(c) = self.conns.get_mut(&token) {
-                        // Also on failure: not again for this connection.
-                        c.announced.push(addr);
-                    }
-                    r
-                }
-                ConnOp::Withdraw { addr } => {
-                    let id = self.id_for(addr);
-                    if let Some(c) = self.conns.get_mut(&token) {
-                        c.announced.retain(|a| *a != addr);
-                    }
-                    ignore_gone(pm.remove(token, id).await)
-                }
-            };
-            match result {
-                Ok(()) => tracing::info!("{label}: {}", describe(op)),
-                Err(e) if token_gone(&e) => {
-                    // Closed meanwhile (its `closed` event is on its way or
-                    // was lost): nothing left to steer.
-                    tracing::debug!("{label}: closed before {}", describe(op));
-                    if self.conns.remove(&token).is_some() {
-                        self.stats.closed += 1;
-                    }
-                    break;
-                }
-                Err(e) if made_by_kernel_pm(&e) => {
-                    // Opened before the switch to the userspace PM: the
-                    // kernel decided its path manager then; it stays with
-                    // the in-kernel one (endpoints), still listed.
-                    tracing::info!("{label}: opened under the in-kernel path manager, left to it");
-                    self.conns.remove(&token);
-                    break;
-                }
-                Err(e) => {
-                    self.stats.failed += 1;
-                    tracing::warn!("{label}: {} failed: {e}", describe(op));
-                }
-            }
-        }
-        changes
     }
 
     /// Tokens with a pending create or re-open delay that ran out.
@@ -442,7 +377,7 @@ impl UserspacePm {
                 c.established = true;
                 continue;
             }
-            let (mode, rule) = self.facts(policy, f.local, f.remote, None);
+            let (mode, rule, by_rule) = self.facts(policy, f.local, f.remote, None);
             tracing::info!(
                 "connection {:08x} {} -> {} taken over: {mode} by {rule}",
                 f.token,
@@ -453,70 +388,13 @@ impl UserspacePm {
                 self.stats.resync_found += 1;
             }
             self.stats.connections += 1;
-            self.conns.insert(
-                f.token,
-                Managed {
-                    server_side: f.server_side,
-                    established: true,
-                    local: f.local,
-                    remote: f.remote,
-                    mode,
-                    rule,
-                    subflows,
-                    pending: Vec::new(),
-                    announced: Vec::new(),
-                    destroyed: Vec::new(),
-                },
-            );
+            let mut m = Managed::new(f.local, f.remote, (mode, rule, by_rule), subflows);
+            m.server_side = f.server_side;
+            m.established = true;
+            self.conns.insert(f.token, m);
             taken.push(f.token);
         }
         self.stats.max_tracked = self.stats.max_tracked.max(self.conns.len());
         (taken, gone)
-    }
-}
-
-/// The kernel no longer knows the connection: `EINVAL` with the extack
-/// "invalid token" (`mptcp_userspace_pm_get_sock`); the errno alone is also
-/// used for bad arguments, so the kernel's text decides.
-fn token_gone(e: &PmError) -> bool {
-    e.errno() == Some(22) && e.to_string().contains("invalid token")
-}
-
-/// The connection belongs to the in-kernel PM (`EINVAL`, extack
-/// "userspace PM not selected").
-fn made_by_kernel_pm(e: &PmError) -> bool {
-    e.errno() == Some(22) && e.to_string().contains("userspace PM not selected")
-}
-
-/// A subflow or address that is already gone is what we wanted.
-fn ignore_gone(r: Result<(), PmError>) -> Result<(), PmError> {
-    match r {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other,
-    }
-}
-
-fn describe(op: &ConnOp) -> String {
-    match op {
-        ConnOp::Destroy { local, remote } => format!("subflow {local} -> {remote} closed"),
-        ConnOp::SetBackup {
-            local,
-            remote,
-            backup,
-        } => format!(
-            "subflow {local} -> {remote} {}",
-            if *backup { "now backup" } else { "now active" }
-        ),
-        ConnOp::Create {
-            local,
-            remote,
-            backup,
-            ..
-        } => format!(
-            "subflow {local} -> {remote} opened{}",
-            if *backup { " as backup" } else { "" }
-        ),
-        ConnOp::Announce { addr, .. } => format!("{addr} announced"),
-        ConnOp::Withdraw { addr } => format!("{addr} withdrawn"),
     }
 }

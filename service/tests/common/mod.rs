@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod bus_env;
+pub mod mptcp_ss;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
