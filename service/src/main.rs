@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     };
     let job = async {
         if args.clean_up {
-            cleanup::run(&store::StateDir::open(&args.state_dir)?).await
+            cleanup::run(&store::StateDir::open(&args.state_choice().dir)?).await
         } else {
             engine::run(args).await
         }
