@@ -104,7 +104,7 @@ fn sessions(sys: &System) -> Result<()> {
         Ok(as_user(sys, None, &["budget", "wwan0", "1GiB", "monthly"])?.0)
     })?;
     let journal = c.journal(Some(UNIT));
-    assert!(journal.contains("budget"), "{journal}");
+    assert!(journal.contains("D-Bus SetBudget wwan0"), "{journal}");
     Ok(())
 }
 
