@@ -85,19 +85,6 @@ fn main() -> glib::ExitCode {
     app.run_with_args::<&str>(&[])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("360x720"), Ok((360, 720)));
-        for bad in ["360", "x720", "0x720", "360x99999", "ax b"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// `--man`: the page generated from the options above.
 fn print_man_page() -> glib::ExitCode {
     use clap::CommandFactory;
@@ -110,6 +97,19 @@ fn print_man_page() -> glib::ExitCode {
         Err(e) => {
             eprintln!("mptcp-policy-panel: cannot write the manual page: {e}");
             glib::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("360x720"), Ok((360, 720)));
+        for bad in ["360", "x720", "0x720", "360x99999", "ax b"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 }
