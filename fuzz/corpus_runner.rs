@@ -28,3 +28,13 @@ pub fn run(target: &str, body: fn(&[u8])) {
     assert!(failed.is_empty(), "{target}: inputs that fail: {failed:#?}");
     eprintln!("{target}: {} corpus inputs pass", files.len());
 }
+
+/// One corpus file's bytes.
+#[allow(dead_code)]
+pub fn read(target: &str, file: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target)
+        .join(file);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
