@@ -7,13 +7,19 @@
 
 use std::time::Instant;
 
-use netlink_packet_core::{Emitable, NetlinkBuffer, ParseableParametrized};
+use netlink_packet_core::{
+    DefaultNla, Emitable, NetlinkBuffer, Nla, ParseableParametrized, NLA_F_NESTED,
+    NLA_F_NET_BYTEORDER,
+};
 use netlink_packet_generic::GenlHeader;
 
 use crate::diag::{decode_inet_msg, decode_msk_token, TcpInfo};
 use crate::link::decode_route_datagram;
 use crate::pm::constants::MPTCP_PM_VER;
-use crate::pm::{decode_event_datagram, decode_reply_datagram, endpoint_of, limits_of, PmMessage};
+use crate::pm::{
+    decode_event_datagram, decode_reply_datagram, endpoint_of, limits_of, AddressAttr, PmAttr,
+    PmMessage,
+};
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 
@@ -38,6 +44,13 @@ pub fn pm_reply(data: &[u8]) {
     };
     for msg in &replies {
         let _ = endpoint_of(msg).map(|r| r.map(|ep| ep.to_string()));
+        if msg.attrs.iter().any(has_both_nla_flags) {
+            // netlink-packet-core 0.9 drops NLA_F_NET_BYTEORDER when it
+            // emits an attribute that also has NLA_F_NESTED (fixed upstream:
+            // rust-netlink/netlink-packet-core#53). The kernel never sends
+            // both, and the daemon never re-emits a reply.
+            continue;
+        }
         let mut buf = vec![0u8; msg.buffer_len()];
         msg.emit(&mut buf);
         let header = GenlHeader {
@@ -79,5 +92,20 @@ pub fn inet_diag(data: &[u8]) {
             Some(r) if len > 0 && !r.is_empty() => rest = r,
             _ => break,
         }
+    }
+}
+
+/// An unknown attribute (at the top or in an address) whose type carries
+/// both `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`.
+fn has_both_nla_flags(a: &PmAttr) -> bool {
+    const BOTH: u16 = NLA_F_NESTED | NLA_F_NET_BYTEORDER;
+    let other = |o: &DefaultNla| o.kind() & BOTH == BOTH;
+    match a {
+        PmAttr::Other(o) => other(o),
+        PmAttr::Addr(v) | PmAttr::AddrRemote(v) => v.iter().any(|x| match x {
+            AddressAttr::Other(o) => other(o),
+            _ => false,
+        }),
+        _ => false,
     }
 }
