@@ -10,6 +10,7 @@
 //! No policy lives here: callers decide, this crate only speaks.
 
 pub mod diag;
+pub mod fuzz;
 pub mod link;
 pub mod pm;
 

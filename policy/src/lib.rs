@@ -23,6 +23,7 @@ mod budget;
 mod connection;
 mod errors;
 mod evaluate;
+pub mod fuzz;
 mod health;
 mod hints;
 mod layers;

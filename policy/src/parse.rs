@@ -321,7 +321,7 @@ impl Checker<'_> {
         let mut cgroup = Vec::new();
         for c in raw.cgroup.unwrap_or_default() {
             match check_cgroup_path(c.get_ref()) {
-                Ok(()) => cgroup.push(c.get_ref().trim_end_matches('/').to_string()),
+                Ok(()) => cgroup.push(cgroup_key(c.get_ref())),
                 Err(e) => self.error(c.span(), e),
             }
         }
@@ -335,6 +335,16 @@ impl Checker<'_> {
             mode: mode?,
         };
         (self.errors.len() == before).then_some(rule)
+    }
+}
+
+/// The stored form of a checked cgroup path: without trailing slashes,
+/// except the root `/` itself (which would otherwise become `""`, written
+/// back by `to_toml` as `cgroup = [""]` and then refused).
+fn cgroup_key(p: &str) -> String {
+    match p.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
     }
 }
 

@@ -112,7 +112,7 @@ impl DiagSocket {
                         }
                     }
                     SOCK_DIAG_BY_FAMILY if ours => {
-                        if let Some(t) = msk_token(nl.payload()) {
+                        if let Some(t) = decode_msk_token(nl.payload()) {
                             tokens.insert(t);
                         }
                     }
@@ -131,7 +131,7 @@ impl DiagSocket {
 /// The token of one `inet_diag_msg` of an MPTCP socket (`INET_DIAG_INFO`
 /// holds a `struct mptcp_info`); `None` without it (no `CAP_NET_ADMIN` is
 /// not needed for this one) or when it is 0 (not yet assigned).
-fn msk_token(payload: &[u8]) -> Option<u32> {
+pub fn decode_msk_token(payload: &[u8]) -> Option<u32> {
     let attrs = payload.get(INET_DIAG_MSG_LEN..)?;
     NlasIterator::new(attrs).find_map(|nla| {
         let nla = nla.ok()?;
@@ -159,8 +159,8 @@ mod tests {
         payload.extend_from_slice(&((4 + info.len()) as u16).to_ne_bytes());
         payload.extend_from_slice(&INET_DIAG_INFO.to_ne_bytes());
         payload.extend_from_slice(&info);
-        assert_eq!(msk_token(&payload), Some(0x2420c91));
-        assert_eq!(msk_token(&payload[..INET_DIAG_MSG_LEN]), None);
-        assert_eq!(msk_token(&[0u8; 10]), None);
+        assert_eq!(decode_msk_token(&payload), Some(0x2420c91));
+        assert_eq!(decode_msk_token(&payload[..INET_DIAG_MSG_LEN]), None);
+        assert_eq!(decode_msk_token(&[0u8; 10]), None);
     }
 }

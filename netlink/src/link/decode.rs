@@ -2,12 +2,39 @@
 //! Messages without the fields we need yield `None` rather than an error:
 //! the kernel sends link messages for reasons we do not care about.
 
+use std::time::Instant;
+
+use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
 };
 
-use super::types::{AddrInfo, LinkInfo};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::types::{AddrInfo, LinkEvent, LinkInfo};
+
+const NLMSG_HDRLEN: usize = 16;
+
+/// Decodes one rtnetlink datagram (a dump reply or notifications) as the
+/// watch does: every message, parsed like the `rtnetlink` connection
+/// parses it, turned into the [`LinkEvent`] the watch would hand out
+/// (`at` is their time); messages the watch skips give nothing. An error
+/// names the first message that does not parse.
+pub fn decode_route_datagram(buf: &[u8], at: Instant) -> Result<Vec<LinkEvent>, String> {
+    let mut out = Vec::new();
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let nl = NetlinkBuffer::new_checked(rest).map_err(|e| e.to_string())?;
+        let len = (nl.length() as usize).max(NLMSG_HDRLEN);
+        let one = rest.get(..len).unwrap_or(rest);
+        let msg =
+            NetlinkMessage::<RouteNetlinkMessage>::deserialize(one).map_err(|e| e.to_string())?;
+        out.extend(translate(msg.payload, at));
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+    }
+    Ok(out)
+}
 
 pub(crate) fn link_info(msg: &LinkMessage) -> Option<LinkInfo> {
     let name = msg.attributes.iter().find_map(|a| match a {
@@ -78,4 +105,32 @@ pub(crate) fn addr_info(msg: &AddressMessage) -> Option<AddrInfo> {
         deprecated: flags.contains(AddressFlags::Deprecated),
         dadfailed: flags.contains(AddressFlags::Dadfailed),
     })
+}
+
+/// One message of the watch's socket as the event it stands for.
+pub(crate) fn translate(
+    payload: NetlinkPayload<RouteNetlinkMessage>,
+    at: Instant,
+) -> Option<LinkEvent> {
+    match payload {
+        NetlinkPayload::Overrun(_) => Some(LinkEvent::Overflow { at }),
+        NetlinkPayload::InnerMessage(msg) => match msg {
+            RouteNetlinkMessage::NewLink(m) => {
+                link_info(&m).map(|link| LinkEvent::Link { link, at })
+            }
+            RouteNetlinkMessage::DelLink(m) => Some(LinkEvent::LinkRemoved {
+                index: m.header.index,
+                name: link_name(&m),
+                at,
+            }),
+            RouteNetlinkMessage::NewAddress(m) => {
+                addr_info(&m).map(|addr| LinkEvent::Addr { addr, at })
+            }
+            RouteNetlinkMessage::DelAddress(m) => {
+                addr_info(&m).map(|addr| LinkEvent::AddrRemoved { addr, at })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }

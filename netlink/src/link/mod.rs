@@ -11,5 +11,6 @@ pub mod sysfs;
 mod types;
 mod watch;
 
+pub use decode::decode_route_datagram;
 pub use types::{AddrInfo, LinkEvent, LinkInfo, LinkSnapshot};
 pub use watch::{LinkError, LinkWatch};

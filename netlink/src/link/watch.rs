@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, TryStreamExt};
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::NetlinkMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::{Handle, MulticastGroup};
 
-use super::decode::{addr_info, link_info, link_name};
+use super::decode::{addr_info, link_info, translate};
 use super::types::{LinkEvent, LinkSnapshot};
 
 /// Receive buffer for notifications. A flapping interface with many
@@ -110,30 +110,6 @@ impl LinkWatch {
                 return Ok(event);
             }
         }
-    }
-}
-
-fn translate(payload: NetlinkPayload<RouteNetlinkMessage>, at: Instant) -> Option<LinkEvent> {
-    match payload {
-        NetlinkPayload::Overrun(_) => Some(LinkEvent::Overflow { at }),
-        NetlinkPayload::InnerMessage(msg) => match msg {
-            RouteNetlinkMessage::NewLink(m) => {
-                link_info(&m).map(|link| LinkEvent::Link { link, at })
-            }
-            RouteNetlinkMessage::DelLink(m) => Some(LinkEvent::LinkRemoved {
-                index: m.header.index,
-                name: link_name(&m),
-                at,
-            }),
-            RouteNetlinkMessage::NewAddress(m) => {
-                addr_info(&m).map(|addr| LinkEvent::Addr { addr, at })
-            }
-            RouteNetlinkMessage::DelAddress(m) => {
-                addr_info(&m).map(|addr| LinkEvent::AddrRemoved { addr, at })
-            }
-            _ => None,
-        },
-        _ => None,
     }
 }
 

@@ -169,6 +169,16 @@ impl PmEventStream {
     }
 }
 
+/// Decodes one datagram read from the `mptcp_pm_events` socket: its
+/// netlink messages of the family `family_id` (the others are skipped),
+/// each an event or a decode error; a broken message length ends it with
+/// an error. What [`PmEventStream::next`] does with every datagram; pure.
+pub fn decode_event_datagram(family_id: u16, buf: &[u8]) -> Vec<Result<PmEvent, PmError>> {
+    let mut out = VecDeque::new();
+    decode_datagram(family_id, buf, &mut out);
+    out.into()
+}
+
 /// Splits one datagram into netlink messages and decodes those of `family_id`.
 pub(crate) fn decode_datagram(
     family_id: u16,

@@ -14,11 +14,12 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP,
 use netlink_packet_generic::GenlMessage;
 use netlink_sys::AsyncSocket;
 
-use super::attr::{endpoint_from_attrs, AddrSpec, PmAttr};
+use super::attr::{AddrSpec, PmAttr};
 use super::constants::*;
 use super::error::{kernel_error, Opt, PmError};
 use super::family::{lookup_family, PmFamily};
 use super::message::PmMessage;
+use super::reply::{endpoint_of, limits_of};
 use super::types::{Endpoint, EndpointFlags, Limits};
 
 /// Cloneable handle to the kernel's `mptcp_pm` family.
@@ -256,21 +257,7 @@ impl PmHandle {
     pub async fn limits_get(&self) -> Result<Limits, PmError> {
         let msg = PmMessage::new(MPTCP_PM_CMD_GET_LIMITS, vec![]);
         let replies = self.request("limits show".into(), msg, false).await?;
-        let (mut subflows, mut accepted) = (None, None);
-        for a in replies.iter().flat_map(|m| m.attrs.iter()) {
-            match a {
-                PmAttr::Subflows(v) => subflows = Some(*v),
-                PmAttr::RcvAddAddrs(v) => accepted = Some(*v),
-                _ => {}
-            }
-        }
-        match (subflows, accepted) {
-            (Some(subflows), Some(add_addr_accepted)) => Ok(Limits {
-                subflows,
-                add_addr_accepted,
-            }),
-            _ => Err(PmError::Decode("get-limits reply incomplete".into())),
-        }
+        limits_of(&replies)
     }
 
     /// `ip mptcp limits set subflows N add_addr_accepted M`.
@@ -300,11 +287,4 @@ fn change_words(flags: EndpointFlags) -> String {
             "nofullmesh"
         }
     )
-}
-
-fn endpoint_of(msg: &PmMessage) -> Option<Result<Endpoint, PmError>> {
-    msg.attrs.iter().find_map(|a| match a {
-        PmAttr::Addr(attrs) => Some(endpoint_from_attrs(attrs).map_err(PmError::from)),
-        _ => None,
-    })
 }

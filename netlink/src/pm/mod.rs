@@ -15,14 +15,19 @@ mod events;
 mod family;
 mod handle;
 mod message;
+mod reply;
 mod types;
 mod userspace;
 
 pub use attr::{AddressAttr, PmAttr};
 pub use error::PmError;
 pub use event::{PmEvent, PmEventKind};
-pub use events::{subscribe_events, subscribe_events_with_rcvbuf, PmEventStream, EVENT_RCVBUF};
+pub use events::{
+    decode_event_datagram, subscribe_events, subscribe_events_with_rcvbuf, PmEventStream,
+    EVENT_RCVBUF,
+};
 pub use family::PmFamily;
 pub use handle::PmHandle;
 pub use message::PmMessage;
+pub use reply::{decode_reply_datagram, endpoint_of, limits_of};
 pub use types::{Endpoint, EndpointFlags, Limits};
