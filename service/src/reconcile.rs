@@ -62,10 +62,7 @@ impl Reconciler {
         };
         r.refresh().await?;
         let before = r.owned.owned.len();
-        let endpoints = r.actual.endpoints.clone();
-        r.owned
-            .owned
-            .retain(|id, addr| endpoints.iter().any(|e| e.id == *id && e.addr == *addr));
+        r.owned.retain_present(&r.actual);
         if r.owned.owned.len() != before {
             tracing::info!(
                 "{} recorded endpoint(s) are gone from the kernel or were reused; forgetting them",

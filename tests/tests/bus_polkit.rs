@@ -50,9 +50,15 @@ const NETDEV_RULES: &str = r#"polkit.addRule(function(action, subject) {
 });
 "#;
 
-fn is_root() -> bool {
+/// These tests need root (useradd, mount namespaces, a system-like bus):
+/// run as anyone else they fail with the reason instead of passing.
+fn require_root() -> Result<()> {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    anyhow::ensure!(
+        unsafe { libc::geteuid() == 0 },
+        "needs root (useradd, mount namespaces): run the suite as scripts/test.sh does"
+    );
+    Ok(())
 }
 
 /// The project's action file once it exists, else the stand-in above.
@@ -99,10 +105,7 @@ fn daemons_alive(pids: &[u32]) -> Vec<u32> {
 
 #[test]
 fn private_bus_real_polkitd_and_test_user() -> Result<()> {
-    if !is_root() {
-        eprintln!("skipping: needs root (useradd, mount namespaces)");
-        return Ok(());
-    }
+    require_root()?;
     let tmp = TempDir::new("bus-polkit-test")?;
     let policy = policy_file(&tmp)?;
 
@@ -229,10 +232,7 @@ fn private_bus_real_polkitd_and_test_user() -> Result<()> {
 
 #[test]
 fn bus_refuses_names_not_granted_and_allows_extra_conf() -> Result<()> {
-    if !is_root() {
-        eprintln!("skipping: needs root");
-        return Ok(());
-    }
+    require_root()?;
     let tmp = TempDir::new("bus-conf-test")?;
     let conf = tmp.join("test.conf");
     std::fs::write(
@@ -269,10 +269,8 @@ fn bus_refuses_names_not_granted_and_allows_extra_conf() -> Result<()> {
 #[test]
 fn bus_accepts_the_projects_policy_conf() -> Result<()> {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbus/org.mptcp.Policy1.conf");
-    if !is_root() || !conf.is_file() {
-        eprintln!("skipping: needs root and dbus/org.mptcp.Policy1.conf");
-        return Ok(());
-    }
+    require_root()?;
+    anyhow::ensure!(conf.is_file(), "{} missing", conf.display());
     let bus = PrivateBus::start(&[&conf])?;
     zbus::block_on(async {
         let conn = bus.connect().await?;
