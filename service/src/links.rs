@@ -76,9 +76,9 @@ impl LinkTable {
 
     /// Takes the byte counters of a fresh dump (they change without
     /// notifications); returns `(name, rx + tx)` per non-loopback link.
-    pub fn update_counters(&mut self, snapshot: &LinkSnapshot) -> Vec<(String, u64)> {
+    pub fn update_counters(&mut self, links: &[LinkInfo]) -> Vec<(String, u64)> {
         let mut out = Vec::new();
-        for fresh in &snapshot.links {
+        for fresh in links {
             if let Some(l) = self.links.get_mut(&fresh.index) {
                 l.rx_bytes = fresh.rx_bytes;
                 l.tx_bytes = fresh.tx_bytes;

@@ -1,7 +1,9 @@
-//! The reconciler: the one place that changes the kernel. It asks the pure
-//! `plan()` for the difference between what the kernel holds and what the
-//! policy wants, sends exactly those commands, and records which endpoints
-//! are ours. `EEXIST`/`ENOENT` are idempotent outcomes, other kernel errors
+//! The reconciler: the one place that changes the kernel's endpoints and
+//! limits (per-connection commands of the userspace path manager are sent by
+//! `userspace/`, the path-manager sysctl by `userspace/sysctl.rs`, the
+//! package's clean-up by `cleanup.rs`). It asks the pure `plan()` for the
+//! difference between what the kernel holds and what the policy wants, sends
+//! exactly those commands, and records which endpoints are ours. `EEXIST`/`ENOENT` are idempotent outcomes, other kernel errors
 //! are logged with the command and do not stop the daemon.
 
 use std::net::IpAddr;

@@ -13,7 +13,7 @@ use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::{Handle, MulticastGroup};
 
 use super::decode::{addr_info, link_info, translate};
-use super::types::{LinkEvent, LinkSnapshot};
+use super::types::{LinkEvent, LinkInfo, LinkSnapshot};
 
 /// Receive buffer for notifications. A flapping interface with many
 /// addresses can burst; a lost notification costs a full resync.
@@ -62,17 +62,7 @@ impl LinkWatch {
     /// A fresh dump of every link and address (also the resync after
     /// [`LinkEvent::Overflow`]).
     pub async fn dump(&self) -> Result<LinkSnapshot, LinkError> {
-        let links: Vec<_> = self
-            .handle
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|source| LinkError::Dump {
-                what: "links",
-                source,
-            })?;
+        let links = self.dump_links().await?;
         let addresses: Vec<_> = self
             .handle
             .address()
@@ -85,9 +75,26 @@ impl LinkWatch {
                 source,
             })?;
         Ok(LinkSnapshot {
-            links: links.iter().filter_map(link_info).collect(),
+            links,
             addresses: addresses.iter().filter_map(addr_info).collect(),
         })
+    }
+
+    /// The links alone, without addresses: what a periodic counter read
+    /// needs (`ip -s link show`).
+    pub async fn dump_links(&self) -> Result<Vec<LinkInfo>, LinkError> {
+        let links: Vec<_> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|source| LinkError::Dump {
+                what: "links",
+                source,
+            })?;
+        Ok(links.iter().filter_map(link_info).collect())
     }
 
     /// A change that is already queued, without waiting: lets the caller

@@ -39,7 +39,8 @@ pub(super) fn state_name(s: BudgetState) -> &'static str {
 impl Engine {
     /// Reads the counters, counts, enforces, publishes and saves now and then.
     pub(super) async fn on_counters(&mut self, watch: &LinkWatch) {
-        let snapshot = match watch.dump().await {
+        // Only the links' byte counters: addresses come with their events.
+        let links = match watch.dump_links().await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("cannot read interface counters: {e}");
@@ -50,7 +51,7 @@ impl Engine {
         let restarted = self.roll_periods(&now);
         let mut grew = false;
         let mut counted = Vec::new();
-        for (name, total) in self.table.update_counters(&snapshot) {
+        for (name, total) in self.table.update_counters(&links) {
             let before = self.usage.bytes(&name);
             if self.usage.observe(&name, total) {
                 grew = true;
