@@ -33,18 +33,30 @@ pub enum LoadError {
     Invalid(Vec<String>),
 }
 
-impl PolicyLocation {
-    /// Reads and merges the files, with one more layer on top (the changes
-    /// made over D-Bus). Nothing is applied here.
-    pub fn load_with(&self, top: Option<&PolicySource>) -> Result<Policy, LoadError> {
-        self.load_layers(top).map(|(policy, _)| policy)
+/// The policy files as last read from disk (at start, `Reload` and
+/// SIGHUP), lowest priority first, each with what kind of layer it is. A
+/// change made over D-Bus is merged over these in memory, so it never
+/// re-reads — or fails on — an administrator's half-written file.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFiles {
+    layers: Vec<(&'static str, PolicySource)>,
+}
+
+impl PolicyFiles {
+    /// The files merged, with one more layer on top (the changes made over
+    /// D-Bus). Nothing is read or applied here.
+    pub fn merge(&self, top: Option<&PolicySource>) -> Result<Policy, LoadError> {
+        self.merge_named(top).map(|(policy, _)| policy)
     }
 
-    /// Like [`PolicyLocation::load_with`], and logs every layer it loaded
-    /// with its path (at start and on reload: where a role comes from must
-    /// never be a mystery).
-    pub fn load_logged(&self, top: Option<&PolicySource>, when: &str) -> Result<Policy, LoadError> {
-        let (policy, layers) = self.load_layers(top)?;
+    /// Like [`PolicyFiles::merge`], and logs every layer with its path (at
+    /// start and on reload: where a role comes from must never be a mystery).
+    pub fn merge_logged(
+        &self,
+        top: Option<&PolicySource>,
+        when: &str,
+    ) -> Result<Policy, LoadError> {
+        let (policy, layers) = self.merge_named(top)?;
         let list = if layers.is_empty() {
             "none (built-in defaults: every interface left alone)".to_owned()
         } else {
@@ -54,27 +66,30 @@ impl PolicyLocation {
         Ok(policy)
     }
 
-    fn load_layers(&self, top: Option<&PolicySource>) -> Result<(Policy, Vec<String>), LoadError> {
-        let mut labelled = self.sources()?;
+    fn merge_named(&self, top: Option<&PolicySource>) -> Result<(Policy, Vec<String>), LoadError> {
+        let mut labelled: Vec<(&str, &PolicySource)> =
+            self.layers.iter().map(|(kind, s)| (*kind, s)).collect();
         // An empty D-Bus layer (nothing changed over D-Bus) is not a layer.
         if let Some(top) = top.filter(|t| !t.text.trim().is_empty()) {
-            labelled.push(("D-Bus layer (saved changes)", top.clone()));
+            labelled.push(("D-Bus layer (saved changes)", top));
         }
         let names = labelled
             .iter()
             .map(|(kind, s)| format!("{kind} {}", s.name))
             .collect();
-        let sources: Vec<PolicySource> = labelled.into_iter().map(|(_, s)| s).collect();
+        let sources: Vec<PolicySource> = labelled.into_iter().map(|(_, s)| s.clone()).collect();
         let policy = Policy::from_layers(&sources)
             .map_err(|errors| LoadError::Invalid(errors.iter().map(|e| e.to_string()).collect()))?;
         Ok((policy, names))
     }
+}
 
-    /// The files that make up the policy, lowest priority first, each with
-    /// what kind of layer it is.
-    fn sources(&self) -> Result<Vec<(&'static str, PolicySource)>, LoadError> {
-        match self {
-            PolicyLocation::Single(path) => Ok(vec![("--config", read_source(path)?)]),
+impl PolicyLocation {
+    /// Reads the files that make up the policy (nothing is parsed or
+    /// merged yet: see [`PolicyFiles::merge`]).
+    pub fn read(&self) -> Result<PolicyFiles, LoadError> {
+        let layers = match self {
+            PolicyLocation::Single(path) => vec![("--config", read_source(path)?)],
             PolicyLocation::Layered {
                 vendor_dir,
                 admin_file,
@@ -90,9 +105,16 @@ impl PolicyLocation {
                 for path in toml_files_in(admin_dir)? {
                     sources.push(("drop-in", read_source(&path)?));
                 }
-                Ok(sources)
+                sources
             }
-        }
+        };
+        Ok(PolicyFiles { layers })
+    }
+
+    /// Reads and merges the files, with `top` over them.
+    #[cfg(test)]
+    pub fn load_with(&self, top: Option<&PolicySource>) -> Result<Policy, LoadError> {
+        self.read()?.merge(top)
     }
 }
 

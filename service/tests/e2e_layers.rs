@@ -274,3 +274,28 @@ fn a_config_run_uses_that_file_alone() {
     stop(&mut third);
     assert!(Path::new(&own).exists());
 }
+
+/// A D-Bus change is merged over the files as last read: an administrator's
+/// half-written file is neither picked up nor a reason to refuse the change;
+/// it counts from the next reload, where a bad file keeps the last good
+/// policy.
+#[test]
+fn a_d_bus_change_ignores_a_half_written_file_until_reload() {
+    let env = bus_env::start(WIFI_FIRST).expect("env");
+    wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    let good = std::fs::read_to_string(&env.config).expect("config");
+    // Mid-save: the editor has written half of the file.
+    std::fs::write(&env.config, &good[..good.len() / 2]).expect("write");
+    env.manager(async |m| m.set_interface_role("wwan0", "preferred").await)
+        .expect("bus")
+        .expect("SetInterfaceRole wwan0 preferred while the file is half-written");
+    assert!(!is_backup(&env, WWAN_V4));
+    assert!(
+        !is_backup(&env, WLAN_V4),
+        "the file as last read still decides WiFi"
+    );
+    // Reload refuses the broken file and keeps the last good policy.
+    let refused = env.manager(async |m| m.reload().await).expect("bus");
+    assert!(refused.is_err(), "a half-written file was accepted");
+    assert!(!is_backup(&env, WWAN_V4));
+}

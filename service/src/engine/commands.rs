@@ -126,8 +126,8 @@ impl Engine {
     ) -> Result<(), CommandError> {
         let source = layer::source(&self.state, &layer);
         let mut policy = self
-            .location
-            .load_with(source.as_ref())
+            .files
+            .merge(source.as_ref())
             .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;
         let changes = layer::changes_after(
             &self.dbus_layer,

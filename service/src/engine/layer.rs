@@ -85,7 +85,7 @@ pub fn load_at_start(
     choice: &crate::cli::StateChoice,
     state: &StateDir,
     location: &crate::config::PolicyLocation,
-) -> Result<(Policy, Changes, Policy), crate::config::LoadError> {
+) -> Result<(Policy, Changes, crate::config::PolicyFiles, Policy), crate::config::LoadError> {
     tracing::info!(
         "state directory {}{}",
         choice.dir.display(),
@@ -100,9 +100,10 @@ pub fn load_at_start(
     } else {
         Default::default()
     };
-    let mut policy = location.load_logged(source(state, &layer).as_ref(), "start")?;
+    let files = location.read()?;
+    let mut policy = files.merge_logged(source(state, &layer).as_ref(), "start")?;
     annotate(&mut policy, state, &changes);
-    Ok((layer, changes, policy))
+    Ok((layer, changes, files, policy))
 }
 
 /// The layer as a policy source for merging; None when nothing was

@@ -40,6 +40,9 @@ use std::collections::BTreeMap;
 
 struct Engine {
     location: PolicyLocation,
+    /// The files as read at start or the last reload: D-Bus changes are
+    /// merged over these, never over a fresh read of the disk.
+    files: crate::config::PolicyFiles,
     state: StateDir,
     /// Whether the D-Bus layer is saved in (and was read from) `state`.
     persist_layer: bool,
@@ -116,7 +119,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let choice = args.state_choice();
     let state = StateDir::open(&choice.dir)?;
-    let (dbus_layer, layer_changes, policy) = layer::load_at_start(&choice, &state, &location)?;
+    let (dbus_layer, layer_changes, files, policy) =
+        layer::load_at_start(&choice, &state, &location)?;
     if args.check {
         print!("{}", policy.to_toml());
         return Ok(());
@@ -146,6 +150,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (handle, mut commands) = EngineHandle::new(64);
     let mut engine = Engine {
         location,
+        files,
         state: state.clone(),
         persist_layer: choice.dbus_layer,
         dbus_layer,
@@ -364,10 +369,12 @@ impl Engine {
 
     /// Re-reads the files (with the D-Bus layer on top) and applies them.
     async fn reload(&mut self) -> Result<Outcome, crate::config::LoadError> {
-        let mut policy = self.location.load_logged(
+        let files = self.location.read()?;
+        let mut policy = files.merge_logged(
             layer::source(&self.state, &self.dbus_layer).as_ref(),
             "reload",
         )?;
+        self.files = files;
         layer::annotate(&mut policy, &self.state, &self.layer_changes);
         tracing::info!("policy reloaded");
         self.policy = policy;

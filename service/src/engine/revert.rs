@@ -116,8 +116,8 @@ impl Engine {
         let mut without = layer.clone();
         without.interfaces.remove(pos);
         let policy = self
-            .location
-            .load_with(layer::source(&self.state, &without).as_ref())
+            .files
+            .merge(layer::source(&self.state, &without).as_ref())
             .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;
         Ok(policy
             .interfaces
