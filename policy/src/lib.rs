@@ -12,6 +12,8 @@
 //! - [`plan_connection`]: one connection (userspace PM) + its mode + the
 //!   allowed paths → its subflows, backup flags and the commands
 //!   ([`ConnOp`]); [`Policy::rule_for`] picks the mode.
+//! - [`Policy::with_interface_edit`], [`Policy::with_reverted`]: the
+//!   changes made over D-Bus as pure edits of the D-Bus layer.
 //! - [`PathHealth`]: a path's `good`/`suspect`/`stalled` verdict from
 //!   subflow samples, probe answers and the time (`[health]`,
 //!   [`HealthConfig`]).
@@ -21,6 +23,7 @@
 
 mod budget;
 mod connection;
+mod edits;
 mod errors;
 mod evaluate;
 pub mod fuzz;
@@ -43,6 +46,7 @@ pub use budget::{
     BudgetState, BudgetVerdict, PeriodBounds,
 };
 pub use connection::{plan_connection, ConnOp, ConnPlan, ConnSnapshot, ConnSubflow, PathChoice};
+pub use edits::{InterfaceEdit, Setting};
 pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,

@@ -5,9 +5,8 @@
 
 use std::str::FromStr;
 
-use mptcp_policy::{Budget, InterfaceRule, InterfaceType, Period, Policy, Role, WhenExhausted};
+use mptcp_policy::{InterfaceEdit, InterfaceType, Period, Policy, Role, Setting};
 
-use super::revert::Setting;
 use super::{layer, Engine};
 use crate::control::{Command, CommandError};
 
@@ -60,7 +59,7 @@ impl Engine {
                         &interface,
                         &format!("D-Bus SetMetered {interface} {metered}"),
                         by,
-                        |e| e.metered = Some(metered),
+                        InterfaceEdit::Metered(metered),
                     )
                     .await;
                 let _ = reply.send(r);
@@ -192,12 +191,11 @@ impl Engine {
         let why = format!("D-Bus SetInterfaceRole {target} {role}");
         if self.table.by_name(target).is_none() {
             if let Ok(kind) = InterfaceType::from_str(target) {
-                let mut layer = self.dbus_layer.clone();
-                type_entry_mut(&mut layer, kind, role).role = role;
+                let layer = self.dbus_layer.with_type_role(kind, role);
                 return self.apply_layer(layer, &why, by).await;
             }
         }
-        self.edit_interface(target, &why, by, |e| e.role = role)
+        self.edit_interface(target, &why, by, InterfaceEdit::Role(role))
             .await
     }
 
@@ -214,28 +212,8 @@ impl Engine {
             ))
         })?;
         let why = format!("D-Bus SetBudget {interface} {bytes} {period}");
-        self.edit_interface(interface, &why, by, |e| {
-            if bytes == 0 {
-                e.budget = None;
-            } else {
-                e.metered = Some(true);
-                let mut budget = e.budget.clone().unwrap_or(Budget {
-                    bytes,
-                    period,
-                    reset_day: 1,
-                    warn_at: vec![0.8],
-                    when_exhausted: WhenExhausted::Backup,
-                    daily_allowance: true,
-                });
-                budget.bytes = bytes;
-                budget.period = period;
-                if period == Period::Daily {
-                    budget.reset_day = 1;
-                }
-                e.budget = Some(budget);
-            }
-        })
-        .await
+        self.edit_interface(interface, &why, by, InterfaceEdit::Budget { bytes, period })
+            .await
     }
 
     async fn reset_usage(&mut self, interface: &str) -> Result<(), CommandError> {
@@ -261,28 +239,13 @@ impl Engine {
         name: &str,
         why: &str,
         by: Option<u32>,
-        edit: impl FnOnce(&mut InterfaceRule),
+        edit: InterfaceEdit,
     ) -> Result<(), CommandError> {
         let index = self.known_interface(name)?;
-        let current = self.matched_rule(index).cloned();
-        // The entry's role, not the effective one: a demotion (budget,
-        // NetworkManager's hints) must not be frozen into the layer.
-        let current_role = current.as_ref().map_or(Role::Off, |c| c.role);
-        let mut layer = self.dbus_layer.clone();
-        let existed = layer.interfaces.iter().any(|e| {
-            e.kind.is_none()
-                && e.name
-                    .as_ref()
-                    .is_some_and(|g| g.is_literal() && g.as_str() == name)
-        });
-        let entry = layer.interface_entry_mut(name, current_role);
-        if !existed {
-            if let Some(c) = current {
-                entry.metered = c.metered;
-                entry.budget = c.budget;
-            }
-        }
-        edit(entry);
+        let in_force = self.matched_rule(index).cloned();
+        let layer = self
+            .dbus_layer
+            .with_interface_edit(name, in_force.as_ref(), &edit);
         self.apply_layer(layer, why, by).await
     }
 
@@ -308,27 +271,6 @@ impl Engine {
             ))
         })
     }
-}
-
-/// The layer's `type = …` entry (no name), appended after the name entries
-/// when missing.
-fn type_entry_mut(layer: &mut Policy, kind: InterfaceType, role: Role) -> &mut InterfaceRule {
-    let found = layer
-        .interfaces
-        .iter()
-        .position(|e| e.name.is_none() && e.kind == Some(kind));
-    let i = found.unwrap_or_else(|| {
-        layer.interfaces.push(InterfaceRule {
-            name: None,
-            kind: Some(kind),
-            role,
-            metered: None,
-            budget: None,
-            source: Default::default(),
-        });
-        layer.interfaces.len() - 1
-    });
-    &mut layer.interfaces[i]
 }
 
 pub(super) fn kernel_result(errors: Vec<String>) -> Result<(), CommandError> {
