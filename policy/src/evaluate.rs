@@ -11,7 +11,7 @@ use jiff::ZonedDateTime;
 use crate::budget::{budget_verdict, BudgetState, BudgetVerdict};
 use crate::hints::{InterfaceHints, NmMetered};
 use crate::model::{Limits, Policy, Role};
-use crate::net::unusable_reason;
+use crate::observed::unusable_reason;
 use crate::observed::{Observed, ObservedInterface};
 use crate::types::InterfaceType;
 use crate::MAX_ENDPOINTS;

@@ -29,6 +29,7 @@ mod evaluate;
 pub mod fuzz;
 mod health;
 mod hints;
+mod infer;
 mod layers;
 mod model;
 mod names;
@@ -55,17 +56,18 @@ pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
 pub use hints::{
     type_from_nm_device_type, type_from_nm_name, Connectivity, InterfaceHints, NmMetered,
 };
+pub use infer::infer_type;
 pub use layers::{validate, PolicySource, ADMIN_DIR, ADMIN_FILE, VENDOR_DIR};
 pub use model::{
     Budget, ConnFacts, ConnectionRule, EntrySource, General, HealthConfig, InterfaceRule, Limits,
     Mode, OnExit, PathManager, Period, Policy, Role, RuleMatch, WhenExhausted,
 };
 pub use names::{NameGlob, TypeMap};
-pub use net::{unusable_reason, Cidr};
-pub use observed::{Observed, ObservedAddress, ObservedInterface};
+pub use net::Cidr;
+pub use observed::{unusable_reason, Observed, ObservedAddress, ObservedInterface};
 pub use plan::{plan, Actual, KernelEndpoint, Ownership, Plan, PmOp};
 pub use size::{format_size, human_bytes, parse_size};
-pub use types::{infer_type, InterfaceType, TypeHints, TypeSource};
+pub use types::{InterfaceType, TypeHints, TypeSource};
 
 /// The `jiff` this crate's time types come from ([`jiff::ZonedDateTime`]),
 /// so callers use the same version.

@@ -1,11 +1,8 @@
-//! Address helpers: CIDR prefixes for `[[rule]] remote_prefix` and the
-//! filter that decides which local addresses may become endpoints. No I/O.
+//! CIDR prefixes for `[[rule]] remote_prefix`. No I/O.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
-
-use crate::observed::ObservedAddress;
 
 /// An IP prefix such as `10.0.0.0/8` or `2001:db8::/32`. The address is
 /// kept as written (host bits may be set) so files round-trip unchanged.
@@ -68,43 +65,6 @@ impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.len)
     }
-}
-
-/// Why an address cannot be an endpoint, or `None` when it can. Follows
-/// NetworkManager and mptcpd: loopback, link-local, multicast, unspecified,
-/// and addresses still in DAD, failed DAD or deprecated are skipped.
-pub fn unusable_reason(a: &ObservedAddress) -> Option<&'static str> {
-    if a.addr.is_loopback() {
-        return Some("loopback");
-    }
-    if a.addr.is_unspecified() {
-        return Some("unspecified");
-    }
-    if a.addr.is_multicast() {
-        return Some("multicast");
-    }
-    let link_local = match a.addr {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-    };
-    if link_local {
-        return Some("link-local");
-    }
-    if let IpAddr::V4(v4) = a.addr {
-        if v4.is_broadcast() {
-            return Some("broadcast");
-        }
-    }
-    if a.dadfailed {
-        return Some("duplicate address detection failed");
-    }
-    if a.tentative {
-        return Some("tentative (duplicate address detection running)");
-    }
-    if a.deprecated {
-        return Some("deprecated");
-    }
-    None
 }
 
 #[cfg(test)]

@@ -66,3 +66,40 @@ pub struct Observed {
     /// All interfaces, in any order.
     pub interfaces: Vec<ObservedInterface>,
 }
+
+/// Why an address cannot be an endpoint, or `None` when it can. Follows
+/// NetworkManager and mptcpd: loopback, link-local, multicast, unspecified,
+/// and addresses still in DAD, failed DAD or deprecated are skipped.
+pub fn unusable_reason(a: &ObservedAddress) -> Option<&'static str> {
+    if a.addr.is_loopback() {
+        return Some("loopback");
+    }
+    if a.addr.is_unspecified() {
+        return Some("unspecified");
+    }
+    if a.addr.is_multicast() {
+        return Some("multicast");
+    }
+    let link_local = match a.addr {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    };
+    if link_local {
+        return Some("link-local");
+    }
+    if let IpAddr::V4(v4) = a.addr {
+        if v4.is_broadcast() {
+            return Some("broadcast");
+        }
+    }
+    if a.dadfailed {
+        return Some("duplicate address detection failed");
+    }
+    if a.tentative {
+        return Some("tentative (duplicate address detection running)");
+    }
+    if a.deprecated {
+        return Some("deprecated");
+    }
+    None
+}
