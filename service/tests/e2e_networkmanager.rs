@@ -684,7 +684,9 @@ role = "backup"
             &[("NM_DISPATCHER_ACTION", "up"), ("DEVICE_IFACE", "eth1")],
         )?;
         assert!(ok && err.contains("nmcli: eth1 is 'ethernet'"), "{err}");
-        std::thread::sleep(Duration::from_millis(500));
+        let _ = mptcp_policy_tests::wait_for("eth1 typed wifi", Duration::from_secs(5), || {
+            Ok(iface_props(tb, "eth1")?.kind == "wifi")
+        });
         assert_eq!(iface_props(tb, "eth1")?.kind, "wifi");
         Ok(())
     });

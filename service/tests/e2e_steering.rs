@@ -46,7 +46,13 @@ fn endpoints_follow_the_policy_and_wifi_carries_the_data() {
         ..StreamSpec::default()
     };
     let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Both subflows up (the LTE one joins a round trip after WiFi's).
+    mptcp_policy_tests::wait_for("a WiFi and an LTE subflow", Duration::from_secs(5), || {
+        let subs = subflows(&tb)?;
+        Ok(subs.iter().any(|(l, _)| l.starts_with(WLAN_V4))
+            && subs.iter().any(|(l, _)| l.starts_with(WWAN_V4)))
+    })
+    .expect("subflows");
     let subs = subflows(&tb).expect("ss");
     let result = run.wait(Duration::from_secs(30)).expect("stream finished");
     result.check().expect("stream intact");

@@ -522,13 +522,16 @@ fn a_restarted_daemon_takes_over_open_connections() {
     daemon
         .wait_log("now active", Duration::from_secs(5))
         .expect("the new daemon steers the old connection");
-    std::thread::sleep(Duration::from_millis(500));
-    let sfs = ss_subflows(&tb).expect("ss");
-    assert!(
-        sfs.iter().all(|s| !on(s, WLAN_V4))
-            && sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local),
-        "WiFi subflow closed, LTE active: {sfs:?}"
+    let moved = |sfs: &[_]| {
+        sfs.iter().all(|s| !on(s, WLAN_V4)) && sfs.iter().any(|s| on(s, WWAN_V4) && !s.backup_local)
+    };
+    let _ = mptcp_policy_tests::wait_for(
+        "WiFi subflow closed, LTE active",
+        Duration::from_secs(5),
+        || Ok(moved(&ss_subflows(&tb)?)),
     );
+    let sfs = ss_subflows(&tb).expect("ss");
+    assert!(moved(&sfs), "WiFi subflow closed, LTE active: {sfs:?}");
     run.wait(Duration::from_secs(30))
         .expect("stream finished")
         .check()

@@ -53,7 +53,11 @@ fn rtts_endpoints_and_upload() {
     let before = link_bytes(tb.client_ns()).expect("counters");
     let spec = StreamSpec::default();
     let run = StreamRun::start(&tb, Path::new(STREAM), &spec).expect("start stream");
-    std::thread::sleep(Duration::from_millis(1000));
+    // Mid-stream, once the LTE subflow has joined the WiFi one.
+    let _ = mptcp_policy_tests::wait_for("both subflows", Duration::from_secs(5), || {
+        let s = subflow_locals(&tb, spec.port);
+        Ok(s.contains(WLAN_V4) && s.contains(WWAN_V4))
+    });
     let subflows = subflow_locals(&tb, spec.port);
     let res: StreamResult = run.wait(Duration::from_secs(30)).expect("stream");
     let after = link_bytes(tb.client_ns()).expect("counters");
