@@ -14,6 +14,8 @@ mod notes;
 mod owner;
 mod resync;
 pub mod sysctl;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -137,6 +139,19 @@ impl UserspacePm {
             owner: OwnerLookup::new(),
             stats: Stats::default(),
         })
+    }
+
+    /// A path manager that switched nothing (the decisions without the
+    /// sysctl), for unit tests.
+    #[cfg(test)]
+    fn detached() -> UserspacePm {
+        UserspacePm {
+            switch: None,
+            conns: HashMap::new(),
+            ids: BTreeMap::new(),
+            owner: OwnerLookup::new(),
+            stats: Stats::default(),
+        }
     }
 
     /// Puts the previous path manager back. Connections made meanwhile keep
