@@ -2,10 +2,13 @@
 //! service and every client (CLI, panel, NetworkManager hook).
 //!
 //! * [`names`]: bus name, object paths, interface names, polkit action ids.
-//! * [`Error`]: the `org.mptcp.Policy1.Error.*` errors.
+//! * [`Error`], [`ErrorKind`]: the `org.mptcp.Policy1.Error.*` errors and
+//!   the one map between their names and kinds.
 //! * [`types`]: structured argument and property types.
 //! * [`proxy`]: client proxies for the manager, interface and connection
 //!   objects.
+//! * [`units`]: sizes, periods and roles parsed and formatted as the
+//!   policy file does.
 //!
 //! The introspection XML with the documentation of every member is
 //! `dbus/org.mptcp.Policy1.xml` ([`introspection_xml`]); a test keeps it
@@ -17,8 +20,9 @@ pub mod names;
 pub mod networkmanager;
 pub mod proxy;
 pub mod types;
+pub mod units;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use introspection::{introspection_xml, members};
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
 pub use types::SubflowInfo;

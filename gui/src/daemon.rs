@@ -211,12 +211,14 @@ impl Daemon {
 
 /// The daemon's own message for its errors; zbus's text for the rest.
 fn error_message(e: mptcp_policy_dbus::Error) -> String {
-    use mptcp_policy_dbus::Error::*;
+    if let Some((_, m)) = e.daemon() {
+        return m.to_string();
+    }
     match e {
-        NotAuthorized(m) | InvalidPolicy(m) | UnknownInterface(m) | InvalidArgument(m)
-        | Kernel(m) => m,
-        ZBus(zbus::Error::MethodError(name, Some(m), _)) => format!("{name}: {m}"),
-        ZBus(e) => e.to_string(),
+        mptcp_policy_dbus::Error::ZBus(zbus::Error::MethodError(name, Some(m), _)) => {
+            format!("{name}: {m}")
+        }
+        e => e.to_string(),
     }
 }
 

@@ -10,8 +10,8 @@ use crate::units::{check_interface, human_bytes, parse_period, parse_size};
 /// Set an interface's data budget: SIZE bytes per PERIOD
 ///
 /// SIZE is a number with an optional unit: B, KB/MB/GB/TB (powers of 1000),
-/// KiB/MiB/GiB/TiB (powers of 1024); fractions are allowed with a unit
-/// (1.5GiB). PERIOD is daily, weekly or monthly. The size is converted to
+/// KiB/MiB/GiB/TiB (powers of 1024), as in the policy file; fractions are
+/// allowed when they make whole bytes (1.5GiB). PERIOD is daily, weekly or monthly. The size is converted to
 /// bytes before it is sent. Needs polkit action org.mptcp.policy.configure
 /// (administrator). 'budget IFACE default' takes back a budget set over
 /// D-Bus: the policy files decide again.
