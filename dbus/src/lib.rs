@@ -7,6 +7,7 @@
 //! * [`types`]: structured argument and property types.
 //! * [`proxy`]: client proxies for the manager, interface and connection
 //!   objects.
+//! * [`signals`]: every signal of the daemon, one enum and its decoder.
 //! * [`units`]: sizes, periods and roles parsed and formatted as the
 //!   policy file does.
 //!
@@ -19,10 +20,12 @@ pub mod introspection;
 pub mod names;
 pub mod networkmanager;
 pub mod proxy;
+pub mod signals;
 pub mod types;
 pub mod units;
 
 pub use error::{Error, ErrorKind};
 pub use introspection::{introspection_xml, members};
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};
+pub use signals::{DaemonSignal, ObjectKind, Signal};
 pub use types::SubflowInfo;

@@ -5,17 +5,14 @@
 //! polkit may ask the user. Everything runs as futures on the GLib main
 //! loop (zbus's own runtime, no tokio), so the UI never blocks.
 
-use std::collections::HashMap;
-
 use futures::channel::mpsc::UnboundedSender;
 use futures::future::{select, Either};
 use futures::StreamExt;
-use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
-use mptcp_policy_dbus::ManagerProxy;
+use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_PATH};
+use mptcp_policy_dbus::{DaemonSignal, ManagerProxy, Signal};
 use zbus::fdo::{DBusProxy, ObjectManagerProxy};
 use zbus::message::Type as MessageType;
 use zbus::proxy::{CacheProperties, MethodFlags};
-use zbus::wire::{OwnedObjectPath, OwnedVariant};
 use zbus::{MatchRule, Message, MessageStream};
 
 use crate::model::{ObjectKind, Props};
@@ -150,7 +147,9 @@ impl Daemon {
         let mut objects = Vec::new();
         for (path, ifaces) in om.get_managed_objects().await? {
             for (iface, props) in ifaces {
-                if let Some(kind) = ObjectKind::of(iface.as_str()) {
+                if let Some(kind @ (ObjectKind::Interface | ObjectKind::Connection)) =
+                    ObjectKind::of(iface.as_str())
+                {
                     objects.push((kind, path.to_string(), props));
                 }
             }
@@ -222,63 +221,49 @@ fn error_message(e: mptcp_policy_dbus::Error) -> String {
     }
 }
 
-type AddedBody = (
-    OwnedObjectPath,
-    HashMap<String, HashMap<String, OwnedVariant>>,
-);
-
 /// The events one signal of the daemon means (none for signals the panel
 /// does not show).
 fn decode_signal(msg: &Message) -> zbus::Result<Vec<DaemonEvent>> {
-    let header = msg.header();
-    let path = header.path().map(|p| p.to_string()).unwrap_or_default();
-    let interface = header
-        .interface()
-        .map(|i| i.to_string())
-        .unwrap_or_default();
-    let member = header.member().map(|m| m.to_string()).unwrap_or_default();
-    let body = msg.body();
-    let events = match (interface.as_str(), member.as_str()) {
-        ("org.freedesktop.DBus.Properties", "PropertiesChanged") => {
-            let (iface, changed, _invalidated): (String, Props, Vec<String>) =
-                body.deserialize()?;
-            ObjectKind::of(&iface)
-                .map(|k| DaemonEvent::Changed(k, path, changed))
-                .into_iter()
-                .collect()
-        }
-        ("org.freedesktop.DBus.ObjectManager", "InterfacesAdded") => {
-            let (object, ifaces): AddedBody = body.deserialize()?;
-            ifaces
-                .into_iter()
-                .filter_map(|(iface, props)| {
-                    ObjectKind::of(&iface).map(|k| DaemonEvent::Added(k, object.to_string(), props))
-                })
-                .collect()
-        }
-        ("org.freedesktop.DBus.ObjectManager", "InterfacesRemoved") => {
-            let (object, ifaces): (OwnedObjectPath, Vec<String>) = body.deserialize()?;
-            ifaces
-                .iter()
-                .filter_map(|iface| {
-                    ObjectKind::of(iface).map(|k| DaemonEvent::Removed(k, object.to_string()))
-                })
-                .collect()
-        }
-        (MANAGER_INTERFACE, "BudgetWarning" | "BudgetExhausted") => {
-            let (name, used, budget): (String, u64, u64) = body.deserialize()?;
-            vec![DaemonEvent::Notice(budget_notice(
-                &member, &name, used, budget,
-            ))]
-        }
+    let signal = DaemonSignal::decode(msg).map_err(|e| zbus::Error::Failure(e.to_string()))?;
+    let shown = |k: &ObjectKind| *k != ObjectKind::Manager;
+    Ok(match signal {
+        Some(DaemonSignal::Changed {
+            path,
+            kind,
+            changed,
+            ..
+        }) if shown(&kind) => vec![DaemonEvent::Changed(kind, path, changed)],
+        Some(DaemonSignal::Added { path, objects }) => objects
+            .into_iter()
+            .filter(|(k, _)| shown(k))
+            .map(|(k, props)| DaemonEvent::Added(k, path.clone(), props))
+            .collect(),
+        Some(DaemonSignal::Removed { path, kinds }) => kinds
+            .into_iter()
+            .filter(shown)
+            .map(|k| DaemonEvent::Removed(k, path.clone()))
+            .collect(),
+        Some(DaemonSignal::Manager(Signal::BudgetWarning {
+            interface,
+            used,
+            budget,
+        })) => vec![DaemonEvent::Notice(budget_notice(
+            false, &interface, used, budget,
+        ))],
+        Some(DaemonSignal::Manager(Signal::BudgetExhausted {
+            interface,
+            used,
+            budget,
+        })) => vec![DaemonEvent::Notice(budget_notice(
+            true, &interface, used, budget,
+        ))],
         _ => Vec::new(),
-    };
-    Ok(events)
+    })
 }
 
-fn budget_notice(member: &str, name: &str, used: u64, budget: u64) -> String {
+fn budget_notice(exhausted: bool, name: &str, used: u64, budget: u64) -> String {
     use crate::format::bytes;
-    let text = if member == "BudgetExhausted" {
+    let text = if exhausted {
         crate::i18n::gettext("{name}: budget of {budget} used up")
     } else {
         crate::i18n::gettext("{name}: {used} of {budget} used")

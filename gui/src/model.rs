@@ -2,14 +2,11 @@
 //! daemon's objects and kept current by applying its signals. No GTK and no
 //! bus here (the decoding is table-tested); the widgets only display it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
+pub use mptcp_policy_dbus::signals::Props;
 use mptcp_policy_dbus::SubflowInfo;
-use zbus::wire::OwnedVariant;
-
-/// Properties of one D-Bus object interface, by name.
-pub type Props = HashMap<String, OwnedVariant>;
 
 /// A property the daemon sent with a type this panel does not expect.
 #[derive(Debug, thiserror::Error)]
@@ -183,22 +180,9 @@ pub fn endpoint(address: &str, port: u16) -> String {
     }
 }
 
-/// Which kind of object a D-Bus interface name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    Interface,
-    Connection,
-}
-
-impl ObjectKind {
-    pub fn of(interface_name: &str) -> Option<ObjectKind> {
-        match interface_name {
-            mptcp_policy_dbus::names::INTERFACE_INTERFACE => Some(ObjectKind::Interface),
-            mptcp_policy_dbus::names::CONNECTION_INTERFACE => Some(ObjectKind::Connection),
-            _ => None,
-        }
-    }
-}
+/// Which kind of object a D-Bus interface name is (the manager's own
+/// properties are not kept here).
+pub use mptcp_policy_dbus::ObjectKind;
 
 /// Every object of the daemon the panel shows, by object path.
 #[derive(Debug, Default)]
@@ -232,6 +216,7 @@ impl Store {
                 .entry(path.to_string())
                 .or_insert_with(|| ConnectionInfo::new(path, now, initial))
                 .apply(props),
+            ObjectKind::Manager => Ok(()),
         }
     }
 
@@ -252,6 +237,7 @@ impl Store {
                 Some(c) => c.apply(props),
                 None => Ok(()),
             },
+            ObjectKind::Manager => Ok(()),
         }
     }
 
@@ -263,6 +249,7 @@ impl Store {
             ObjectKind::Connection => {
                 self.connections.remove(path);
             }
+            ObjectKind::Manager => {}
         }
     }
 
@@ -281,6 +268,7 @@ impl Store {
 mod tests {
     use super::*;
     use zbus::wire::as_variant::to_owned_variant;
+    use zbus::wire::OwnedVariant;
 
     fn v<T: serde::Serialize + zbus::wire::Type>(t: T) -> OwnedVariant {
         to_owned_variant(&t).expect("variant")

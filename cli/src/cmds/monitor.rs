@@ -1,21 +1,17 @@
 //! `monitor`: every signal of the daemon, one line each, until Ctrl-C.
 
-use std::collections::HashMap;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::SystemTime;
 
-use mptcp_policy_dbus::names::{
-    unescape_path_element, BUS_NAME, CONNECTION_INTERFACE, INTERFACE_INTERFACE, MANAGER_INTERFACE,
-    MANAGER_PATH,
-};
-use mptcp_policy_dbus::proxy as p;
-use mptcp_policy_dbus::SubflowInfo;
+use mptcp_policy_dbus::names::{unescape_path_element, BUS_NAME, MANAGER_PATH};
+use mptcp_policy_dbus::signals::Props;
+use mptcp_policy_dbus::{DaemonSignal, ObjectKind, Signal, SubflowInfo};
 use serde_json::{json, Map, Value};
 use zbus::export::futures_core::Stream;
 use zbus::message::{Message, Type as MsgType};
-use zbus::wire::{OwnedObjectPath, OwnedVariant};
+use zbus::wire::OwnedVariant;
 use zbus::{MatchRule, MessageStream};
 
 use super::{out, print_json, Ctx};
@@ -147,24 +143,6 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             Err(e) => eprintln!("mptcp-policyctl: {e}"),
         }
     }
-}
-
-fn body<T>(msg: &Message) -> Result<T>
-where
-    T: serde::de::DeserializeOwned + zbus::wire::Type,
-{
-    msg.body().deserialize::<T>().map_err(|e| {
-        let hdr = msg.header();
-        CliError::failed(format!(
-            "malformed signal {}.{}: {e}",
-            hdr.interface().map(|i| i.to_string()).unwrap_or_default(),
-            hdr.member().map(|m| m.to_string()).unwrap_or_default()
-        ))
-    })
-}
-
-fn args_err(e: zbus::Error) -> CliError {
-    CliError::failed(format!("malformed signal from the daemon: {e}"))
 }
 
 fn conn_event(kind: &str, token: u32, local: &str, lport: u16, remote: &str, rport: u16) -> Event {
@@ -321,167 +299,168 @@ fn interface_name(path: &str) -> String {
 /// updates unless `usage`).
 pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
     let hdr = msg.header();
-    if msg.message_type() != MsgType::Signal {
-        return Ok(None);
+    if msg.message_type() == MsgType::Signal
+        && hdr.interface().is_some_and(|i| i == "org.freedesktop.DBus")
+        && hdr.member().is_some_and(|m| m == "NameOwnerChanged")
+    {
+        return owner_changed(msg);
     }
-    let iface = hdr.interface().map(|i| i.to_string()).unwrap_or_default();
-    let member = hdr.member().map(|m| m.to_string()).unwrap_or_default();
-    let path = hdr.path().map(|p| p.to_string()).unwrap_or_default();
-
-    if iface == "org.freedesktop.DBus" && member == "NameOwnerChanged" {
-        let (name, _old, new): (String, String, String) = body(msg)?;
-        if name != BUS_NAME {
-            return Ok(None);
-        }
-        return Ok(Some(if new.is_empty() {
-            Event::new("daemon-stopped", String::new(), json!({}))
-        } else {
-            Event::new(
-                "daemon-started",
-                format!("owner={new}"),
-                json!({ "owner": new }),
-            )
-        }));
-    }
-
-    if iface == "org.freedesktop.DBus.Properties" && member == "PropertiesChanged" {
-        let (changed_iface, changed, invalidated): (
-            String,
-            HashMap<String, OwnedVariant>,
-            Vec<String>,
-        ) = body(msg)?;
-        let (kind, subject) = match changed_iface.as_str() {
-            INTERFACE_INTERFACE => ("interface-changed", Some(interface_name(&path))),
-            MANAGER_INTERFACE => ("manager-changed", None),
-            CONNECTION_INTERFACE => return Ok(None),
-            _ => return Ok(None),
-        };
-        let mut names: Vec<&String> = changed
-            .keys()
-            .filter(|n| usage || n.as_str() != "BytesUsed")
-            .collect();
-        if names.is_empty() && invalidated.is_empty() {
-            return Ok(None);
-        }
-        names.sort();
-        let mut parts = Vec::new();
-        let mut changes = Map::new();
-        for n in names {
-            if let Some(v) = changed.get(n) {
-                let (text, key, value) = property(n, v);
-                parts.push(text);
-                changes.insert(key, value);
-            }
-        }
-        for n in &invalidated {
-            parts.push(format!("{}=?", snake(n)));
-            changes.insert(snake(n), Value::Null);
-        }
-        let mut text = parts.join(" ");
-        let mut fields = json!({ "changes": changes });
-        if let Some(name) = subject {
-            text = format!("{name} {text}");
-            fields["interface"] = json!(name);
-        }
-        return Ok(Some(Event::new(kind, text.trim_end().to_string(), fields)));
-    }
-
-    if iface == "org.freedesktop.DBus.ObjectManager" {
-        let (obj, ifaces): (OwnedObjectPath, Vec<String>) = match member.as_str() {
-            "InterfacesAdded" => {
-                let (obj, map): (
-                    OwnedObjectPath,
-                    HashMap<String, HashMap<String, OwnedVariant>>,
-                ) = body(msg)?;
-                (obj, map.into_keys().collect())
-            }
-            "InterfacesRemoved" => body(msg)?,
-            _ => return Ok(None),
-        };
-        if !ifaces.iter().any(|i| i == INTERFACE_INTERFACE) {
-            return Ok(None);
-        }
-        let name = interface_name(obj.as_str());
-        let kind = if member == "InterfacesAdded" {
-            "interface-added"
-        } else {
-            "interface-removed"
-        };
-        return Ok(Some(Event::new(
+    let signal = DaemonSignal::decode(msg).map_err(|e| CliError::failed(e.to_string()))?;
+    Ok(match signal {
+        None => None,
+        Some(DaemonSignal::Manager(s)) => Some(manager_event(&s)),
+        Some(DaemonSignal::Changed {
+            path,
             kind,
-            name.clone(),
-            json!({ "interface": name }),
-        )));
-    }
+            changed,
+            invalidated,
+        }) => changed_event(&path, kind, &changed, &invalidated, usage),
+        Some(DaemonSignal::Added { path, objects }) => objects
+            .iter()
+            .any(|(k, _)| *k == ObjectKind::Interface)
+            .then(|| object_event("interface-added", &path)),
+        Some(DaemonSignal::Removed { path, kinds }) => kinds
+            .contains(&ObjectKind::Interface)
+            .then(|| object_event("interface-removed", &path)),
+    })
+}
 
-    if iface != MANAGER_INTERFACE {
+fn owner_changed(msg: &Message) -> Result<Option<Event>> {
+    let (name, _old, new): (String, String, String) = msg.body().deserialize().map_err(|e| {
+        CliError::failed(format!(
+            "malformed signal org.freedesktop.DBus.NameOwnerChanged: {e}"
+        ))
+    })?;
+    if name != BUS_NAME {
         return Ok(None);
     }
-    let m = msg.clone();
-    let ev = match member.as_str() {
-        "ConnectionCreated" | "ConnectionEstablished" => {
-            let (token, local, lport, remote, rport): (u32, String, u16, String, u16) = body(msg)?;
-            conn_event(&kebab(&member), token, &local, lport, &remote, rport)
+    Ok(Some(if new.is_empty() {
+        Event::new("daemon-stopped", String::new(), json!({}))
+    } else {
+        Event::new(
+            "daemon-started",
+            format!("owner={new}"),
+            json!({ "owner": new }),
+        )
+    }))
+}
+
+fn object_event(kind: &str, path: &str) -> Event {
+    let name = interface_name(path);
+    Event::new(kind, name.clone(), json!({ "interface": name }))
+}
+
+/// A PropertiesChanged of the manager or an interface object.
+fn changed_event(
+    path: &str,
+    kind: ObjectKind,
+    changed: &Props,
+    invalidated: &[String],
+    usage: bool,
+) -> Option<Event> {
+    let (event, subject) = match kind {
+        ObjectKind::Interface => ("interface-changed", Some(interface_name(path))),
+        ObjectKind::Manager => ("manager-changed", None),
+        ObjectKind::Connection => return None,
+    };
+    let mut names: Vec<&String> = changed
+        .keys()
+        .filter(|n| usage || n.as_str() != "BytesUsed")
+        .collect();
+    if names.is_empty() && invalidated.is_empty() {
+        return None;
+    }
+    names.sort();
+    let mut parts = Vec::new();
+    let mut changes = Map::new();
+    for n in names {
+        if let Some(v) = changed.get(n) {
+            let (text, key, value) = property(n, v);
+            parts.push(text);
+            changes.insert(key, value);
         }
-        "ConnectionClosed" => {
-            let s = p::ConnectionClosed::from_message(m)
-                .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-            let token = s.args().map_err(args_err)?.token;
-            Event::new(
-                "connection-closed",
-                format!("token={token}"),
-                json!({"token": token}),
-            )
-        }
-        "SubflowEstablished" | "SubflowClosed" | "SubflowPriority" => {
-            let (token, sf): (u32, SubflowInfo) = body(msg)?;
-            subflow_event(&kebab(&member), token, &sf)
-        }
-        "AddressAnnounced" => {
-            let s = p::AddressAnnounced::from_message(m)
-                .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-            let a = s.args().map_err(args_err)?;
-            let addr = if a.port == 0 {
-                a.address.to_string()
+    }
+    for n in invalidated {
+        parts.push(format!("{}=?", snake(n)));
+        changes.insert(snake(n), Value::Null);
+    }
+    let mut text = parts.join(" ");
+    let mut fields = json!({ "changes": changes });
+    if let Some(name) = subject {
+        text = format!("{name} {text}");
+        fields["interface"] = json!(name);
+    }
+    Some(Event::new(event, text.trim_end().to_string(), fields))
+}
+
+/// One line for one signal of the manager.
+fn manager_event(s: &Signal) -> Event {
+    let kind = kebab(s.member());
+    match s {
+        Signal::ConnectionCreated(e) | Signal::ConnectionEstablished(e) => conn_event(
+            &kind,
+            e.token,
+            &e.local_address,
+            e.local_port,
+            &e.remote_address,
+            e.remote_port,
+        ),
+        Signal::ConnectionClosed { token } => Event::new(
+            "connection-closed",
+            format!("token={token}"),
+            json!({"token": token}),
+        ),
+        Signal::SubflowEstablished { token, subflow }
+        | Signal::SubflowClosed { token, subflow }
+        | Signal::SubflowPriority { token, subflow } => subflow_event(&kind, *token, subflow),
+        Signal::AddressAnnounced {
+            token,
+            id,
+            address,
+            port,
+        } => {
+            let addr = if *port == 0 {
+                address.clone()
             } else {
-                endpoint(a.address, a.port)
+                endpoint(address, *port)
             };
             Event::new(
                 "address-announced",
-                format!("token={} id={} {addr}", a.token, a.id),
-                json!({"token": a.token, "id": a.id, "address": a.address, "port": a.port}),
+                format!("token={token} id={id} {addr}"),
+                json!({"token": token, "id": id, "address": address, "port": port}),
             )
         }
-        "AddressRemoved" => {
-            let s = p::AddressRemoved::from_message(m)
-                .ok_or_else(|| args_err(zbus::Error::InvalidReply))?;
-            let a = s.args().map_err(args_err)?;
-            Event::new(
-                "address-removed",
-                format!("token={} id={}", a.token, a.id),
-                json!({"token": a.token, "id": a.id}),
-            )
+        Signal::AddressRemoved { token, id } => Event::new(
+            "address-removed",
+            format!("token={token} id={id}"),
+            json!({"token": token, "id": id}),
+        ),
+        Signal::PolicyChanged => Event::new("policy-changed", String::new(), json!({})),
+        Signal::HealthChanged {
+            interface,
+            health,
+            evidence,
+        } => Event::new(
+            "health-changed",
+            format!("{interface} {health} ({evidence})"),
+            json!({"interface": interface, "health": health, "evidence": evidence}),
+        ),
+        Signal::BudgetWarning {
+            interface,
+            used,
+            budget,
         }
-        "PolicyChanged" => Event::new("policy-changed", String::new(), json!({})),
-        "HealthChanged" => {
-            let (interface, health, evidence): (String, String, String) = body(msg)?;
-            Event::new(
-                "health-changed",
-                format!("{interface} {health} ({evidence})"),
-                json!({"interface": interface, "health": health, "evidence": evidence}),
-            )
-        }
-        "BudgetWarning" | "BudgetExhausted" => {
-            let (interface, used, budget): (String, u64, u64) = body(msg)?;
-            budget_event(&kebab(&member), &interface, used, budget)
-        }
-        other => Event::new(
-            &kebab(other),
-            format!("(signature {})", msg.body().signature()),
+        | Signal::BudgetExhausted {
+            interface,
+            used,
+            budget,
+        } => budget_event(&kind, interface, *used, *budget),
+        Signal::Unknown { member, signature } => Event::new(
+            &kebab(member),
+            format!("(signature {signature})"),
             json!({"unknown": true}),
         ),
-    };
-    Ok(Some(ev))
+    }
 }
 
 #[cfg(test)]
@@ -489,234 +468,5 @@ pub fn decode(msg: &Message, usage: bool) -> Result<Option<Event>> {
 mod xml_test;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn signal<B>(path: &str, iface: &str, member: &str, b: &B) -> Message
-    where
-        B: serde::Serialize + zbus::wire::DynamicType,
-    {
-        Message::signal(path, iface, member)
-            .build(b)
-            .expect("message")
-    }
-
-    fn line(msg: &Message) -> String {
-        let t = UNIX_EPOCH + Duration::from_millis(1_709_210_096_789);
-        decode(msg, false).expect("decode").expect("event").line(t)
-    }
-
-    fn sf(backup: bool) -> SubflowInfo {
-        SubflowInfo {
-            local_address: "10.2.0.2".into(),
-            local_port: 40001,
-            remote_address: "10.9.0.1".into(),
-            remote_port: 5201,
-            backup,
-            interface: "wwan0".into(),
-        }
-    }
-
-    #[test]
-    fn manager_signals_become_one_line_each() {
-        let m = |member: &str| (MANAGER_PATH, MANAGER_INTERFACE, member.to_string());
-        let cases: Vec<(Message, &str)> = vec![
-            (
-                {
-                    let (p, i, n) = m("ConnectionCreated");
-                    signal(p, i, &n, &(7u32, "10.1.0.2", 40000u16, "10.9.0.1", 5201u16))
-                },
-                "connection-created token=7 10.1.0.2:40000 -> 10.9.0.1:5201",
-            ),
-            (
-                {
-                    let (p, i, n) = m("ConnectionEstablished");
-                    signal(p, i, &n, &(7u32, "2001:db8::1", 1u16, "2001:db8::2", 2u16))
-                },
-                "connection-established token=7 [2001:db8::1]:1 -> [2001:db8::2]:2",
-            ),
-            (
-                {
-                    let (p, i, n) = m("ConnectionClosed");
-                    signal(p, i, &n, &7u32)
-                },
-                "connection-closed token=7",
-            ),
-            (
-                {
-                    let (p, i, n) = m("SubflowEstablished");
-                    signal(p, i, &n, &(7u32, sf(true)))
-                },
-                "subflow-established token=7 10.2.0.2:40001 -> 10.9.0.1:5201 dev=wwan0 backup",
-            ),
-            (
-                {
-                    let (p, i, n) = m("SubflowPriority");
-                    signal(p, i, &n, &(7u32, sf(false)))
-                },
-                "subflow-priority token=7 10.2.0.2:40001 -> 10.9.0.1:5201 dev=wwan0 active",
-            ),
-            (
-                {
-                    let (p, i, n) = m("AddressAnnounced");
-                    signal(p, i, &n, &(7u32, 2u8, "10.2.0.9", 0u16))
-                },
-                "address-announced token=7 id=2 10.2.0.9",
-            ),
-            (
-                {
-                    let (p, i, n) = m("AddressRemoved");
-                    signal(p, i, &n, &(7u32, 2u8))
-                },
-                "address-removed token=7 id=2",
-            ),
-            (
-                {
-                    let (p, i, n) = m("PolicyChanged");
-                    signal(p, i, &n, &())
-                },
-                "policy-changed",
-            ),
-            (
-                {
-                    let (p, i, n) = m("BudgetWarning");
-                    signal(p, i, &n, &("wwan0", 8u64 << 27, 1u64 << 30))
-                },
-                "budget-warning wwan0 used=1.0 GiB budget=1.0 GiB (100%)",
-            ),
-            (
-                {
-                    let (p, i, n) = m("BudgetExhausted");
-                    signal(p, i, &n, &("wwan0", 3u64 << 30, 2u64 << 30))
-                },
-                "budget-exhausted wwan0 used=3.0 GiB budget=2.0 GiB (150%)",
-            ),
-        ];
-        for (msg, expected) in cases {
-            assert_eq!(line(&msg), format!("2024-02-29T12:34:56.789Z {expected}"));
-        }
-    }
-
-    #[test]
-    fn interface_property_changes_and_daemon_presence() {
-        let mut changed: HashMap<&str, zbus::wire::Variant> = HashMap::new();
-        changed.insert("Role", zbus::wire::Variant::from("backup"));
-        changed.insert("Up", zbus::wire::Variant::from(false));
-        let msg = signal(
-            "/org/mptcp/Policy1/interface/eth0_2e100",
-            "org.freedesktop.DBus.Properties",
-            "PropertiesChanged",
-            &(INTERFACE_INTERFACE, changed, Vec::<&str>::new()),
-        );
-        let ev = decode(&msg, false).expect("decode").expect("event");
-        assert_eq!(ev.event, "interface-changed");
-        assert_eq!(ev.text, "eth0.100 role=backup state=down");
-        let j = ev.json(UNIX_EPOCH);
-        assert_eq!(j["event"], "interface-changed");
-        assert_eq!(j["interface"], "eth0.100");
-        assert_eq!(j["changes"]["role"], "backup");
-        assert_eq!(j["changes"]["up"], false);
-        assert_eq!(j["time"], "1970-01-01T00:00:00.000Z");
-
-        // Connection object bookkeeping is covered by the signals: no line.
-        let msg = signal(
-            "/org/mptcp/Policy1/connection/7",
-            "org.freedesktop.DBus.Properties",
-            "PropertiesChanged",
-            &(
-                CONNECTION_INTERFACE,
-                HashMap::<&str, zbus::wire::Variant>::new(),
-                Vec::<&str>::new(),
-            ),
-        );
-        assert_eq!(decode(&msg, false).expect("decode"), None);
-
-        let msg = signal(
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "NameOwnerChanged",
-            &(BUS_NAME, ":1.5", ""),
-        );
-        assert_eq!(
-            decode(&msg, false).expect("d").expect("e").event,
-            "daemon-stopped"
-        );
-        let msg = signal(
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "NameOwnerChanged",
-            &(BUS_NAME, "", ":1.9"),
-        );
-        assert_eq!(
-            line(&msg),
-            "2024-02-29T12:34:56.789Z daemon-started owner=:1.9"
-        );
-
-        let msg = signal(
-            MANAGER_PATH,
-            "org.freedesktop.DBus.ObjectManager",
-            "InterfacesRemoved",
-            &(
-                zbus::wire::ObjectPath::try_from("/org/mptcp/Policy1/interface/wlan0")
-                    .expect("path"),
-                vec![INTERFACE_INTERFACE],
-            ),
-        );
-        assert_eq!(
-            line(&msg),
-            "2024-02-29T12:34:56.789Z interface-removed wlan0"
-        );
-    }
-
-    #[test]
-    fn byte_counters_only_with_usage() {
-        let mut changed: HashMap<&str, zbus::wire::Variant> = HashMap::new();
-        changed.insert("BytesUsed", zbus::wire::Variant::from(1536u64));
-        let msg = signal(
-            "/org/mptcp/Policy1/interface/wwan0",
-            "org.freedesktop.DBus.Properties",
-            "PropertiesChanged",
-            &(INTERFACE_INTERFACE, changed, Vec::<&str>::new()),
-        );
-        assert_eq!(decode(&msg, false).expect("decode"), None);
-        let ev = decode(&msg, true).expect("decode").expect("event");
-        assert_eq!(ev.text, "wwan0 used=1.5 KiB");
-        assert_eq!(ev.fields["changes"]["bytes_used"], 1536);
-    }
-
-    #[test]
-    fn json_lines_carry_the_fields() {
-        let msg = signal(
-            MANAGER_PATH,
-            MANAGER_INTERFACE,
-            "SubflowClosed",
-            &(9u32, sf(true)),
-        );
-        let j = decode(&msg, false).expect("d").expect("e").json(UNIX_EPOCH);
-        assert_eq!(j["event"], "subflow-closed");
-        assert_eq!(j["token"], 9);
-        assert_eq!(j["subflow"]["backup"], true);
-        assert_eq!(j["subflow"]["interface"], "wwan0");
-        assert!(!j.to_string().contains('\n'));
-    }
-
-    #[test]
-    fn malformed_and_unknown_signals() {
-        let msg = signal(MANAGER_PATH, MANAGER_INTERFACE, "ConnectionClosed", &"oops");
-        assert!(decode(&msg, false).is_err());
-        let msg = signal(MANAGER_PATH, MANAGER_INTERFACE, "SomethingNew", &(1u32,));
-        let ev = decode(&msg, false).expect("d").expect("e");
-        assert_eq!(ev.event, "something-new");
-    }
-
-    #[test]
-    fn names_convert() {
-        assert_eq!(kebab("ConnectionCreated"), "connection-created");
-        assert_eq!(snake("RoleReason"), "role_reason");
-        assert_eq!(
-            interface_name("/org/mptcp/Policy1/interface/wwan_5f0"),
-            "wwan_0"
-        );
-    }
-}
+#[path = "monitor_test.rs"]
+mod tests;
