@@ -7,6 +7,8 @@
 //! * [`types`]: structured argument and property types.
 //! * [`proxy`]: client proxies for the manager, interface and connection
 //!   objects.
+//! * [`records`]: the manager, interface and connection objects' properties
+//!   as typed records (names, types, decode, diff).
 //! * [`signals`]: every signal of the daemon, one enum and its decoder.
 //! * [`units`]: sizes, periods and roles parsed and formatted as the
 //!   policy file does.
@@ -20,6 +22,7 @@ pub mod introspection;
 pub mod names;
 pub mod networkmanager;
 pub mod proxy;
+pub mod records;
 pub mod signals;
 pub mod types;
 pub mod units;

@@ -252,7 +252,7 @@ pub fn render(s: &Status) -> String {
             let list: Vec<String> = i
                 .hints
                 .iter()
-                .map(|(k, h)| format!("{k} {} ({})", h.value, h.source))
+                .map(|(k, (value, source))| format!("{k} {value} ({source})"))
                 .collect();
             format!(
                 "  {}: {}
@@ -324,10 +324,7 @@ wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0
         let mut s = sample();
         s.interfaces[1].hints.insert(
             "connectivity".into(),
-            crate::model::Hint {
-                value: "portal".into(),
-                source: "networkmanager-hook".into(),
-            },
+            ("portal".into(), "networkmanager-hook".into()),
         );
         if let Some(f) = s.foreign_endpoints.as_mut() {
             f[0].origin = "networkmanager".into();
