@@ -5,6 +5,8 @@
 //! * [`Error`], [`ErrorKind`]: the `org.mptcp.Policy1.Error.*` errors and
 //!   the one map between their names and kinds.
 //! * [`types`]: structured argument and property types.
+//! * [`calls`]: typed method calls carrying the interactive-authorization
+//!   flag.
 //! * [`proxy`]: client proxies for the manager, interface and connection
 //!   objects.
 //! * [`records`]: the manager, interface and connection objects' properties
@@ -17,6 +19,7 @@
 //! `dbus/org.mptcp.Policy1.xml` ([`introspection_xml`]); a test keeps it
 //! equal to the live service.
 
+pub mod calls;
 pub mod error;
 pub mod introspection;
 pub mod names;
@@ -27,6 +30,7 @@ pub mod signals;
 pub mod types;
 pub mod units;
 
+pub use calls::Calls;
 pub use error::{Error, ErrorKind};
 pub use introspection::{introspection_xml, members};
 pub use proxy::{ConnectionProxy, InterfaceProxy, ManagerProxy};

@@ -9,10 +9,10 @@ use futures::channel::mpsc::UnboundedSender;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_PATH};
-use mptcp_policy_dbus::{DaemonSignal, ManagerProxy, Signal};
+use mptcp_policy_dbus::{Calls, DaemonSignal, ManagerProxy, Signal};
 use zbus::fdo::{DBusProxy, ObjectManagerProxy};
 use zbus::message::Type as MessageType;
-use zbus::proxy::{CacheProperties, MethodFlags};
+use zbus::proxy::CacheProperties;
 use zbus::{MatchRule, Message, MessageStream};
 
 use crate::model::{ObjectKind, Props};
@@ -169,29 +169,29 @@ impl Daemon {
             .await
     }
 
-    /// Calls a manager method with ALLOW_INTERACTIVE_AUTH (like
+    /// The manager's calls with ALLOW_INTERACTIVE_AUTH (like
     /// `mptcp-policyctl` without `--no-ask`); an error comes back as the
     /// daemon's message.
-    async fn call<B>(&self, method: &str, body: &B) -> Result<(), String>
-    where
-        B: serde::Serialize + zbus::wire::DynamicType,
-    {
-        let manager = self.manager().await.map_err(|e| e.to_string())?;
-        let reply: zbus::Result<Option<()>> = manager
-            .inner()
-            .call_with_flags(method, MethodFlags::ALLOW_INTERACTIVE_AUTH, body)
-            .await;
-        reply
-            .map(|_| ())
-            .map_err(|e| error_message(mptcp_policy_dbus::Error::from(e)))
+    async fn calls(&self) -> Result<Calls, String> {
+        Calls::connect(&self.conn, true)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     pub async fn set_role(&self, interface: &str, role: &str) -> Result<(), String> {
-        self.call("SetInterfaceRole", &(interface, role)).await
+        let calls = self.calls().await?;
+        calls
+            .set_interface_role(interface, role)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn set_metered(&self, interface: &str, metered: bool) -> Result<(), String> {
-        self.call("SetMetered", &(interface, metered)).await
+        let calls = self.calls().await?;
+        calls
+            .set_metered(interface, metered)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn set_budget(
@@ -200,11 +200,16 @@ impl Daemon {
         bytes: u64,
         period: &str,
     ) -> Result<(), String> {
-        self.call("SetBudget", &(interface, bytes, period)).await
+        let calls = self.calls().await?;
+        calls
+            .set_budget(interface, bytes, period)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn reset_usage(&self, interface: &str) -> Result<(), String> {
-        self.call("ResetUsage", &(interface,)).await
+        let calls = self.calls().await?;
+        calls.reset_usage(interface).await.map_err(error_message)
     }
 }
 

@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::{CliError, Result};
 use crate::units::{check_interface, human_bytes, parse_period, parse_size};
 
@@ -54,9 +53,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let (interface, budget) = validate(&args)?;
     let client = ctx.connect().await?;
     let Some((bytes, period)) = budget else {
-        client
-            .call::<_, ()>(method::REVERT_INTERFACE, &(interface, "budget"))
-            .await?;
+        client.calls.revert_interface(interface, "budget").await?;
         done(
             ctx,
             &format!("{interface}: budget back to the policy files"),
@@ -64,9 +61,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
         return Ok(());
     };
-    client
-        .call::<_, ()>(method::SET_BUDGET, &(interface, bytes, period))
-        .await?;
+    client.calls.set_budget(interface, bytes, period).await?;
     done(
         ctx,
         &format!(

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .build()?;
     let mut owners = MessageStream::for_match_rule(owner_rule, &client.conn, None).await?;
     let version = client
-        .manager
+        .manager()
         .version()
         .await
         .map_err(|e| CliError::from(mptcp_policy_dbus::Error::from(e)))?;
