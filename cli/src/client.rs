@@ -3,37 +3,19 @@
 use std::collections::HashMap;
 
 use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
-use mptcp_policy_dbus::ManagerProxy;
-use zbus::proxy::{CacheProperties, MethodFlags};
+use mptcp_policy_dbus::{Calls, ManagerProxy};
+use zbus::proxy::CacheProperties;
 use zbus::wire::OwnedVariant;
 
-use crate::error::{CliError, Result};
+use crate::error::Result;
 
-/// Method names of `org.mptcp.Policy1`, as in `mptcp_policy_dbus::proxy::Manager`.
-/// They are spelled out because mutating calls go through
-/// `Proxy::call_with_flags` (to set ALLOW_INTERACTIVE_AUTH), which takes the
-/// member name; the typed methods cannot set message flags.
-pub mod method {
-    pub const GET_POLICY: &str = "GetPolicy";
-    pub const VALIDATE_POLICY: &str = "ValidatePolicy";
-    pub const SET_POLICY: &str = "SetPolicy";
-    pub const SET_INTERFACE_ROLE: &str = "SetInterfaceRole";
-    pub const SET_METERED: &str = "SetMetered";
-    pub const SET_BUDGET: &str = "SetBudget";
-    pub const RESET_USAGE: &str = "ResetUsage";
-    pub const REVERT_INTERFACE: &str = "RevertInterface";
-    pub const RESET_POLICY: &str = "ResetPolicy";
-    pub const RELOAD: &str = "Reload";
-    pub const ENABLE_CGROUP: &str = "EnableCgroup";
-    pub const DISABLE_CGROUP: &str = "DisableCgroup";
-    pub const NOTIFY_NETWORK_MANAGER: &str = "NotifyNetworkManager";
-}
-
-/// A connection to the system bus and a manager proxy.
+/// A connection to the system bus and the manager's typed calls.
 pub struct Client {
     pub conn: zbus::Connection,
-    pub manager: ManagerProxy<'static>,
-    flags: MethodFlags,
+    /// Every manager method, carrying the interactive-authorization flag
+    /// unless `--no-ask`; errors come back as the contract's
+    /// [`mptcp_policy_dbus::Error`] (`?` makes them [`CliError`]s).
+    pub calls: Calls,
 }
 
 impl Client {
@@ -41,39 +23,13 @@ impl Client {
     /// socket). `ask`: allow polkit to ask the user interactively.
     pub async fn connect(ask: bool) -> Result<Self> {
         let conn = zbus::Connection::system().await?;
-        let manager = ManagerProxy::builder(&conn)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
-        let flags = if ask {
-            MethodFlags::ALLOW_INTERACTIVE_AUTH
-        } else {
-            MethodFlags::empty()
-        };
-        Ok(Client {
-            conn,
-            manager,
-            flags,
-        })
+        let calls = Calls::connect(&conn, ask).await?;
+        Ok(Client { conn, calls })
     }
 
-    /// Calls a manager method with the CLI's flags; errors are decoded
-    /// through the contract's [`mptcp_policy_dbus::Error`].
-    pub async fn call<B, R>(&self, method: &str, body: &B) -> Result<R>
-    where
-        B: serde::Serialize + zbus::wire::DynamicType,
-        R: for<'d> zbus::wire::DynamicDeserialize<'d>,
-    {
-        match self
-            .manager
-            .inner()
-            .call_with_flags(method, self.flags, body)
-            .await
-        {
-            Ok(Some(r)) => Ok(r),
-            Ok(None) => Err(CliError::failed(format!("no reply to {method}"))),
-            Err(e) => Err(CliError::from(mptcp_policy_dbus::Error::from(e))),
-        }
+    /// The manager's typed proxy, for properties.
+    pub fn manager(&self) -> &ManagerProxy<'static> {
+        self.calls.proxy()
     }
 
     /// All properties of the manager (one `GetAll`).

@@ -9,6 +9,7 @@
 use std::fmt;
 
 use mptcp_policy_dbus::names::BUS_NAME;
+use mptcp_policy_dbus::ErrorKind;
 use serde::Serialize;
 
 /// What went wrong, as far as a script cares.
@@ -66,6 +67,18 @@ impl Kind {
             Kind::UnknownInterface => "unknown interface",
             Kind::InvalidArgument => "invalid argument",
             Kind::Kernel => "kernel refused",
+        }
+    }
+}
+
+impl From<ErrorKind> for Kind {
+    fn from(k: ErrorKind) -> Self {
+        match k {
+            ErrorKind::NotAuthorized => Kind::NotAuthorized,
+            ErrorKind::InvalidPolicy => Kind::InvalidPolicy,
+            ErrorKind::UnknownInterface => Kind::UnknownInterface,
+            ErrorKind::InvalidArgument => Kind::InvalidArgument,
+            ErrorKind::Kernel => Kind::Kernel,
         }
     }
 }
@@ -147,16 +160,16 @@ impl CliError {
         .unwrap_or(serde_json::Value::Null)
     }
 
-    /// Maps a D-Bus error name + description to a CLI error. The single
-    /// place where names become kinds.
+    /// Maps a D-Bus error name + description to a CLI error: the daemon's
+    /// names through the contract's map ([`ErrorKind`]), the bus's own
+    /// names here.
     pub fn from_dbus_name(name: &str, description: Option<&str>) -> Self {
         let text = description.unwrap_or("no description").to_string();
         let (kind, message) = match name {
-            "org.mptcp.Policy1.Error.NotAuthorized" => (Kind::NotAuthorized, text),
-            "org.mptcp.Policy1.Error.InvalidPolicy" => (Kind::InvalidPolicy, text),
-            "org.mptcp.Policy1.Error.UnknownInterface" => (Kind::UnknownInterface, text),
-            "org.mptcp.Policy1.Error.InvalidArgument" => (Kind::InvalidArgument, text),
-            "org.mptcp.Policy1.Error.Kernel" => (Kind::Kernel, text),
+            n if ErrorKind::from_dbus_name(n).is_some() => (
+                ErrorKind::from_dbus_name(n).map_or(Kind::Failed, Kind::from),
+                text,
+            ),
             "org.freedesktop.DBus.Error.ServiceUnknown"
             | "org.freedesktop.DBus.Error.NameHasNoOwner" => (
                 Kind::DaemonAbsent,
@@ -193,19 +206,17 @@ impl std::error::Error for CliError {}
 
 impl From<mptcp_policy_dbus::Error> for CliError {
     fn from(e: mptcp_policy_dbus::Error) -> Self {
-        use mptcp_policy_dbus::Error as E;
-        let (name, text) = match &e {
-            E::ZBus(z) => return CliError::from(z.clone()),
-            E::NotAuthorized(m) => ("NotAuthorized", m),
-            E::InvalidPolicy(m) => ("InvalidPolicy", m),
-            E::UnknownInterface(m) => ("UnknownInterface", m),
-            E::InvalidArgument(m) => ("InvalidArgument", m),
-            E::Kernel(m) => ("Kernel", m),
-        };
-        CliError::from_dbus_name(
-            &format!("{}.{name}", mptcp_policy_dbus::names::ERROR_PREFIX),
-            Some(text),
-        )
+        if let mptcp_policy_dbus::Error::ZBus(z) = e {
+            return CliError::from(z);
+        }
+        match e.daemon() {
+            Some((kind, text)) => CliError {
+                kind: kind.into(),
+                dbus_name: Some(kind.dbus_name()),
+                message: text.to_string(),
+            },
+            None => CliError::failed(format!("D-Bus: {e}")),
+        }
     }
 }
 

@@ -2,13 +2,10 @@
 //!
 //! Formatting works on these structs only (no bus), so it is unit-tested.
 
-use std::collections::HashMap;
-
-use mptcp_policy_dbus::names::{CONNECTION_INTERFACE, INTERFACE_INTERFACE};
-use mptcp_policy_dbus::SubflowInfo;
+use mptcp_policy_dbus::records::{ConnectionRecord, InterfaceRecord, PropertyError};
+use mptcp_policy_dbus::signals::Props;
 use serde::Serialize;
 use zbus::fdo::ManagedObjects;
-use zbus::wire::OwnedVariant;
 
 use crate::error::CliError;
 
@@ -42,87 +39,45 @@ pub struct ForeignEndpoint {
     pub origin: String,
 }
 
-/// One NetworkManager hint of an interface.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Hint {
-    pub value: String,
-    /// "networkmanager" or "networkmanager-hook".
-    pub source: String,
-}
-
-/// One `org.mptcp.Policy1.Interface` object.
+/// One `org.mptcp.Policy1.Interface` object: its path and the contract's
+/// record (JSON: the record's fields next to `path`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InterfaceInfo {
     pub path: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub type_source: String,
-    pub up: bool,
-    /// "good" | "suspect" | "stalled", "" when not monitored.
-    pub health: String,
-    pub role: String,
-    pub role_reason: String,
-    pub addresses: Vec<String>,
-    pub metered: bool,
-    pub bytes_used: u64,
-    /// The part of `bytes_used` MPTCP subflows carried.
-    pub mptcp_bytes_used: u64,
-    /// 0: no budget.
-    pub budget_bytes: u64,
-    /// "daily" | "weekly" | "monthly", "" without a budget.
-    pub budget_period: String,
-    /// "within-budget" | "allowance-spent" | "exhausted", "" without a budget.
-    pub budget_state: String,
-    /// Bytes still allowed today.
-    pub allowance_bytes: u64,
-    /// End of the period, RFC 3339 local time; "" without a budget.
-    pub next_reset: String,
-    pub endpoint_ids: Vec<u8>,
-    /// NetworkManager's hints by name ("metered", "connectivity", "device-type").
-    pub hints: std::collections::BTreeMap<String, Hint>,
+    #[serde(flatten)]
+    pub record: InterfaceRecord,
 }
 
-/// One `org.mptcp.Policy1.Connection` object.
+impl std::ops::Deref for InterfaceInfo {
+    type Target = InterfaceRecord;
+    fn deref(&self) -> &InterfaceRecord {
+        &self.record
+    }
+}
+
+impl std::ops::DerefMut for InterfaceInfo {
+    fn deref_mut(&mut self) -> &mut InterfaceRecord {
+        &mut self.record
+    }
+}
+
+/// One `org.mptcp.Policy1.Connection` object: its path and the record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectionInfo {
     pub path: String,
-    pub token: u32,
-    pub local_address: String,
-    pub local_port: u16,
-    pub remote_address: String,
-    pub remote_port: u16,
-    pub server_side: bool,
-    pub subflows: Vec<SubflowInfo>,
-    /// Userspace PM mode (`handover` | `interactive` | `aggregate`), ""
-    /// under the in-kernel PM.
-    pub mode: String,
-    /// The policy entry that chose the mode.
-    pub rule: String,
-    /// Backup-role interfaces the rule's mode made carry data.
-    pub promoted: Vec<String>,
-    /// Why the connection cannot do what its mode wants ("" when nothing).
-    pub constraint: String,
+    #[serde(flatten)]
+    pub record: ConnectionRecord,
 }
 
-type Props = HashMap<String, OwnedVariant>;
-
-/// Reads a property; a missing one gives the default (the daemon may be
-/// older or newer than this client), a wrongly typed one is an error.
-fn prop<T>(props: &Props, path: &str, name: &str) -> Result<T, CliError>
-where
-    T: serde::de::DeserializeOwned + zbus::wire::Type + Default,
-{
-    match props.get(name) {
-        None => Ok(T::default()),
-        Some(v) => zbus::wire::as_variant::deserialize_for_property(v).map_err(|e| {
-            CliError::failed(format!(
-                "the daemon sent property {name} of {path} with an unexpected type \
-                 (expected {}): {e}",
-                T::SIGNATURE
-            ))
-        }),
+impl std::ops::Deref for ConnectionInfo {
+    type Target = ConnectionRecord;
+    fn deref(&self) -> &ConnectionRecord {
+        &self.record
     }
+}
+
+fn decode_err(e: PropertyError) -> CliError {
+    CliError::failed(e.to_string())
 }
 
 fn interfaces_of<'a>(
@@ -137,37 +92,18 @@ fn interfaces_of<'a>(
     })
 }
 
-/// Decodes one interface object's properties.
+/// Decodes one interface object's properties (missing ones default: the
+/// daemon may be older or newer than this client).
 pub fn interface_from_props(path: &str, p: &Props) -> Result<InterfaceInfo, CliError> {
     Ok(InterfaceInfo {
         path: path.to_string(),
-        name: prop(p, path, "Name")?,
-        kind: prop(p, path, "Type")?,
-        type_source: prop(p, path, "TypeSource")?,
-        up: prop(p, path, "Up")?,
-        health: prop(p, path, "Health")?,
-        role: prop(p, path, "Role")?,
-        role_reason: prop(p, path, "RoleReason")?,
-        addresses: prop(p, path, "Addresses")?,
-        metered: prop(p, path, "Metered")?,
-        bytes_used: prop(p, path, "BytesUsed")?,
-        mptcp_bytes_used: prop(p, path, "MptcpBytesUsed")?,
-        budget_bytes: prop(p, path, "BudgetBytes")?,
-        budget_period: prop(p, path, "BudgetPeriod")?,
-        budget_state: prop(p, path, "BudgetState")?,
-        allowance_bytes: prop(p, path, "AllowanceBytes")?,
-        next_reset: prop(p, path, "NextReset")?,
-        endpoint_ids: prop(p, path, "EndpointIds")?,
-        hints: prop::<HashMap<String, (String, String)>>(p, path, "Hints")?
-            .into_iter()
-            .map(|(k, (value, source))| (k, Hint { value, source }))
-            .collect(),
+        record: InterfaceRecord::from_props(path, p).map_err(decode_err)?,
     })
 }
 
 /// Every interface object, sorted by name.
 pub fn interfaces_from_objects(objects: &ManagedObjects) -> Result<Vec<InterfaceInfo>, CliError> {
-    let mut out = interfaces_of(objects, INTERFACE_INTERFACE)
+    let mut out = interfaces_of(objects, InterfaceRecord::INTERFACE)
         .map(|(path, p)| interface_from_props(&path, p))
         .collect::<Result<Vec<_>, _>>()?;
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.path.cmp(&b.path)));
@@ -176,29 +112,10 @@ pub fn interfaces_from_objects(objects: &ManagedObjects) -> Result<Vec<Interface
 
 /// Every connection object, sorted by token.
 pub fn connections_from_objects(objects: &ManagedObjects) -> Result<Vec<ConnectionInfo>, CliError> {
-    let mut out = interfaces_of(objects, CONNECTION_INTERFACE)
+    let mut out = interfaces_of(objects, ConnectionRecord::INTERFACE)
         .map(|(path, p)| {
-            let subflows = match p.get("Subflows") {
-                None => Vec::new(),
-                Some(v) => zbus::wire::as_variant::deserialize_for_property(v).map_err(|e| {
-                    CliError::failed(format!(
-                        "the daemon sent property Subflows of {path} with an unexpected \
-                         type: {e}"
-                    ))
-                })?,
-            };
             Ok(ConnectionInfo {
-                token: prop(p, &path, "Token")?,
-                local_address: prop(p, &path, "LocalAddress")?,
-                local_port: prop(p, &path, "LocalPort")?,
-                remote_address: prop(p, &path, "RemoteAddress")?,
-                remote_port: prop(p, &path, "RemotePort")?,
-                server_side: prop(p, &path, "ServerSide")?,
-                subflows,
-                mode: prop(p, &path, "Mode")?,
-                rule: prop(p, &path, "Rule")?,
-                promoted: prop(p, &path, "Promoted")?,
-                constraint: prop(p, &path, "Constraint")?,
+                record: ConnectionRecord::from_props(&path, p).map_err(decode_err)?,
                 path,
             })
         })
@@ -219,9 +136,13 @@ pub fn endpoint(address: &str, port: u16) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use mptcp_policy_dbus::names::{CONNECTION_INTERFACE, INTERFACE_INTERFACE};
+    use mptcp_policy_dbus::SubflowInfo;
+    use std::collections::HashMap;
     use zbus::names::OwnedInterfaceName;
     use zbus::wire::as_variant::to_owned_variant;
     use zbus::wire::OwnedObjectPath;
+    use zbus::wire::OwnedVariant;
 
     fn v<T: serde::Serialize + zbus::wire::Type>(t: T) -> OwnedVariant {
         to_owned_variant(&t).expect("variant")

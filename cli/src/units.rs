@@ -1,97 +1,37 @@
 //! Sizes (`2GiB`, `500MB`, `1048576`), periods, roles and on/off, validated
-//! locally before anything is sent, and bytes formatted for humans.
+//! locally before anything is sent. Sizes, periods and roles follow the
+//! contract's rules (`mptcp_policy_dbus::units`, the policy file's own
+//! parser), so the CLI accepts exactly what a policy file accepts.
+
+use mptcp_policy_dbus::units;
+pub use mptcp_policy_dbus::units::human_bytes;
 
 use crate::error::CliError;
 
-/// Budget periods the daemon accepts.
-pub const PERIODS: [&str; 3] = ["daily", "weekly", "monthly"];
-
-/// Parses a size: a number (decimal fractions allowed with a unit) followed
-/// by an optional unit, case-insensitive, optional space between:
-/// `B`; decimal `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB` (powers of 1000);
-/// binary `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024). The result is rounded
-/// down to whole bytes.
+/// Parses a size as the policy file does: a number followed by an optional
+/// unit, case-insensitive, optional space between: `B`; decimal `KB`, `MB`,
+/// `GB`, `TB` (powers of 1000); binary `KiB`, `MiB`, `GiB`, `TiB` (powers of
+/// 1024). Fractions are allowed when the result is a whole number of bytes.
 pub fn parse_size(input: &str) -> Result<u64, CliError> {
-    let bad = |why: &str| {
+    units::parse_size(input).map_err(|e| {
         CliError::invalid(format!(
-            "size '{input}': {why} (examples: 1048576, 500MB, 2GiB, 1.5GiB)"
+            "size '{input}': {e} (examples: 1048576, 500MB, 2GiB, 1.5GiB)"
         ))
-    };
-    let s = input.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let unit = unit.trim();
-    if number.is_empty() {
-        return Err(bad("no number"));
-    }
-    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "m" | "mb" => 1000u64.pow(2),
-        "g" | "gb" => 1000u64.pow(3),
-        "t" | "tb" => 1000u64.pow(4),
-        "ki" | "kib" => 1 << 10,
-        "mi" | "mib" => 1 << 20,
-        "gi" | "gib" => 1 << 30,
-        "ti" | "tib" => 1 << 40,
-        _ => return Err(bad(&format!("unknown unit '{unit}'"))),
-    };
-    let (int_part, frac_part) = match number.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (number, ""),
-    };
-    if frac_part.contains('.') || (int_part.is_empty() && frac_part.is_empty()) {
-        return Err(bad("not a number"));
-    }
-    let too_big = || bad("too large");
-    let int: u64 = if int_part.is_empty() {
-        0
-    } else {
-        int_part.parse().map_err(|_| too_big())?
-    };
-    let mut bytes = int.checked_mul(multiplier).ok_or_else(too_big)?;
-    if !frac_part.is_empty() {
-        // Exact: frac / 10^digits * multiplier, in u128, rounded down.
-        if frac_part.len() > 18 {
-            return Err(bad("too many decimals"));
-        }
-        let frac: u128 = frac_part.parse().map_err(|_| bad("not a number"))?;
-        let scale = 10u128.pow(frac_part.len() as u32);
-        let extra = frac * u128::from(multiplier) / scale;
-        let extra = u64::try_from(extra).map_err(|_| too_big())?;
-        bytes = bytes.checked_add(extra).ok_or_else(too_big)?;
-    }
-    Ok(bytes)
+    })
 }
 
 /// Checks a budget period.
 pub fn parse_period(input: &str) -> Result<&'static str, CliError> {
-    PERIODS
-        .iter()
-        .copied()
-        .find(|p| *p == input)
-        .ok_or_else(|| {
-            CliError::invalid(format!(
-                "period '{input}': expected one of {}",
-                PERIODS.join(", ")
-            ))
-        })
+    units::parse_period(input)
+        .map(|p| p.as_str())
+        .map_err(|e| CliError::invalid(format!("period '{input}': {e}")))
 }
 
 /// Checks a role against the contract's list.
 pub fn parse_role(input: &str) -> Result<&'static str, CliError> {
-    mptcp_policy_dbus::names::ROLES
-        .iter()
-        .copied()
-        .find(|r| *r == input)
-        .ok_or_else(|| {
-            CliError::invalid(format!(
-                "role '{input}': expected one of {}",
-                mptcp_policy_dbus::names::ROLES.join(", ")
-            ))
-        })
+    units::parse_role(input)
+        .map(|r| r.as_str())
+        .map_err(|e| CliError::invalid(format!("role '{input}': {e}")))
 }
 
 /// `on`/`off` (also `yes`/`no`, `true`/`false`, `1`/`0`).
@@ -123,22 +63,6 @@ pub fn check_interface(input: &str) -> Result<&str, CliError> {
     Ok(input)
 }
 
-/// Bytes for humans, binary units with one decimal: `512 B`, `1.5 KiB`,
-/// `2.0 GiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,15 +77,12 @@ mod tests {
             ("500 MB", 500_000_000),
             ("2GiB", 2 * 1024 * 1024 * 1024),
             ("2gib", 2 * 1024 * 1024 * 1024),
-            ("2G", 2_000_000_000),
             ("1.5GiB", 1536 * 1024 * 1024),
             ("0.5KiB", 512),
-            (".5K", 500),
-            ("1.0001KB", 1000),
             ("10B", 10),
             ("3KiB", 3072),
             ("1TiB", 1 << 40),
-            ("7 T", 7_000_000_000_000),
+            ("7 TB", 7_000_000_000_000),
             ("18446744073709551615", u64::MAX),
         ] {
             assert_eq!(parse_size(input).ok(), Some(bytes), "{input}");
@@ -182,6 +103,12 @@ mod tests {
             "18446744073709551616",
             "17179869184GiB",
             "99999999999TB",
+            // The policy file's rule (issue 15): no bare K/M/G/T, no
+            // leading '.', no fractions of a byte.
+            "2G",
+            ".5K",
+            "1.0001KB",
+            "7 T",
         ] {
             let e = parse_size(input).expect_err(input);
             assert_eq!(e.exit_code(), 5, "{input}");

@@ -22,6 +22,10 @@ pub const ACTION_CONFIGURE: &str = "org.mptcp.policy.configure";
 /// unknown values).
 pub const ROLES: [&str; 3] = ["preferred", "backup", "off"];
 
+/// Budget periods as they travel over the bus (`SetBudget`,
+/// `BudgetPeriod`).
+pub const PERIODS: [&str; 3] = ["daily", "weekly", "monthly"];
+
 /// `/org/mptcp/Policy1/interface/<escaped name>`.
 pub fn interface_path(name: &str) -> String {
     format!("{MANAGER_PATH}/interface/{}", escape_path_element(name))

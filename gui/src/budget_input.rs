@@ -1,10 +1,15 @@
 //! Validation of the "add budget" dialog's input: an amount with a unit
 //! and a period become the `SetBudget` arguments, or a message saying what
-//! is wrong. Pure (table-tested).
+//! is wrong. The bytes come from the contract's size rule (the policy
+//! file's parser, `mptcp_policy_dbus::units`), so the dialog accepts what a
+//! policy file accepts. Pure (table-tested).
+
+use mptcp_policy_dbus::units;
 
 use crate::i18n::gettext;
 
-/// Units the dialog offers, with their size in bytes.
+/// Units the dialog offers, with their size in bytes (both as the policy
+/// file reads them; a test checks).
 pub const UNITS: [(&str, u64); 4] = [
     ("MB", 1_000_000),
     ("GB", 1_000_000_000),
@@ -13,7 +18,7 @@ pub const UNITS: [(&str, u64); 4] = [
 ];
 
 /// Periods as the daemon names them, in the dialog's order.
-pub const PERIODS: [&str; 3] = ["daily", "weekly", "monthly"];
+pub const PERIODS: [&str; 3] = mptcp_policy_dbus::names::PERIODS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BudgetInputError {
@@ -23,6 +28,8 @@ pub enum BudgetInputError {
     TooLarge,
     UnknownUnit,
     UnknownPeriod,
+    /// The amount does not come to a whole number of bytes (`1.0000001 MB`).
+    NotWholeBytes,
 }
 
 impl BudgetInputError {
@@ -35,6 +42,7 @@ impl BudgetInputError {
             Self::TooLarge => gettext("The amount is too large."),
             Self::UnknownUnit => gettext("Choose a unit."),
             Self::UnknownPeriod => gettext("Choose a period."),
+            Self::NotWholeBytes => gettext("The amount must come to whole bytes."),
         }
     }
 }
@@ -48,14 +56,11 @@ pub struct BudgetInput {
 
 /// Parses the dialog's fields. `amount` accepts a decimal point or comma.
 pub fn parse(amount: &str, unit: &str, period: &str) -> Result<BudgetInput, BudgetInputError> {
-    let amount = amount.trim();
+    let amount = amount.trim().replace(',', ".");
     if amount.is_empty() {
         return Err(BudgetInputError::Empty);
     }
-    let value: f64 = amount
-        .replace(',', ".")
-        .parse()
-        .map_err(|_| BudgetInputError::NotANumber)?;
+    let value: f64 = amount.parse().map_err(|_| BudgetInputError::NotANumber)?;
     if !value.is_finite() {
         return Err(BudgetInputError::NotANumber);
     }
@@ -66,22 +71,31 @@ pub fn parse(amount: &str, unit: &str, period: &str) -> Result<BudgetInput, Budg
         .iter()
         .find(|(u, _)| *u == unit)
         .ok_or(BudgetInputError::UnknownUnit)?;
-    let bytes = (value * *size as f64).round();
+    let approx = value * *size as f64;
     // u64::MAX as f64 rounds up to 2^64, which does not fit.
-    if bytes >= u64::MAX as f64 {
+    if approx >= u64::MAX as f64 {
         return Err(BudgetInputError::TooLarge);
     }
-    if bytes < 1.0 {
+    if approx < 1.0 {
         return Err(BudgetInputError::NotPositive);
     }
+    // f64 accepts forms the policy file does not ("1e3", "+2", ".5").
+    let plain = amount.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let amount = if amount.starts_with('.') {
+        format!("0{amount}")
+    } else {
+        amount
+    };
+    if !plain {
+        return Err(BudgetInputError::NotANumber);
+    }
+    let bytes = units::parse_size(&format!("{amount}{unit}"))
+        .map_err(|_| BudgetInputError::NotWholeBytes)?;
     let period = PERIODS
         .iter()
         .find(|p| **p == period)
         .ok_or(BudgetInputError::UnknownPeriod)?;
-    Ok(BudgetInput {
-        bytes: bytes as u64,
-        period,
-    })
+    Ok(BudgetInput { bytes, period })
 }
 
 #[cfg(test)]
@@ -117,5 +131,11 @@ mod tests {
             );
         }
         assert!(!NotANumber.message().is_empty());
+        // One size rule: the dialog's amounts are the policy file's.
+        assert_eq!(parse("1.0000001", "MB", "daily"), Err(NotWholeBytes));
+        assert_eq!(parse("1e3", "MB", "daily"), Err(NotANumber));
+        for (unit, size) in UNITS {
+            assert_eq!(units::parse_size(&format!("1{unit}")), Ok(size), "{unit}");
+        }
     }
 }

@@ -5,17 +5,14 @@
 //! polkit may ask the user. Everything runs as futures on the GLib main
 //! loop (zbus's own runtime, no tokio), so the UI never blocks.
 
-use std::collections::HashMap;
-
 use futures::channel::mpsc::UnboundedSender;
 use futures::future::{select, Either};
 use futures::StreamExt;
-use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
-use mptcp_policy_dbus::ManagerProxy;
+use mptcp_policy_dbus::names::{BUS_NAME, MANAGER_PATH};
+use mptcp_policy_dbus::{Calls, DaemonSignal, ManagerProxy, Signal};
 use zbus::fdo::{DBusProxy, ObjectManagerProxy};
 use zbus::message::Type as MessageType;
-use zbus::proxy::{CacheProperties, MethodFlags};
-use zbus::wire::{OwnedObjectPath, OwnedVariant};
+use zbus::proxy::CacheProperties;
 use zbus::{MatchRule, Message, MessageStream};
 
 use crate::model::{ObjectKind, Props};
@@ -150,7 +147,9 @@ impl Daemon {
         let mut objects = Vec::new();
         for (path, ifaces) in om.get_managed_objects().await? {
             for (iface, props) in ifaces {
-                if let Some(kind) = ObjectKind::of(iface.as_str()) {
+                if let Some(kind @ (ObjectKind::Interface | ObjectKind::Connection)) =
+                    ObjectKind::of(iface.as_str())
+                {
                     objects.push((kind, path.to_string(), props));
                 }
             }
@@ -170,29 +169,29 @@ impl Daemon {
             .await
     }
 
-    /// Calls a manager method with ALLOW_INTERACTIVE_AUTH (like
+    /// The manager's calls with ALLOW_INTERACTIVE_AUTH (like
     /// `mptcp-policyctl` without `--no-ask`); an error comes back as the
     /// daemon's message.
-    async fn call<B>(&self, method: &str, body: &B) -> Result<(), String>
-    where
-        B: serde::Serialize + zbus::wire::DynamicType,
-    {
-        let manager = self.manager().await.map_err(|e| e.to_string())?;
-        let reply: zbus::Result<Option<()>> = manager
-            .inner()
-            .call_with_flags(method, MethodFlags::ALLOW_INTERACTIVE_AUTH, body)
-            .await;
-        reply
-            .map(|_| ())
-            .map_err(|e| error_message(mptcp_policy_dbus::Error::from(e)))
+    async fn calls(&self) -> Result<Calls, String> {
+        Calls::connect(&self.conn, true)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     pub async fn set_role(&self, interface: &str, role: &str) -> Result<(), String> {
-        self.call("SetInterfaceRole", &(interface, role)).await
+        let calls = self.calls().await?;
+        calls
+            .set_interface_role(interface, role)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn set_metered(&self, interface: &str, metered: bool) -> Result<(), String> {
-        self.call("SetMetered", &(interface, metered)).await
+        let calls = self.calls().await?;
+        calls
+            .set_metered(interface, metered)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn set_budget(
@@ -201,82 +200,75 @@ impl Daemon {
         bytes: u64,
         period: &str,
     ) -> Result<(), String> {
-        self.call("SetBudget", &(interface, bytes, period)).await
+        let calls = self.calls().await?;
+        calls
+            .set_budget(interface, bytes, period)
+            .await
+            .map_err(error_message)
     }
 
     pub async fn reset_usage(&self, interface: &str) -> Result<(), String> {
-        self.call("ResetUsage", &(interface,)).await
+        let calls = self.calls().await?;
+        calls.reset_usage(interface).await.map_err(error_message)
     }
 }
 
 /// The daemon's own message for its errors; zbus's text for the rest.
 fn error_message(e: mptcp_policy_dbus::Error) -> String {
-    use mptcp_policy_dbus::Error::*;
+    if let Some((_, m)) = e.daemon() {
+        return m.to_string();
+    }
     match e {
-        NotAuthorized(m) | InvalidPolicy(m) | UnknownInterface(m) | InvalidArgument(m)
-        | Kernel(m) => m,
-        ZBus(zbus::Error::MethodError(name, Some(m), _)) => format!("{name}: {m}"),
-        ZBus(e) => e.to_string(),
+        mptcp_policy_dbus::Error::ZBus(zbus::Error::MethodError(name, Some(m), _)) => {
+            format!("{name}: {m}")
+        }
+        e => e.to_string(),
     }
 }
-
-type AddedBody = (
-    OwnedObjectPath,
-    HashMap<String, HashMap<String, OwnedVariant>>,
-);
 
 /// The events one signal of the daemon means (none for signals the panel
 /// does not show).
 fn decode_signal(msg: &Message) -> zbus::Result<Vec<DaemonEvent>> {
-    let header = msg.header();
-    let path = header.path().map(|p| p.to_string()).unwrap_or_default();
-    let interface = header
-        .interface()
-        .map(|i| i.to_string())
-        .unwrap_or_default();
-    let member = header.member().map(|m| m.to_string()).unwrap_or_default();
-    let body = msg.body();
-    let events = match (interface.as_str(), member.as_str()) {
-        ("org.freedesktop.DBus.Properties", "PropertiesChanged") => {
-            let (iface, changed, _invalidated): (String, Props, Vec<String>) =
-                body.deserialize()?;
-            ObjectKind::of(&iface)
-                .map(|k| DaemonEvent::Changed(k, path, changed))
-                .into_iter()
-                .collect()
-        }
-        ("org.freedesktop.DBus.ObjectManager", "InterfacesAdded") => {
-            let (object, ifaces): AddedBody = body.deserialize()?;
-            ifaces
-                .into_iter()
-                .filter_map(|(iface, props)| {
-                    ObjectKind::of(&iface).map(|k| DaemonEvent::Added(k, object.to_string(), props))
-                })
-                .collect()
-        }
-        ("org.freedesktop.DBus.ObjectManager", "InterfacesRemoved") => {
-            let (object, ifaces): (OwnedObjectPath, Vec<String>) = body.deserialize()?;
-            ifaces
-                .iter()
-                .filter_map(|iface| {
-                    ObjectKind::of(iface).map(|k| DaemonEvent::Removed(k, object.to_string()))
-                })
-                .collect()
-        }
-        (MANAGER_INTERFACE, "BudgetWarning" | "BudgetExhausted") => {
-            let (name, used, budget): (String, u64, u64) = body.deserialize()?;
-            vec![DaemonEvent::Notice(budget_notice(
-                &member, &name, used, budget,
-            ))]
-        }
+    let signal = DaemonSignal::decode(msg).map_err(|e| zbus::Error::Failure(e.to_string()))?;
+    let shown = |k: &ObjectKind| *k != ObjectKind::Manager;
+    Ok(match signal {
+        Some(DaemonSignal::Changed {
+            path,
+            kind,
+            changed,
+            ..
+        }) if shown(&kind) => vec![DaemonEvent::Changed(kind, path, changed)],
+        Some(DaemonSignal::Added { path, objects }) => objects
+            .into_iter()
+            .filter(|(k, _)| shown(k))
+            .map(|(k, props)| DaemonEvent::Added(k, path.clone(), props))
+            .collect(),
+        Some(DaemonSignal::Removed { path, kinds }) => kinds
+            .into_iter()
+            .filter(shown)
+            .map(|k| DaemonEvent::Removed(k, path.clone()))
+            .collect(),
+        Some(DaemonSignal::Manager(Signal::BudgetWarning {
+            interface,
+            used,
+            budget,
+        })) => vec![DaemonEvent::Notice(budget_notice(
+            false, &interface, used, budget,
+        ))],
+        Some(DaemonSignal::Manager(Signal::BudgetExhausted {
+            interface,
+            used,
+            budget,
+        })) => vec![DaemonEvent::Notice(budget_notice(
+            true, &interface, used, budget,
+        ))],
         _ => Vec::new(),
-    };
-    Ok(events)
+    })
 }
 
-fn budget_notice(member: &str, name: &str, used: u64, budget: u64) -> String {
+fn budget_notice(exhausted: bool, name: &str, used: u64, budget: u64) -> String {
     use crate::format::bytes;
-    let text = if member == "BudgetExhausted" {
+    let text = if exhausted {
         crate::i18n::gettext("{name}: budget of {budget} used up")
     } else {
         crate::i18n::gettext("{name}: {used} of {budget} used")

@@ -2,14 +2,12 @@
 //! D-Bus client: it shows the daemon's interfaces, connections and
 //! throughput and asks the daemon (and polkit) for every change.
 
-mod budget_input;
 mod daemon;
-mod format;
-mod i18n;
-mod model;
+#[cfg(feature = "test-control")]
 mod test_control;
-mod throughput;
 mod widgets;
+
+use mptcp_policy_panel::{budget_input, format, i18n, model, throughput};
 
 use adw::prelude::*;
 use clap::Parser;
@@ -28,7 +26,9 @@ struct Args {
     #[arg(long, value_parser = parse_size)]
     size: Option<(i32, i32)>,
     /// Read test commands from stdin and answer on stdout, one JSON line
-    /// each (dump the widget tree, activate widgets); for the test suite.
+    /// each (dump the widget tree, activate widgets); for the test suite,
+    /// compiled only with the `test-control` feature (the panel's tests).
+    #[cfg(feature = "test-control")]
     #[arg(long, hide = true)]
     test_control: bool,
     /// Print the manual page (roff, section 1) and exit: packagers generate
@@ -57,7 +57,7 @@ fn main() -> glib::ExitCode {
     }
     i18n::init();
     glib::set_application_name(&i18n::gettext("MPTCP Paths"));
-    let flags = if args.test_control {
+    let flags = if test_control(&args) {
         // Tests run several panels side by side without a session bus.
         gio::ApplicationFlags::NON_UNIQUE
     } else {
@@ -77,12 +77,24 @@ fn main() -> glib::ExitCode {
         win.set_default_size(w, h);
         win.set_icon_name(Some(APP_ID));
         win.present();
+        #[cfg(feature = "test-control")]
         if args.test_control {
             test_control::start(&win);
         }
     });
     // clap has read the arguments; GApplication gets none.
     app.run_with_args::<&str>(&[])
+}
+
+/// Whether the test driver runs (never without the `test-control` feature).
+fn test_control(args: &Args) -> bool {
+    #[cfg(feature = "test-control")]
+    return args.test_control;
+    #[cfg(not(feature = "test-control"))]
+    {
+        let _ = args;
+        false
+    }
 }
 
 /// `--man`: the page generated from the options above.

@@ -2,74 +2,30 @@
 //! daemon's objects and kept current by applying its signals. No GTK and no
 //! bus here (the decoding is table-tested); the widgets only display it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use mptcp_policy_dbus::SubflowInfo;
-use zbus::wire::OwnedVariant;
-
-/// Properties of one D-Bus object interface, by name.
-pub type Props = HashMap<String, OwnedVariant>;
+use mptcp_policy_dbus::records::{ConnectionRecord, InterfaceRecord};
+pub use mptcp_policy_dbus::signals::Props;
 
 /// A property the daemon sent with a type this panel does not expect.
-#[derive(Debug, thiserror::Error)]
-#[error("the daemon sent {property} of {path} with an unexpected type: {detail}")]
-pub struct DecodeError {
-    pub path: String,
-    pub property: String,
-    pub detail: String,
-}
+pub use mptcp_policy_dbus::records::PropertyError as DecodeError;
 
-/// One `org.mptcp.Policy1.Interface` object.
+/// One `org.mptcp.Policy1.Interface` object: its path and the contract's
+/// record (fields read through `Deref`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InterfaceInfo {
     pub path: String,
-    pub name: String,
-    /// "wifi", "cellular", "ethernet", ... (open set).
-    pub kind: String,
-    pub up: bool,
-    /// "good" | "suspect" | "stalled" | "" (open set).
-    pub health: String,
-    /// "preferred" | "backup" | "off" (open set).
-    pub role: String,
-    pub role_reason: String,
-    pub addresses: Vec<String>,
-    pub metered: bool,
-    pub bytes_used: u64,
-    /// 0: no budget.
-    pub budget_bytes: u64,
-    pub budget_period: String,
-    pub budget_state: String,
-    pub allowance_bytes: u64,
-    /// End of the budget period (RFC 3339), "" without a budget.
-    pub next_reset: String,
-    /// The interface's own counters (0 from a daemon without them).
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
+    pub record: InterfaceRecord,
 }
 
 /// One `org.mptcp.Policy1.Connection` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionInfo {
     pub path: String,
-    pub token: u32,
-    pub local_address: String,
-    pub local_port: u16,
-    pub remote_address: String,
-    pub remote_port: u16,
-    pub server_side: bool,
-    pub subflows: Vec<SubflowInfo>,
-    /// When the daemon saw it created (Unix ms; 0 from a daemon that does
-    /// not publish `OpenedAt`).
-    pub opened_at_ms: u64,
-    /// The userspace path manager's mode for it (`handover`, ...; "" under
-    /// the in-kernel path manager), shown as the daemon names it.
-    pub mode: String,
-    /// Interfaces whose role is backup that the connection's `[[rule]]`
-    /// made carry data (`Promoted`).
-    pub promoted: Vec<String>,
-    /// Why the connection cannot follow its mode ("" when nothing).
-    pub constraint: String,
+    /// `opened_at_ms` is 0 from a daemon that does not publish `OpenedAt`;
+    /// `mode` is "" under the in-kernel path manager.
+    pub record: ConnectionRecord,
     /// When this panel first saw it, for such daemons; `seen_at_start`
     /// marks connections that were already open when the panel connected,
     /// whose age is then only a lower bound.
@@ -77,44 +33,29 @@ pub struct ConnectionInfo {
     pub seen_at_start: bool,
 }
 
-/// Sets `*field` from `props[name]` when present; a wrong type is an error,
-/// a missing property leaves the field (daemons older or newer than the
-/// panel differ in what they publish).
-fn take<T>(props: &Props, path: &str, name: &str, field: &mut T) -> Result<(), DecodeError>
-where
-    T: serde::de::DeserializeOwned + zbus::wire::Type,
-{
-    if let Some(v) = props.get(name) {
-        *field = zbus::wire::as_variant::deserialize_for_property(v).map_err(|e| DecodeError {
-            path: path.to_string(),
-            property: name.to_string(),
-            detail: e.to_string(),
-        })?;
-    }
-    Ok(())
+macro_rules! deref_record {
+    ($info:ty, $record:ty) => {
+        impl std::ops::Deref for $info {
+            type Target = $record;
+            fn deref(&self) -> &$record {
+                &self.record
+            }
+        }
+        impl std::ops::DerefMut for $info {
+            fn deref_mut(&mut self) -> &mut $record {
+                &mut self.record
+            }
+        }
+    };
 }
+deref_record!(InterfaceInfo, InterfaceRecord);
+deref_record!(ConnectionInfo, ConnectionRecord);
 
 impl InterfaceInfo {
-    /// Applies a full or partial set of properties.
+    /// Applies a full or partial set of properties; a missing property
+    /// leaves the field (daemons older or newer than the panel differ).
     pub fn apply(&mut self, props: &Props) -> Result<(), DecodeError> {
-        let p = self.path.clone();
-        take(props, &p, "Name", &mut self.name)?;
-        take(props, &p, "Type", &mut self.kind)?;
-        take(props, &p, "Up", &mut self.up)?;
-        take(props, &p, "Health", &mut self.health)?;
-        take(props, &p, "Role", &mut self.role)?;
-        take(props, &p, "RoleReason", &mut self.role_reason)?;
-        take(props, &p, "Addresses", &mut self.addresses)?;
-        take(props, &p, "Metered", &mut self.metered)?;
-        take(props, &p, "BytesUsed", &mut self.bytes_used)?;
-        take(props, &p, "BudgetBytes", &mut self.budget_bytes)?;
-        take(props, &p, "BudgetPeriod", &mut self.budget_period)?;
-        take(props, &p, "BudgetState", &mut self.budget_state)?;
-        take(props, &p, "AllowanceBytes", &mut self.allowance_bytes)?;
-        take(props, &p, "NextReset", &mut self.next_reset)?;
-        take(props, &p, "RxBytes", &mut self.rx_bytes)?;
-        take(props, &p, "TxBytes", &mut self.tx_bytes)?;
-        Ok(())
+        self.record.apply(&self.path, props)
     }
 }
 
@@ -122,17 +63,7 @@ impl ConnectionInfo {
     fn new(path: &str, now: Instant, seen_at_start: bool) -> Self {
         ConnectionInfo {
             path: path.to_string(),
-            token: 0,
-            local_address: String::new(),
-            local_port: 0,
-            remote_address: String::new(),
-            remote_port: 0,
-            server_side: false,
-            subflows: Vec::new(),
-            opened_at_ms: 0,
-            mode: String::new(),
-            promoted: Vec::new(),
-            constraint: String::new(),
+            record: ConnectionRecord::default(),
             first_seen: now,
             seen_at_start,
         }
@@ -140,19 +71,7 @@ impl ConnectionInfo {
 
     /// Applies a full or partial set of properties.
     pub fn apply(&mut self, props: &Props) -> Result<(), DecodeError> {
-        let p = self.path.clone();
-        take(props, &p, "Token", &mut self.token)?;
-        take(props, &p, "LocalAddress", &mut self.local_address)?;
-        take(props, &p, "LocalPort", &mut self.local_port)?;
-        take(props, &p, "RemoteAddress", &mut self.remote_address)?;
-        take(props, &p, "RemotePort", &mut self.remote_port)?;
-        take(props, &p, "ServerSide", &mut self.server_side)?;
-        take(props, &p, "Subflows", &mut self.subflows)?;
-        take(props, &p, "OpenedAt", &mut self.opened_at_ms)?;
-        take(props, &p, "Mode", &mut self.mode)?;
-        take(props, &p, "Promoted", &mut self.promoted)?;
-        take(props, &p, "Constraint", &mut self.constraint)?;
-        Ok(())
+        self.record.apply(&self.path, props)
     }
 
     /// How long it has been open, in seconds, and whether that is only a
@@ -183,22 +102,9 @@ pub fn endpoint(address: &str, port: u16) -> String {
     }
 }
 
-/// Which kind of object a D-Bus interface name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    Interface,
-    Connection,
-}
-
-impl ObjectKind {
-    pub fn of(interface_name: &str) -> Option<ObjectKind> {
-        match interface_name {
-            mptcp_policy_dbus::names::INTERFACE_INTERFACE => Some(ObjectKind::Interface),
-            mptcp_policy_dbus::names::CONNECTION_INTERFACE => Some(ObjectKind::Connection),
-            _ => None,
-        }
-    }
-}
+/// Which kind of object a D-Bus interface name is (the manager's own
+/// properties are not kept here).
+pub use mptcp_policy_dbus::ObjectKind;
 
 /// Every object of the daemon the panel shows, by object path.
 #[derive(Debug, Default)]
@@ -232,6 +138,7 @@ impl Store {
                 .entry(path.to_string())
                 .or_insert_with(|| ConnectionInfo::new(path, now, initial))
                 .apply(props),
+            ObjectKind::Manager => Ok(()),
         }
     }
 
@@ -252,6 +159,7 @@ impl Store {
                 Some(c) => c.apply(props),
                 None => Ok(()),
             },
+            ObjectKind::Manager => Ok(()),
         }
     }
 
@@ -263,6 +171,7 @@ impl Store {
             ObjectKind::Connection => {
                 self.connections.remove(path);
             }
+            ObjectKind::Manager => {}
         }
     }
 
@@ -280,7 +189,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mptcp_policy_dbus::SubflowInfo;
     use zbus::wire::as_variant::to_owned_variant;
+    use zbus::wire::OwnedVariant;
 
     fn v<T: serde::Serialize + zbus::wire::Type>(t: T) -> OwnedVariant {
         to_owned_variant(&t).expect("variant")

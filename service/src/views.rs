@@ -1,6 +1,11 @@
 //! What the daemon publishes (D-Bus properties), as plain values computed
-//! by the engine from its state. The bus adapter diffs consecutive views
-//! and emits one change signal per object.
+//! by the engine from its state. Interfaces are the contract's record
+//! itself; the manager and connections keep the engine's types and become
+//! records here. The bus adapter diffs consecutive records and emits one
+//! change signal per object.
+
+use mptcp_policy_dbus::records::{ConnectionRecord, ManagerRecord};
+use mptcp_policy_dbus::SubflowInfo;
 
 /// The manager object's properties.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,34 +17,8 @@ pub struct ManagerView {
     pub foreign_endpoints: Vec<(u8, String, String, String)>,
 }
 
-/// One network interface.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InterfaceView {
-    pub name: String,
-    pub kind: String,
-    pub type_source: String,
-    pub role: String,
-    pub role_reason: String,
-    pub up: bool,
-    /// "good" | "suspect" | "stalled", "" when not monitored.
-    pub health: String,
-    pub addresses: Vec<String>,
-    pub metered: bool,
-    pub bytes_used: u64,
-    pub mptcp_bytes_used: u64,
-    /// The interface's own rx/tx byte counters (since the link was
-    /// created), for clients that draw throughput.
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub budget_bytes: u64,
-    pub budget_period: String,
-    pub budget_state: String,
-    pub allowance_bytes: u64,
-    pub next_reset: String,
-    pub endpoint_ids: Vec<u8>,
-    /// NetworkManager's hints: name → (value, source).
-    pub hints: std::collections::BTreeMap<String, (String, String)>,
-}
+/// One network interface: the contract's record, as published.
+pub use mptcp_policy_dbus::records::InterfaceRecord as InterfaceView;
 
 /// One subflow of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,4 +50,56 @@ pub struct ConnectionView {
     pub promoted: Vec<String>,
     /// Why the connection cannot do what its mode wants ("" when nothing).
     pub constraint: String,
+}
+
+impl ManagerView {
+    /// The manager's record with what the engine publishes (the other
+    /// properties, `Version`, `BpfStatus`, `EnabledCgroups`, do not change
+    /// through the engine and stay default, so a diff never names them).
+    pub fn record(&self) -> ManagerRecord {
+        ManagerRecord {
+            path_manager: self.path_manager.clone(),
+            policy_summary: self.policy_summary.clone(),
+            limits: self.limits,
+            foreign_endpoints: self.foreign_endpoints.clone(),
+            ..ManagerRecord::default()
+        }
+    }
+}
+
+impl SubflowView {
+    /// As the bus carries it.
+    pub fn info(&self) -> SubflowInfo {
+        SubflowInfo {
+            local_address: self.local.ip().to_string(),
+            local_port: self.local.port(),
+            remote_address: self.remote.ip().to_string(),
+            remote_port: self.remote.port(),
+            backup: self.backup,
+            interface: self.interface.clone(),
+        }
+    }
+}
+
+impl ConnectionView {
+    /// The connection's record (ends unknown yet: "" and 0).
+    pub fn record(&self) -> ConnectionRecord {
+        let ip =
+            |a: Option<std::net::SocketAddr>| a.map(|a| a.ip().to_string()).unwrap_or_default();
+        let port = |a: Option<std::net::SocketAddr>| a.map_or(0, |a| a.port());
+        ConnectionRecord {
+            token: self.token,
+            local_address: ip(self.local),
+            local_port: port(self.local),
+            remote_address: ip(self.remote),
+            remote_port: port(self.remote),
+            server_side: self.server_side,
+            opened_at_ms: self.opened_at_ms,
+            subflows: self.subflows.iter().map(SubflowView::info).collect(),
+            mode: self.mode.clone(),
+            rule: self.rule.clone(),
+            promoted: self.promoted.clone(),
+            constraint: self.constraint.clone(),
+        }
+    }
 }

@@ -11,8 +11,10 @@ use std::time::Duration;
 use common::bus_env::{self, BusEnv};
 use common::*;
 use mptcp_policy_dbus::names::{interface_path, BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH};
+use mptcp_policy_dbus::records::{InterfaceRecord, ManagerRecord};
 use mptcp_policy_dbus::{introspection_xml, members, Error};
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
+use zbus::names::InterfaceName;
 
 fn role_of(env: &BusEnv, ifname: &str) -> String {
     env.interface(ifname, async |p| p.role().await.expect("Role"))
@@ -213,6 +215,49 @@ fn live_introspection_equals_the_shipped_xml() {
         shipped.get("org.mptcp.Policy1.Interface")
     );
     assert!(manager.contains_key("org.freedesktop.DBus.ObjectManager"));
+    // The live objects carry every property of the contract's records, with
+    // the records' types (the records equal the XML: dbus/src/records).
+    let (manager_props, objects) = env
+        .manager(async |m| {
+            let conn = m.inner().connection();
+            let props = zbus::fdo::PropertiesProxy::builder(conn)
+                .destination(BUS_NAME)
+                .path(MANAGER_PATH)
+                .build()
+                .await
+                .expect("proxy")
+                .get_all(InterfaceName::try_from(MANAGER_INTERFACE).expect("name"))
+                .await
+                .expect("GetAll");
+            let objects = zbus::fdo::ObjectManagerProxy::builder(conn)
+                .destination(BUS_NAME)
+                .path(MANAGER_PATH)
+                .build()
+                .await
+                .expect("proxy")
+                .get_managed_objects()
+                .await
+                .expect("GetManagedObjects");
+            (props, objects)
+        })
+        .expect("bus");
+    assert_eq!(ManagerRecord::missing(&manager_props), Vec::<&str>::new());
+    let m = ManagerRecord::from_props(MANAGER_PATH, &manager_props).expect("manager record");
+    assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
+    let wlan = interface_path("wlan0");
+    let props = objects
+        .iter()
+        .find(|(p, _)| p.as_str() == wlan)
+        .and_then(|(_, ifaces)| {
+            ifaces
+                .iter()
+                .find(|(i, _)| i.as_str() == InterfaceRecord::INTERFACE)
+                .map(|(_, props)| props)
+        })
+        .expect("wlan0 in GetManagedObjects");
+    assert_eq!(InterfaceRecord::missing(props), Vec::<&str>::new());
+    let r = InterfaceRecord::from_props(&wlan, props).expect("interface record");
+    assert_eq!((r.name.as_str(), r.kind.as_str()), ("wlan0", "wifi"));
 }
 
 #[test]

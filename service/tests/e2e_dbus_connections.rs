@@ -10,7 +10,11 @@ use common::bus_env;
 use common::*;
 use futures::StreamExt;
 use mptcp_policy_dbus::names::connection_path;
-use mptcp_policy_dbus::{ConnectionProxy, ManagerProxy, SubflowInfo};
+use mptcp_policy_dbus::names::BUS_NAME;
+use mptcp_policy_dbus::records::ConnectionRecord;
+use mptcp_policy_dbus::{
+    introspection_xml, members, ConnectionProxy, DaemonSignal, ManagerProxy, Signal, SubflowInfo,
+};
 use mptcp_policy_tests::monotonic_us;
 use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
 use mptcp_policy_tests::testbed::{SERVER_V4, WLAN_V4, WWAN_V4};
@@ -22,6 +26,42 @@ struct Seen {
     object_ok: bool,
     lte_backup_subflow: Option<SubflowInfo>,
     closed: bool,
+}
+
+/// A live connection object: its introspection is the XML's
+/// `org.mptcp.Policy1.Connection`, and `GetAll` gives every property of the
+/// contract's record with the record's types.
+async fn live_connection_is_the_record(conn: &zbus::Connection, token: u32) {
+    let path = connection_path(token);
+    let xml = zbus::fdo::IntrospectableProxy::builder(conn)
+        .destination(BUS_NAME)
+        .path(path.as_str())
+        .build()
+        .await
+        .expect("proxy")
+        .introspect()
+        .await
+        .expect("Introspect");
+    let live = members(&xml).expect("live XML");
+    let shipped = members(introspection_xml()).expect("shipped XML");
+    assert_eq!(
+        live.get(ConnectionRecord::INTERFACE),
+        shipped.get(ConnectionRecord::INTERFACE)
+    );
+    let props = zbus::fdo::PropertiesProxy::builder(conn)
+        .destination(BUS_NAME)
+        .path(path.as_str())
+        .build()
+        .await
+        .expect("proxy")
+        .get_all(zbus::names::InterfaceName::try_from(ConnectionRecord::INTERFACE).expect("name"))
+        .await
+        .expect("GetAll");
+    assert_eq!(ConnectionRecord::missing(&props), Vec::<&str>::new());
+    let record = ConnectionRecord::from_props(&path, &props).expect("the record decodes");
+    assert_eq!(record.token, token);
+    assert_eq!(record.remote_address, SERVER_V4);
+    assert!(record.opened_at_ms > 0, "{record:?}");
 }
 
 #[test]
@@ -50,6 +90,14 @@ fn a_connection_appears_as_object_and_signals_and_disappears() {
                 m = signals.next() => m.expect("signal stream"),
                 _ = &mut deadline => panic!("timed out; seen {seen:?}\n{}", env.log()),
             };
+            // The contract's decoder knows every live signal and its body.
+            match DaemonSignal::decode(&msg) {
+                Ok(Some(DaemonSignal::Manager(Signal::Unknown { member, signature }))) => {
+                    panic!("signal {member} ({signature}) is not in the contract's enum")
+                }
+                Ok(_) => {}
+                Err(e) => panic!("the contract cannot decode a live signal: {e}"),
+            }
             let header = msg.header();
             let member = header.member().map(|m| m.to_string()).unwrap_or_default();
             match member.as_str() {
@@ -90,6 +138,7 @@ fn a_connection_appears_as_object_and_signals_and_disappears() {
                             "{subflows:?}"
                         );
                         seen.lte_backup_subflow = Some(sf);
+                        live_connection_is_the_record(&conn, token).await;
                     }
                 }
                 "ConnectionClosed" => {

@@ -42,8 +42,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let units = dropin::list(&args.root)?;
     let bpf: Bpf = match ctx.connect().await {
         Ok(client) => match (
-            client.manager.bpf_status().await,
-            client.manager.enabled_cgroups().await,
+            client.manager().bpf_status().await,
+            client.manager().enabled_cgroups().await,
         ) {
             (Ok(s), Ok(c)) => Ok((s, c)),
             (Err(e), _) | (_, Err(e)) => Err(crate::error::CliError::from(e).human()),

@@ -3,15 +3,14 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::{CliError, Result};
 use crate::units::{check_interface, human_bytes, parse_period, parse_size};
 
 /// Set an interface's data budget: SIZE bytes per PERIOD
 ///
 /// SIZE is a number with an optional unit: B, KB/MB/GB/TB (powers of 1000),
-/// KiB/MiB/GiB/TiB (powers of 1024); fractions are allowed with a unit
-/// (1.5GiB). PERIOD is daily, weekly or monthly. The size is converted to
+/// KiB/MiB/GiB/TiB (powers of 1024), as in the policy file; fractions are
+/// allowed when they make whole bytes (1.5GiB). PERIOD is daily, weekly or monthly. The size is converted to
 /// bytes before it is sent. Needs polkit action org.mptcp.policy.configure
 /// (administrator). 'budget IFACE default' takes back a budget set over
 /// D-Bus: the policy files decide again.
@@ -54,9 +53,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let (interface, budget) = validate(&args)?;
     let client = ctx.connect().await?;
     let Some((bytes, period)) = budget else {
-        client
-            .call::<_, ()>(method::REVERT_INTERFACE, &(interface, "budget"))
-            .await?;
+        client.calls.revert_interface(interface, "budget").await?;
         done(
             ctx,
             &format!("{interface}: budget back to the policy files"),
@@ -64,9 +61,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
         return Ok(());
     };
-    client
-        .call::<_, ()>(method::SET_BUDGET, &(interface, bytes, period))
-        .await?;
+    client.calls.set_budget(interface, bytes, period).await?;
     done(
         ctx,
         &format!(

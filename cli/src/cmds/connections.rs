@@ -102,6 +102,7 @@ pub fn render(conns: &[ConnectionInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mptcp_policy_dbus::records::ConnectionRecord;
     use mptcp_policy_dbus::SubflowInfo;
 
     fn sample() -> Vec<ConnectionInfo> {
@@ -116,41 +117,47 @@ mod tests {
         vec![
             ConnectionInfo {
                 path: "/org/mptcp/Policy1/connection/7".into(),
-                token: 7,
-                local_address: "10.1.0.2".into(),
-                local_port: 40000,
-                remote_address: "10.9.0.1".into(),
-                remote_port: 5201,
-                server_side: false,
-                subflows: vec![
-                    sf("10.1.0.2", 40000, "wlan0", false),
-                    sf("10.2.0.2", 40001, "wwan0", false),
-                ],
-                mode: "aggregate".into(),
-                rule: "[[rule]] #1 (remote_port = [5201])".into(),
-                promoted: vec!["wwan0".into()],
-                constraint: String::new(),
+                record: ConnectionRecord {
+                    token: 7,
+                    local_address: "10.1.0.2".into(),
+                    local_port: 40000,
+                    remote_address: "10.9.0.1".into(),
+                    remote_port: 5201,
+                    server_side: false,
+                    subflows: vec![
+                        sf("10.1.0.2", 40000, "wlan0", false),
+                        sf("10.2.0.2", 40001, "wwan0", false),
+                    ],
+                    mode: "aggregate".into(),
+                    rule: "[[rule]] #1 (remote_port = [5201])".into(),
+                    promoted: vec!["wwan0".into()],
+                    constraint: String::new(),
+                    ..Default::default()
+                },
             },
             ConnectionInfo {
                 path: "/org/mptcp/Policy1/connection/8".into(),
-                token: 8,
-                local_address: "2001:db8::2".into(),
-                local_port: 443,
-                remote_address: "2001:db8::9".into(),
-                remote_port: 50000,
-                server_side: true,
-                subflows: vec![SubflowInfo {
+                record: ConnectionRecord {
+                    token: 8,
                     local_address: "2001:db8::2".into(),
                     local_port: 443,
                     remote_address: "2001:db8::9".into(),
                     remote_port: 50000,
-                    backup: false,
-                    interface: String::new(),
-                }],
-                mode: String::new(),
-                rule: String::new(),
-                promoted: Vec::new(),
-                constraint: "the peer forbids joins to its initial address".into(),
+                    server_side: true,
+                    subflows: vec![SubflowInfo {
+                        local_address: "2001:db8::2".into(),
+                        local_port: 443,
+                        remote_address: "2001:db8::9".into(),
+                        remote_port: 50000,
+                        backup: false,
+                        interface: String::new(),
+                    }],
+                    mode: String::new(),
+                    rule: String::new(),
+                    promoted: Vec::new(),
+                    constraint: "the peer forbids joins to its initial address".into(),
+                    ..Default::default()
+                },
             },
         ]
     }

@@ -6,7 +6,6 @@ use serde_json::json;
 
 use super::{done, Ctx};
 use crate::apps::dropin;
-use crate::client::method;
 use crate::error::Result;
 
 /// Take a systemd service (or a cgroup) off MPTCP again
@@ -46,9 +45,7 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(path) = args.cgroup {
         let client = ctx.connect().await?;
-        client
-            .call::<_, ()>(method::DISABLE_CGROUP, &(path.as_str(),))
-            .await?;
+        client.calls.disable_cgroup(path.as_str()).await?;
         done(
             ctx,
             &format!("cgroup {path}: MPTCP disabled"),

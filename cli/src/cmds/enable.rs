@@ -6,7 +6,6 @@ use serde_json::json;
 
 use super::{done, Ctx};
 use crate::apps::{dropin, library};
-use crate::client::method;
 use crate::error::Result;
 
 /// Put a systemd service (or a cgroup) on MPTCP
@@ -91,10 +90,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 async fn enable_cgroup(ctx: &Ctx, path: &str) -> Result<()> {
     let client = ctx.connect().await?;
-    client
-        .call::<_, ()>(method::ENABLE_CGROUP, &(path,))
-        .await?;
-    let bpf = client.manager.bpf_status().await.unwrap_or_default();
+    client.calls.enable_cgroup(path).await?;
+    let bpf = client.manager().bpf_status().await.unwrap_or_default();
     let mut text = format!("cgroup {path}: MPTCP enabled");
     if !bpf.starts_with("active") {
         text.push_str(&format!(

@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::Result;
 use crate::units::{check_interface, parse_on_off};
 
@@ -43,9 +42,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let (interface, metered) = validate(&args)?;
     let client = ctx.connect().await?;
     let Some(metered) = metered else {
-        client
-            .call::<_, ()>(method::REVERT_INTERFACE, &(interface, "metered"))
-            .await?;
+        client.calls.revert_interface(interface, "metered").await?;
         done(
             ctx,
             &format!("{interface}: metered back to the policy files"),
@@ -53,9 +50,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         );
         return Ok(());
     };
-    client
-        .call::<_, ()>(method::SET_METERED, &(interface, metered))
-        .await?;
+    client.calls.set_metered(interface, metered).await?;
     done(
         ctx,
         &format!(

@@ -11,7 +11,6 @@ use mptcp_policy_dbus::networkmanager::{hint, ACTIONS};
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::{CliError, Kind, Result};
 use crate::units::check_interface;
 
@@ -177,11 +176,9 @@ async fn send(event: Event) -> Result<(String, f64)> {
     let t0 = Instant::now();
     let client = crate::client::Client::connect(false).await?;
     let connect_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let outcome: String = client
-        .call(
-            method::NOTIFY_NETWORK_MANAGER,
-            &(event.interface, event.action, event.hints),
-        )
+    let outcome = client
+        .calls
+        .notify_network_manager(&event.interface, &event.action, &event.hints)
         .await?;
     Ok((outcome, connect_ms))
 }

@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{done, out, print_json, Ctx};
-use crate::client::method;
 use crate::error::{CliError, Kind, Result};
 
 /// Read, replace or validate the policy (TOML)
@@ -57,7 +56,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     match args.command {
         PolicyCommand::Get => {
             let client = ctx.connect().await?;
-            let text: String = client.call(method::GET_POLICY, &()).await?;
+            let text = client.calls.get_policy().await?;
             if ctx.json {
                 print_json(&json!({ "policy": text }));
             } else {
@@ -69,9 +68,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             let text = read_input(&file)?;
             let client = ctx.connect().await?;
             client
-                .call::<_, ()>(method::SET_POLICY, &text.as_str())
+                .calls
+                .set_policy(&text)
                 .await
-                .map_err(|e| prefix_policy_error(e, &display_name(&file)))?;
+                .map_err(|e| prefix_policy_error(e.into(), &display_name(&file)))?;
             done(
                 ctx,
                 &format!("policy replaced from {}", display_name(&file)),
@@ -81,7 +81,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         PolicyCommand::Reset => {
             let client = ctx.connect().await?;
-            client.call::<_, ()>(method::RESET_POLICY, &()).await?;
+            client.calls.reset_policy().await?;
             done(
                 ctx,
                 "changes made over D-Bus dropped: the policy files decide",
@@ -92,7 +92,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         PolicyCommand::Validate { file } => {
             let text = read_input(&file)?;
             let client = ctx.connect().await?;
-            let errors: Vec<String> = client.call(method::VALIDATE_POLICY, &text.as_str()).await?;
+            let errors = client.calls.validate_policy(&text).await?;
             let name = display_name(&file);
             let parsed = errors
                 .iter()

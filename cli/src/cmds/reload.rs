@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::Result;
 
 /// Make the daemon re-read its policy files
@@ -20,7 +19,7 @@ pub struct Args {}
 
 pub async fn run(ctx: &Ctx, _args: Args) -> Result<()> {
     let client = ctx.connect().await?;
-    client.call::<_, ()>(method::RELOAD, &()).await?;
+    client.calls.reload().await?;
     done(ctx, "policy reloaded", json!({"reloaded": true}));
     Ok(())
 }

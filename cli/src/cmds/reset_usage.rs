@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::Result;
 use crate::units::check_interface;
 
@@ -24,9 +23,7 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let interface = check_interface(&args.interface)?;
     let client = ctx.connect().await?;
-    client
-        .call::<_, ()>(method::RESET_USAGE, &interface)
-        .await?;
+    client.calls.reset_usage(interface).await?;
     done(
         ctx,
         &format!("{interface}: usage reset"),

@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{done, Ctx};
-use crate::client::method;
 use crate::error::Result;
 use crate::units::{check_interface, parse_role};
 
@@ -49,9 +48,7 @@ pub fn validate(args: &Args) -> Result<(&str, &'static str)> {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let (interface, role) = validate(&args)?;
     let client = ctx.connect().await?;
-    client
-        .call::<_, ()>(method::SET_INTERFACE_ROLE, &(interface, role))
-        .await?;
+    client.calls.set_interface_role(interface, role).await?;
     let what = if role == "default" {
         format!("{interface}: role back to the policy files")
     } else {

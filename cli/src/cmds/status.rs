@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use mptcp_policy_dbus::names::MANAGER_PATH;
+use mptcp_policy_dbus::records::ManagerRecord;
 use zbus::wire::OwnedVariant;
 
 use super::{out, print_json, Ctx};
@@ -42,50 +44,40 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<()> {
     Ok(())
 }
 
-fn opt_prop<T>(props: &HashMap<String, OwnedVariant>, name: &str) -> Result<Option<T>>
-where
-    T: serde::de::DeserializeOwned + zbus::wire::Type,
-{
-    props
-        .get(name)
-        .map(|v| {
-            zbus::wire::as_variant::deserialize_for_property(v).map_err(|e| {
-                CliError::failed(format!(
-                    "the daemon sent manager property {name} with an unexpected type: {e}"
-                ))
-            })
-        })
-        .transpose()
-}
-
-/// Builds [`Status`] from the manager's `GetAll` and the interface objects.
+/// Builds [`Status`] from the manager's `GetAll` (decoded through the
+/// contract's [`ManagerRecord`]) and the interface objects. Properties an
+/// older daemon does not send are `None` where the output says so.
 pub fn status_from(
     props: &HashMap<String, OwnedVariant>,
     interfaces: Vec<InterfaceInfo>,
 ) -> Result<Status> {
+    let r = ManagerRecord::from_props(MANAGER_PATH, props)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let missing = ManagerRecord::missing(props);
+    let sent = |name: &str| {
+        debug_assert!(ManagerRecord::PROPERTIES.contains(&name), "{name}");
+        !missing.contains(&name)
+    };
     Ok(Status {
-        path_manager: opt_prop(props, "PathManager")?.unwrap_or_default(),
-        version: opt_prop(props, "Version")?.unwrap_or_default(),
-        policy_summary: opt_prop(props, "PolicySummary")?,
-        limits: opt_prop::<(u32, u32)>(props, "Limits")?.map(|(s, a)| Limits {
-            subflows: s,
-            add_addr_accepted: a,
+        policy_summary: sent("PolicySummary").then(|| r.policy_summary.clone()),
+        limits: sent("Limits").then_some(Limits {
+            subflows: r.limits.0,
+            add_addr_accepted: r.limits.1,
         }),
-        foreign_endpoints: opt_prop::<Vec<(u8, String, String, String)>>(
-            props,
-            "ForeignEndpoints",
-        )?
-        .map(|v| {
-            v.into_iter()
+        foreign_endpoints: sent("ForeignEndpoints").then(|| {
+            r.foreign_endpoints
+                .iter()
                 .map(|(id, address, flags, origin)| ForeignEndpoint {
-                    id,
-                    address,
-                    flags,
-                    origin,
+                    id: *id,
+                    address: address.clone(),
+                    flags: flags.clone(),
+                    origin: origin.clone(),
                 })
                 .collect()
         }),
-        bpf_status: opt_prop(props, "BpfStatus")?,
+        bpf_status: sent("BpfStatus").then(|| r.bpf_status.clone()),
+        path_manager: r.path_manager,
+        version: r.version,
         interfaces,
     })
 }
@@ -252,7 +244,7 @@ pub fn render(s: &Status) -> String {
             let list: Vec<String> = i
                 .hints
                 .iter()
-                .map(|(k, h)| format!("{k} {} ({})", h.value, h.source))
+                .map(|(k, (value, source))| format!("{k} {value} ({source})"))
                 .collect();
             format!(
                 "  {}: {}
@@ -324,10 +316,7 @@ wwan0      cellular (sysfs)  up     backup     10.2.0.2   yes      1.0 GiB / 2.0
         let mut s = sample();
         s.interfaces[1].hints.insert(
             "connectivity".into(),
-            crate::model::Hint {
-                value: "portal".into(),
-                source: "networkmanager-hook".into(),
-            },
+            ("portal".into(), "networkmanager-hook".into()),
         );
         if let Some(f) = s.foreign_endpoints.as_mut() {
             f[0].origin = "networkmanager".into();

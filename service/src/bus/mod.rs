@@ -1,7 +1,8 @@
 //! The D-Bus adapter: owns the system-bus connection, serves the manager,
 //! interface and connection objects (under an ObjectManager), and publishes
 //! what the engine hands it — one PropertiesChanged per object and change.
-//! It holds no state of its own beyond the last published views (to diff).
+//! It holds no state of its own beyond the last published records: a
+//! change notification is the diff of two records (`mptcp_policy_dbus::records`).
 
 mod errors;
 mod manager;
@@ -13,8 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use mptcp_policy_dbus::names::{
-    connection_path, interface_path, BUS_NAME, INTERFACE_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH,
+    connection_path, interface_path, BUS_NAME, CONNECTION_INTERFACE, INTERFACE_INTERFACE,
+    MANAGER_INTERFACE, MANAGER_PATH,
 };
+use mptcp_policy_dbus::records::{Changes, ConnectionRecord};
 use zbus::fdo::{ObjectManager, Properties};
 use zbus::names::InterfaceName;
 use zbus::object_server::SignalEmitter;
@@ -25,7 +28,7 @@ use crate::connections::ConnChange;
 use crate::control::EngineHandle;
 use crate::views::{ConnectionView, InterfaceView, ManagerView};
 use manager::Manager;
-use objects::{subflow_info, ConnectionObject, InterfaceObject};
+use objects::{ConnectionObject, InterfaceObject};
 
 /// The daemon's presence on the system bus.
 pub struct Bus {
@@ -86,22 +89,7 @@ impl Bus {
             return Ok(());
         }
         let old = std::mem::replace(&mut self.manager, view.clone());
-        let mut changed: HashMap<&str, Variant<'_>> = HashMap::new();
-        if old.path_manager != view.path_manager {
-            changed.insert("PathManager", Variant::from(view.path_manager.clone()));
-        }
-        if old.policy_summary != view.policy_summary {
-            changed.insert("PolicySummary", Variant::from(view.policy_summary.clone()));
-        }
-        if old.limits != view.limits {
-            changed.insert("Limits", Variant::from(view.limits));
-        }
-        if old.foreign_endpoints != view.foreign_endpoints {
-            changed.insert(
-                "ForeignEndpoints",
-                Variant::from(view.foreign_endpoints.clone()),
-            );
-        }
+        let changed = old.record().diff(&view.record())?;
         self.manager_tx.send_replace(view);
         emit_changed(&self.emitter(MANAGER_PATH)?, MANAGER_INTERFACE, changed).await
     }
@@ -130,7 +118,8 @@ impl Bus {
                         .await?;
                 }
                 Some(old) if *old != view => {
-                    let changed = interface_changes(old, &view);
+                    // Name is the object's key: it never changes here.
+                    let changed = old.diff(&view)?;
                     let iface = server
                         .interface::<_, InterfaceObject>(path.as_str())
                         .await?;
@@ -158,7 +147,7 @@ impl Bus {
                 server
                     .at(
                         connection_path(v.token),
-                        ConnectionObject { view: v.clone() },
+                        ConnectionObject { record: v.record() },
                     )
                     .await?;
                 let (l, r) = ends(v);
@@ -177,15 +166,15 @@ impl Bus {
             }
             ConnChange::SubflowEstablished(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_established(&manager, *token, subflow_info(s)).await
+                Manager::subflow_established(&manager, *token, s.info()).await
             }
             ConnChange::SubflowClosed(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_closed(&manager, *token, subflow_info(s)).await
+                Manager::subflow_closed(&manager, *token, s.info()).await
             }
             ConnChange::SubflowPriority(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_priority(&manager, *token, subflow_info(s)).await
+                Manager::subflow_priority(&manager, *token, s.info()).await
             }
             ConnChange::Announced { token, id, addr } => {
                 Manager::address_announced(
@@ -211,34 +200,27 @@ impl Bus {
         }
     }
 
-    /// Replaces a connection object's view (after a subflow change) and emits
-    /// its PropertiesChanged.
+    /// Replaces a connection object's record (after a subflow change) and
+    /// emits the diff as one PropertiesChanged. A refresh that changed
+    /// nothing still re-announces `Subflows` (clients re-read the subflows
+    /// after a subflow event).
     async fn update_connection(&self, v: &ConnectionView) -> zbus::Result<()> {
         let path = connection_path(v.token);
         let server = self.conn.object_server();
+        let record = v.record();
         let Ok(iface) = server.interface::<_, ConnectionObject>(path.as_str()).await else {
-            server
-                .at(path, ConnectionObject { view: v.clone() })
-                .await?;
+            server.at(path, ConnectionObject { record }).await?;
             return Ok(());
         };
-        let old = std::mem::replace(&mut iface.get_mut().await.view, v.clone());
-        // Subflows, Promoted and Constraint change after creation (Mode and
-        // Rule are set before the object is first seen).
-        let obj = iface.get().await;
-        let emitter = iface.signal_emitter();
-        // A subflow change, or a refresh that changed none of the notes.
-        let notes_changed = old.promoted != v.promoted || old.constraint != v.constraint;
-        if old.subflows != v.subflows || !notes_changed {
-            obj.subflows_changed(emitter).await?;
+        let old = std::mem::replace(&mut iface.get_mut().await.record, record.clone());
+        let mut changed = old.diff(&record)?;
+        let notes_changed = changed
+            .iter()
+            .any(|(name, _)| matches!(*name, "Promoted" | "Constraint"));
+        if !notes_changed && !changed.iter().any(|(name, _)| *name == "Subflows") {
+            changed.push(("Subflows", encode_subflows(&record)?));
         }
-        if old.promoted != v.promoted {
-            obj.promoted_changed(emitter).await?;
-        }
-        if old.constraint != v.constraint {
-            obj.constraint_changed(emitter).await?;
-        }
-        Ok(())
+        emit_changed(iface.signal_emitter(), CONNECTION_INTERFACE, changed).await
     }
 
     pub async fn budget_warning(
@@ -281,80 +263,22 @@ fn ends(v: &ConnectionView) -> ((String, u16), (String, u16)) {
     (f(v.local), f(v.remote))
 }
 
-fn interface_changes(
-    old: &InterfaceView,
-    new: &InterfaceView,
-) -> HashMap<&'static str, Variant<'static>> {
-    let mut c: HashMap<&'static str, Variant<'static>> = HashMap::new();
-    if old.kind != new.kind {
-        c.insert("Type", Variant::from(new.kind.clone()));
-    }
-    if old.type_source != new.type_source {
-        c.insert("TypeSource", Variant::from(new.type_source.clone()));
-    }
-    if old.role != new.role {
-        c.insert("Role", Variant::from(new.role.clone()));
-    }
-    if old.role_reason != new.role_reason {
-        c.insert("RoleReason", Variant::from(new.role_reason.clone()));
-    }
-    if old.up != new.up {
-        c.insert("Up", Variant::from(new.up));
-    }
-    if old.health != new.health {
-        c.insert("Health", Variant::from(new.health.clone()));
-    }
-    if old.addresses != new.addresses {
-        c.insert("Addresses", Variant::from(new.addresses.clone()));
-    }
-    if old.metered != new.metered {
-        c.insert("Metered", Variant::from(new.metered));
-    }
-    if old.bytes_used != new.bytes_used {
-        c.insert("BytesUsed", Variant::from(new.bytes_used));
-    }
-    if old.mptcp_bytes_used != new.mptcp_bytes_used {
-        c.insert("MptcpBytesUsed", Variant::from(new.mptcp_bytes_used));
-    }
-    if old.rx_bytes != new.rx_bytes {
-        c.insert("RxBytes", Variant::from(new.rx_bytes));
-    }
-    if old.tx_bytes != new.tx_bytes {
-        c.insert("TxBytes", Variant::from(new.tx_bytes));
-    }
-    if old.budget_bytes != new.budget_bytes {
-        c.insert("BudgetBytes", Variant::from(new.budget_bytes));
-    }
-    if old.budget_period != new.budget_period {
-        c.insert("BudgetPeriod", Variant::from(new.budget_period.clone()));
-    }
-    if old.budget_state != new.budget_state {
-        c.insert("BudgetState", Variant::from(new.budget_state.clone()));
-    }
-    if old.allowance_bytes != new.allowance_bytes {
-        c.insert("AllowanceBytes", Variant::from(new.allowance_bytes));
-    }
-    if old.next_reset != new.next_reset {
-        c.insert("NextReset", Variant::from(new.next_reset.clone()));
-    }
-    if old.endpoint_ids != new.endpoint_ids {
-        c.insert("EndpointIds", Variant::from(new.endpoint_ids.clone()));
-    }
-    if old.hints != new.hints {
-        let hints: HashMap<String, (String, String)> = new.hints.clone().into_iter().collect();
-        c.insert("Hints", Variant::from(hints));
-    }
-    c
+fn encode_subflows(r: &ConnectionRecord) -> zbus::Result<zbus::wire::OwnedVariant> {
+    zbus::wire::as_variant::to_owned_variant(&r.subflows)
 }
 
 async fn emit_changed(
     emitter: &SignalEmitter<'_>,
     interface: &'static str,
-    changed: HashMap<&str, Variant<'_>>,
+    changed: Changes,
 ) -> zbus::Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
+    let changed: HashMap<&str, Variant<'_>> = changed
+        .into_iter()
+        .map(|(name, value)| (name, Variant::from(value)))
+        .collect();
     let name = InterfaceName::from_static_str_unchecked(interface);
     Properties::properties_changed(emitter, name, changed, Cow::Borrowed(&[])).await
 }

@@ -1,14 +1,16 @@
 //! The child objects: one per network interface
 //! (`org.mptcp.Policy1.Interface`) and one per MPTCP connection
-//! (`org.mptcp.Policy1.Connection`). Read-only views; the publisher replaces
-//! their view and emits the change.
+//! (`org.mptcp.Policy1.Connection`). Each serves the contract's record
+//! (`mptcp_policy_dbus::records`) read-only; the publisher replaces the
+//! record and emits the diff. zbus needs one getter per property: they only
+//! read the record's field (a test compares the live objects with the
+//! records and the XML).
 
+use mptcp_policy_dbus::records::{ConnectionRecord, InterfaceRecord};
 use mptcp_policy_dbus::SubflowInfo;
 
-use crate::views::{ConnectionView, InterfaceView, SubflowView};
-
 pub struct InterfaceObject {
-    pub view: InterfaceView,
+    pub view: InterfaceRecord,
 }
 
 #[zbus::interface(name = "org.mptcp.Policy1.Interface")]
@@ -96,74 +98,57 @@ impl InterfaceObject {
 }
 
 pub struct ConnectionObject {
-    pub view: ConnectionView,
-}
-
-pub fn subflow_info(s: &SubflowView) -> SubflowInfo {
-    SubflowInfo {
-        local_address: s.local.ip().to_string(),
-        local_port: s.local.port(),
-        remote_address: s.remote.ip().to_string(),
-        remote_port: s.remote.port(),
-        backup: s.backup,
-        interface: s.interface.clone(),
-    }
+    pub record: ConnectionRecord,
 }
 
 #[zbus::interface(name = "org.mptcp.Policy1.Connection")]
 impl ConnectionObject {
     #[zbus(property(emits_changed_signal = "const"))]
     fn token(&self) -> u32 {
-        self.view.token
+        self.record.token
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn local_address(&self) -> String {
-        self.view
-            .local
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
+        self.record.local_address.clone()
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn local_port(&self) -> u16 {
-        self.view.local.map(|a| a.port()).unwrap_or(0)
+        self.record.local_port
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn remote_address(&self) -> String {
-        self.view
-            .remote
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
+        self.record.remote_address.clone()
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn remote_port(&self) -> u16 {
-        self.view.remote.map(|a| a.port()).unwrap_or(0)
+        self.record.remote_port
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn server_side(&self) -> bool {
-        self.view.server_side
+        self.record.server_side
     }
     #[zbus(property(emits_changed_signal = "const"))]
     fn opened_at(&self) -> u64 {
-        self.view.opened_at_ms
+        self.record.opened_at_ms
     }
     #[zbus(property)]
     fn subflows(&self) -> Vec<SubflowInfo> {
-        self.view.subflows.iter().map(subflow_info).collect()
+        self.record.subflows.clone()
     }
     #[zbus(property)]
     fn mode(&self) -> String {
-        self.view.mode.clone()
+        self.record.mode.clone()
     }
     #[zbus(property)]
     fn rule(&self) -> String {
-        self.view.rule.clone()
+        self.record.rule.clone()
     }
     #[zbus(property)]
     fn promoted(&self) -> Vec<String> {
-        self.view.promoted.clone()
+        self.record.promoted.clone()
     }
     #[zbus(property)]
     fn constraint(&self) -> String {
-        self.view.constraint.clone()
+        self.record.constraint.clone()
     }
 }
