@@ -43,7 +43,7 @@ pub struct Reconciler {
     /// Adds whose outcome is not known yet (the re-read after them failed):
     /// the address and the ids the kernel had before. Settled by the next
     /// successful re-read, so an endpoint we created never becomes foreign.
-    unsettled_adds: Vec<(IpAddr, Vec<u8>)>,
+    unsettled_adds: Vec<(IpAddr, Vec<(u8, IpAddr)>)>,
 }
 
 /// How often start-up reads the kernel before giving up (a refused or
@@ -135,13 +135,23 @@ impl Reconciler {
         if plan.ops.is_empty() {
             return outcome;
         }
+        // Adds that may have created an endpoint (not those the kernel
+        // answered EEXIST: that endpoint was there before, maybe someone
+        // else's, added since our last read).
+        let mut created = Vec::new();
         for op in &plan.ops {
             if self.dry_run {
                 println!("would run: {op}");
                 continue;
             }
             outcome.first_sent.get_or_insert_with(Instant::now);
-            match self.send(op).await {
+            let result = self.send(op).await;
+            if let PmOp::AddEndpoint(d) = op {
+                if !result.as_ref().is_err_and(PmError::is_exists) {
+                    created.push(d.addr);
+                }
+            }
+            match result {
                 Ok(()) => {
                     outcome.sent += 1;
                     if matches!(op, PmOp::DeleteEndpoint { .. })
@@ -162,7 +172,7 @@ impl Reconciler {
             }
         }
         if !self.dry_run {
-            self.after_changes(&plan.ops).await;
+            self.after_changes(created).await;
         }
         outcome
     }
@@ -228,14 +238,20 @@ impl Reconciler {
     /// from the answers (an answer can be lost or wrong: a delete refused
     /// with `EBUSY` may have left the endpoint, an add answered with an
     /// error may have created it): an owned id the kernel no longer has
-    /// with our address is no longer ours; an added address that now has
+    /// with our address is no longer ours; an added address (not answered
+    /// `EEXIST`) that now has
     /// an endpoint it did not have before is ours.
-    async fn after_changes(&mut self, ops: &[PmOp]) {
-        let before: Vec<u8> = self.actual.endpoints.iter().map(|e| e.id).collect();
-        for op in ops {
-            if let PmOp::AddEndpoint(d) = op {
-                self.unsettled_adds.push((d.addr, before.clone()));
-            }
+    async fn after_changes(&mut self, created: Vec<IpAddr>) {
+        // (id, address) pairs, not ids: the kernel reuses an id freed by a
+        // delete of the same plan at once.
+        let before: Vec<(u8, IpAddr)> = self
+            .actual
+            .endpoints
+            .iter()
+            .map(|e| (e.id, e.addr))
+            .collect();
+        for addr in created {
+            self.unsettled_adds.push((addr, before.clone()));
         }
         if let Err(e) = self.refresh().await {
             tracing::error!(
@@ -252,12 +268,12 @@ impl Reconciler {
 
     /// Records the endpoint `addr` got from one of our adds (an id the
     /// kernel did not have before), if it has one.
-    fn settle_add(&mut self, addr: IpAddr, before: &[u8]) {
+    fn settle_add(&mut self, addr: IpAddr, before: &[(u8, IpAddr)]) {
         if let Some(k) = self
             .actual
             .endpoints
             .iter()
-            .find(|k| k.addr == addr && !before.contains(&k.id))
+            .find(|k| k.addr == addr && !before.contains(&(k.id, k.addr)))
         {
             self.owned.owned.insert(k.id, k.addr);
         }
