@@ -229,6 +229,7 @@ fn one_action(env: &mut DaemonEnv, rng: &mut Rng, tally: &mut Tally, late: bool)
             let ok = ns_exec(&client, "ip", &["link", "set", iface, "down"]).is_ok();
             std::thread::sleep(Duration::from_millis(rng.below(400)));
             let ok = ok && ns_exec(&client, "ip", &["link", "set", iface, "up"]).is_ok();
+            let ok = ok && restore_routes(&client, iface).is_ok();
             tally.did("link flap", ok);
         }
         30..=49 => {
@@ -284,6 +285,34 @@ fn one_action(env: &mut DaemonEnv, rng: &mut Rng, tally: &mut Tally, late: bool)
     Ok(())
 }
 
+/// A link that went down lost its routes (the testbed's route to the
+/// server and the radio's own table): put them back, as its DHCP client
+/// would.
+fn restore_routes(ns: &str, iface: &str) -> Result<()> {
+    let (net, n) = if iface == "wlan0" {
+        (1, "10")
+    } else {
+        (2, "20")
+    };
+    let gw = format!("10.{net}.0.1");
+    let server = mptcp_policy_tests::testbed::SERVER_V4;
+    ns_exec(
+        ns,
+        "ip",
+        &[
+            "route", "replace", server, "via", &gw, "dev", iface, "metric", n,
+        ],
+    )?;
+    ns_exec(
+        ns,
+        "ip",
+        &[
+            "route", "replace", "default", "via", &gw, "dev", iface, "table", n,
+        ],
+    )?;
+    Ok(())
+}
+
 fn daemon_pid(env: &DaemonEnv) -> Option<u32> {
     pidof_in(env.tb.client_ns())
 }
@@ -330,6 +359,7 @@ fn settle_and_check(env: &mut DaemonEnv) -> Result<Vec<Check>> {
     let client = env.tb.client_ns().to_string();
     for i in IFACES {
         ns_exec(&client, "ip", &["link", "set", i, "up"])?;
+        restore_routes(&client, i)?;
         for n in 50..56 {
             let net = if i == "wlan0" { 1 } else { 2 };
             let _ = ns_exec(
@@ -348,11 +378,12 @@ fn settle_and_check(env: &mut DaemonEnv) -> Result<Vec<Check>> {
         "ResetPolicy",
     ]);
     signal(env, libc::SIGHUP);
-    let want = [
+    let mut want = vec![
         format!("{FOREIGN} id 42 signal"),
-        "10.1.0.2 id ? subflow dev wlan0".into(),
-        "10.2.0.2 id ? subflow backup dev wwan0".into(),
+        "10.1.0.2 id ? subflow dev wlan0".to_string(),
+        "10.2.0.2 id ? subflow backup dev wwan0".to_string(),
     ];
+    want.sort();
     let shape = |text: &str| -> Vec<String> {
         let mut v: Vec<String> = text
             .lines()
@@ -485,7 +516,7 @@ fn keep_logs(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     for e in std::fs::read_dir(dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("mptcp-policyd") && name.ends_with(".err") {
+        if name.starts_with("mptcp-policyd") || name.starts_with("chaos-") {
             std::fs::copy(e.path(), out.join(&name))?;
         }
     }

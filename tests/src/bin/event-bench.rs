@@ -153,6 +153,9 @@ fn load(addr: SocketAddr, connections: usize, batch: usize, pause: bool) -> Resu
                 }
             });
             let results = futures::future::join_all(opens).await;
+            if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+                eprintln!("a connection failed: {e:#}");
+            }
             let open: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
             failed += n - open.len();
             made += open.len();
