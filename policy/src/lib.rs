@@ -30,6 +30,7 @@ mod layers;
 mod model;
 mod names;
 mod net;
+pub mod networkmanager;
 mod observed;
 mod parse;
 mod plan;
