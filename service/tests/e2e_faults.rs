@@ -12,6 +12,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::mptcp_ss::*;
 use common::*;
 use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
@@ -264,5 +265,42 @@ fn an_enobufs_storm_is_logged_once_and_ends_in_a_resync() {
     connection(&tb);
     d.wait_log_count("mptcp event Created", seen + 1, WAIT)
         .expect("events after the storm");
+    assert!(d.is_running());
+}
+
+#[test]
+fn a_refused_subflow_create_of_the_userspace_pm_is_retried_on_the_next_event() {
+    let tb = testbed();
+    let policy = "[general]\npath_manager = \"userspace\"\n[[interface]]\nname = \"wlan0\"\nrole = \"preferred\"\n[[interface]]\nname = \"wwan0\"\nrole = \"backup\"\n";
+    let mut d =
+        Daemon::start_with_env(&tb, policy, &[(FAULTS, "subflow create=EBUSY")]).expect("daemon");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 6000,
+        ..StreamSpec::default()
+    };
+    let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
+    d.wait_log_count(INJECTED, 1, WAIT).expect("create refused");
+    assert!(
+        ss_subflows(&tb)
+            .expect("ss")
+            .iter()
+            .all(|s| !on(s, WWAN_V4)),
+        "no LTE subflow yet"
+    );
+    reload(&mut d);
+    wait_until("a backup subflow on LTE", WAIT, || {
+        let sfs = ss_subflows(&tb)?;
+        Ok(sfs
+            .iter()
+            .any(|s| on(s, WWAN_V4) && s.backup_local)
+            .then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert_eq!(failures(&d, "(EBUSY)"), 1, "{}", d.log());
+    run.wait(Duration::from_secs(20))
+        .expect("stream")
+        .check()
+        .expect("the stream went on");
     assert!(d.is_running());
 }
