@@ -259,6 +259,10 @@ impl Engine {
                     e.dport,
                     e.backup
                 );
+                if self.conns.is_late_established(&e) {
+                    // Closed before fully established: nothing to follow.
+                    return;
+                }
                 // Userspace PM bookkeeping first: a new connection object
                 // shows its mode from the start.
                 let replan = match self.userspace.as_mut() {

@@ -148,6 +148,12 @@ fn main() -> Result<()> {
     drop(server);
     sample_rss(&mut env, &mut tally, started.elapsed());
     let checks = settle_and_check(&mut env)?;
+    // What the daemon tracks at the end (its SIGUSR1 stats line).
+    let stats_before = all_logs(env.tb.tmp_dir()).matches("stats: ").count();
+    signal(&env, libc::SIGUSR1);
+    let _ = wait_for("stats line", Duration::from_secs(5), || {
+        Ok(all_logs(env.tb.tmp_dir()).matches("stats: ").count() > stats_before)
+    });
     report(&tally, &checks, &env);
     keep_logs(env.tb.tmp_dir())?;
     if checks.iter().any(|c| !c.1) || tally.unexpected_exits > 0 {
@@ -495,6 +501,17 @@ fn report(t: &Tally, checks: &[Check], env: &DaemonEnv) {
     );
     let last_pid = t.rss.last().map(|r| r.1);
     let last_run: Vec<_> = t.rss.iter().filter(|r| Some(r.1) == last_pid).collect();
+    let samples: Vec<String> = last_run
+        .iter()
+        .map(|r| format!("{:.0}s:{}", r.0, r.2 / 1024))
+        .collect();
+    println!("RSS samples of the last run (MiB): {}", samples.join(" "));
+    if let Some(line) = logs.lines().rev().find(|l| l.contains("stats: ")) {
+        println!(
+            "daemon at the end: {}",
+            line.split("stats: ").nth(1).unwrap_or(line)
+        );
+    }
     if let (Some(first), Some(last)) = (last_run.first(), last_run.last()) {
         let max = last_run.iter().map(|r| r.2).max().unwrap_or(0);
         println!(
