@@ -184,3 +184,60 @@ pub fn nm_hints(data: &[u8]) {
         }
     }
 }
+
+/// Target `nm_notify`: the dispatcher hook's input as `mptcp-policyctl
+/// notify` sends it (`NotifyNetworkManager`): line 1 the interface, line 2
+/// the action, then `name=value` hints; lines `dev IFACE METERED
+/// CONNECTIVITY DEVICETYPE ACTIVATED` (numbers) are NetworkManager's
+/// devices, applied to the table first. An accepted event names a valid
+/// interface and a known action, its texts have no control characters,
+/// and applying it twice changes nothing the second time.
+pub fn nm_notify(data: &[u8]) {
+    use crate::networkmanager::{parse_notify, source, HintTable, NmDevice, ACTIONS};
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let interface = lines.next().unwrap_or_default();
+    let action = lines.next().unwrap_or_default();
+    let mut hints = std::collections::HashMap::new();
+    let mut devices = Vec::new();
+    for line in lines {
+        if let Some(dev) = line.strip_prefix("dev ") {
+            let w: Vec<&str> = dev.split(' ').collect();
+            let num = |i: usize| w.get(i).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+            devices.push(NmDevice {
+                iface: w.first().copied().unwrap_or_default().to_owned(),
+                metered: NmMetered::from_nm(num(1)),
+                connectivity: Connectivity::from_nm(num(2)),
+                device_type: type_from_nm_device_type(num(3)),
+                managed: true,
+                activated: num(4) != 0,
+            });
+        } else if let Some((k, v)) = line.split_once('=') {
+            hints.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let mut table = HintTable::default();
+    let _ = table.apply_devices(&devices);
+    let n = match parse_notify(interface, action, &hints) {
+        Ok(n) => n,
+        Err(e) => {
+            assert!(!e.0.is_empty(), "a refusal without a reason");
+            return;
+        }
+    };
+    assert!(ACTIONS.contains(&n.action.as_str()));
+    assert_eq!(n.interface, interface);
+    assert!(interface.len() <= 15 && !interface.contains(['/', ':', ' ']));
+    assert!(!n.connection.chars().any(char::is_control), "{n:?}");
+    let up: Vec<String> = devices.iter().map(|d| d.iface.clone()).collect();
+    let _ = table.apply_notify(&n, &up);
+    let again = table.apply_notify(&n, &up);
+    assert!(again.is_empty(), "the same event changed {again:?}");
+    for name in up.iter().map(String::as_str).chain([interface]) {
+        let _ = table.policy_hints(name);
+        for (value, src) in table.published(name).values() {
+            assert!(!value.is_empty());
+            assert!(src == source::HOOK || src == source::NETWORKMANAGER);
+        }
+    }
+}

@@ -34,6 +34,7 @@ mod layers;
 mod model;
 mod names;
 mod net;
+pub mod networkmanager;
 mod observed;
 mod parse;
 mod plan;

@@ -14,3 +14,8 @@ fn policy_corpus() {
 fn nm_hints_corpus() {
     corpus_runner::run("nm_hints", mptcp_policy::fuzz::nm_hints);
 }
+
+#[test]
+fn nm_notify_corpus() {
+    corpus_runner::run("nm_notify", mptcp_policy::fuzz::nm_notify);
+}

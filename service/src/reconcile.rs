@@ -42,7 +42,15 @@ pub struct Reconciler {
     owned: Ownership,
     reported_foreign: Vec<KernelEndpoint>,
     reported_blocked: Vec<(DesiredEndpoint, String)>,
+    /// Adds whose outcome is not known yet (the re-read after them failed):
+    /// the address and the ids the kernel had before. Settled by the next
+    /// successful re-read, so an endpoint we created never becomes foreign.
+    unsettled_adds: Vec<(IpAddr, Vec<(u8, IpAddr)>)>,
 }
+
+/// How often start-up reads the kernel before giving up (a refused or
+/// garbled dump is retried at once; the kernel answers within ms).
+const START_READS: u32 = 3;
 
 impl Reconciler {
     /// Reads the kernel's endpoints and limits and our recorded ownership;
@@ -61,8 +69,16 @@ impl Reconciler {
             actual: Actual::default(),
             reported_foreign: Vec::new(),
             reported_blocked: Vec::new(),
+            unsettled_adds: Vec::new(),
         };
-        r.refresh().await?;
+        let mut attempt = 1;
+        while let Err(e) = r.refresh().await {
+            if attempt == START_READS {
+                return Err(e);
+            }
+            tracing::warn!("cannot read the kernel's endpoints and limits ({e}); trying again");
+            attempt += 1;
+        }
         let before = r.owned.owned.len();
         r.owned.retain_present(&r.actual);
         if r.owned.owned.len() != before {
@@ -82,8 +98,21 @@ impl Reconciler {
     }
 
     /// Re-reads the kernel's endpoints and limits (start, after changes,
-    /// and the resync after a lost notification).
+    /// and the resync after a lost notification), then settles the
+    /// ownership of adds whose re-read had failed.
     pub async fn refresh(&mut self) -> Result<(), PmError> {
+        self.read_kernel().await?;
+        if !self.unsettled_adds.is_empty() {
+            let adds = std::mem::take(&mut self.unsettled_adds);
+            for (addr, before) in &adds {
+                self.settle_add(*addr, before);
+            }
+            self.persist();
+        }
+        Ok(())
+    }
+
+    async fn read_kernel(&mut self) -> Result<(), PmError> {
         let endpoints = self.pm.endpoint_dump().await?;
         let limits = self.pm.limits_get().await?;
         self.actual = Actual {
@@ -105,13 +134,23 @@ impl Reconciler {
         if plan.ops.is_empty() {
             return outcome;
         }
+        // Adds that may have created an endpoint (not those the kernel
+        // answered EEXIST: that endpoint was there before, maybe someone
+        // else's, added since our last read).
+        let mut created = Vec::new();
         for op in &plan.ops {
             if self.dry_run {
                 println!("would run: {op}");
                 continue;
             }
             outcome.first_sent.get_or_insert_with(Instant::now);
-            match self.send(op).await {
+            let result = self.send(op).await;
+            if let PmOp::AddEndpoint(d) = op {
+                if !result.as_ref().is_err_and(PmError::is_exists) {
+                    created.push(d.addr);
+                }
+            }
+            match result {
                 Ok(()) => {
                     outcome.sent += 1;
                     if matches!(op, PmOp::DeleteEndpoint { .. })
@@ -132,7 +171,7 @@ impl Reconciler {
             }
         }
         if !self.dry_run {
-            self.after_changes(&plan.ops).await;
+            self.after_changes(created).await;
         }
         outcome
     }
@@ -194,34 +233,49 @@ impl Reconciler {
         }
     }
 
-    /// Re-reads the kernel and updates ownership: deleted ids are no longer
-    /// ours; an added address that now has an endpoint it did not have
-    /// before is ours.
-    async fn after_changes(&mut self, ops: &[PmOp]) {
-        let before: Vec<u8> = self.actual.endpoints.iter().map(|e| e.id).collect();
+    /// Re-reads the kernel and updates ownership from what it holds, not
+    /// from the answers (an answer can be lost or wrong: a delete refused
+    /// with `EBUSY` may have left the endpoint, an add answered with an
+    /// error may have created it): an owned id the kernel no longer has
+    /// with our address is no longer ours; an added address (not answered
+    /// `EEXIST`) that now has
+    /// an endpoint it did not have before is ours.
+    async fn after_changes(&mut self, created: Vec<IpAddr>) {
+        // (id, address) pairs, not ids: the kernel reuses an id freed by a
+        // delete of the same plan at once.
+        let before: Vec<(u8, IpAddr)> = self
+            .actual
+            .endpoints
+            .iter()
+            .map(|e| (e.id, e.addr))
+            .collect();
+        for addr in created {
+            self.unsettled_adds.push((addr, before.clone()));
+        }
         if let Err(e) = self.refresh().await {
-            tracing::error!("cannot re-read the kernel's endpoints after changing them: {e}");
+            tracing::error!(
+                "cannot re-read the kernel's endpoints after changing them ({e}); ownership is settled at the next read"
+            );
             return;
         }
-        for op in ops {
-            match op {
-                PmOp::DeleteEndpoint { id, .. } => {
-                    self.owned.owned.remove(id);
-                }
-                PmOp::AddEndpoint(d) => {
-                    if let Some(k) = self
-                        .actual
-                        .endpoints
-                        .iter()
-                        .find(|k| k.addr == d.addr && !before.contains(&k.id))
-                    {
-                        self.owned.owned.insert(k.id, k.addr);
-                    }
-                }
-                PmOp::SetFlags { .. } | PmOp::SetLimits(_) => {}
-            }
-        }
+        let endpoints = &self.actual.endpoints;
+        self.owned
+            .owned
+            .retain(|id, addr| endpoints.iter().any(|e| e.id == *id && e.addr == *addr));
         self.persist();
+    }
+
+    /// Records the endpoint `addr` got from one of our adds (an id the
+    /// kernel did not have before), if it has one.
+    fn settle_add(&mut self, addr: IpAddr, before: &[(u8, IpAddr)]) {
+        if let Some(k) = self
+            .actual
+            .endpoints
+            .iter()
+            .find(|k| k.addr == addr && !before.contains(&(k.id, k.addr)))
+        {
+            self.owned.owned.insert(k.id, k.addr);
+        }
     }
 
     fn persist(&self) {

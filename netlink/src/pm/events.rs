@@ -143,6 +143,10 @@ impl PmEventStream {
             if self.closed {
                 return None;
             }
+            #[cfg(feature = "fault-injection")]
+            if super::faults::event_storm().is_some() {
+                return Some(Err(PmError::Overflow));
+            }
             // An overflow with nothing queued only raises EPOLLERR, which a
             // readable-interest wait does not see: poll the socket once a
             // second so a pending ENOBUFS cannot stall the stream.
@@ -155,7 +159,13 @@ impl PmEventStream {
                     },
                 };
             match received {
-                Ok((buf, _)) => decode_datagram(self.family_id, &buf, &mut self.pending),
+                Ok((buf, _)) => {
+                    #[cfg(feature = "fault-injection")]
+                    if let Some(fault) = self.injected() {
+                        return Some(fault);
+                    }
+                    decode_datagram(self.family_id, &buf, &mut self.pending)
+                }
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     return Some(Err(PmError::Overflow))
                 }
@@ -166,6 +176,24 @@ impl PmEventStream {
                 }
             }
         }
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl PmEventStream {
+    /// Test builds only (see `faults.rs`): the datagram just read is lost
+    /// to an injected overflow, or the socket fails as if closed under us.
+    fn injected(&mut self) -> Option<Result<PmEvent, PmError>> {
+        Some(match super::faults::for_event_datagram()? {
+            super::faults::EventFault::Overflow => Err(PmError::Overflow),
+            super::faults::EventFault::Close => {
+                self.closed = true;
+                Err(PmError::Io(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "event socket closed (injected by MPTCP_POLICYD_FAULTS)",
+                )))
+            }
+        })
     }
 }
 

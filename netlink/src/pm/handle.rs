@@ -88,6 +88,22 @@ impl PmHandle {
         msg: PmMessage,
         dump: bool,
     ) -> Result<Vec<PmMessage>, PmError> {
+        // Test builds only (see `faults.rs`): a planned fault answers instead
+        // of, or on top of, the kernel.
+        #[cfg(feature = "fault-injection")]
+        if let Some(fault) = super::faults::for_command(&command) {
+            let kernel = self.request_kernel(command.clone(), msg, dump);
+            return fault.answer(&command, self.family.id, kernel).await;
+        }
+        self.request_kernel(command, msg, dump).await
+    }
+
+    async fn request_kernel(
+        &self,
+        command: String,
+        msg: PmMessage,
+        dump: bool,
+    ) -> Result<Vec<PmMessage>, PmError> {
         tracing::debug!(target: "mptcp_pm", %command, "request");
         let mut genl = GenlMessage::from_payload(msg);
         genl.set_resolved_family_id(self.family.id);

@@ -13,6 +13,8 @@ mod error;
 mod event;
 mod events;
 mod family;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod handle;
 mod message;
 mod reply;

@@ -10,6 +10,7 @@ mod commands;
 mod layer;
 mod networkmanager;
 mod paths;
+mod pm_events;
 mod publish;
 mod revert;
 mod steer;
@@ -20,7 +21,8 @@ use anyhow::Context;
 use mptcp_policy::jiff::ZonedDateTime;
 use mptcp_policy::{evaluate, InterfaceVerdict, OnExit, Policy};
 use mptcp_policy_netlink::link::{LinkEvent, LinkWatch};
-use mptcp_policy_netlink::pm::{self, PmError, PmEvent, PmEventStream, PmHandle};
+use mptcp_policy_netlink::pm::{PmError, PmHandle};
+use pm_events::{PmEventSource, PmInput};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::bus::Bus;
@@ -135,15 +137,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (mut watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
-    let mut pm_events = match pm::subscribe_events_with_rcvbuf(args.event_buffer).await {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(
-                "cannot subscribe to MPTCP events ({e}); connection events will not be logged"
-            );
-            None
-        }
-    };
+    let mut pm_events = PmEventSource::open(args.event_buffer).await;
     let reconciler = Reconciler::start(pm, state.clone(), args.dry_run)
         .await
         .context("cannot read the kernel's MPTCP endpoints and limits")?;
@@ -209,15 +203,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let event = event.context("rtnetlink watch ended")?;
                 engine.on_link_event(event, &mut watch).await;
             }
-            event = next_pm_event(&mut pm_events) => {
-                if let (Some(Err(PmError::Overflow)), Some(stream)) = (&event, pm_events.as_mut()) {
-                    // Older events still queued would land on top of the
-                    // fresher dumps the resync reads: drop them.
-                    let dropped = stream.drain();
-                    tracing::debug!("dropped {dropped} queued MPTCP event(s) before the resync");
-                }
-                engine.on_pm_event(event).await
-            }
+            input = pm_events.next() => engine.on_pm_event(input).await,
             Some(command) = commands.recv() => engine.on_command(command).await,
             Some(event) = health_rx.recv() => engine.on_health(event).await,
             Some(event) = nm_rx.recv() => engine.on_nm_event(event).await,
@@ -230,13 +216,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     engine.on_exit().await;
     Ok(())
-}
-
-async fn next_pm_event(events: &mut Option<PmEventStream>) -> Option<Result<PmEvent, PmError>> {
-    match events {
-        Some(s) => s.next().await,
-        None => std::future::pending().await,
-    }
 }
 
 impl Engine {
@@ -272,9 +251,9 @@ impl Engine {
         self.reconcile(&why, Some(started)).await;
     }
 
-    async fn on_pm_event(&mut self, event: Option<Result<PmEvent, PmError>>) {
-        match event {
-            Some(Ok(e)) => {
+    async fn on_pm_event(&mut self, input: PmInput) {
+        match input {
+            PmInput::Event(e) => {
                 tracing::debug!(
                     "mptcp event {:?} token {:?} {:?}:{:?} -> {:?}:{:?} backup {:?}",
                     e.kind,
@@ -285,6 +264,10 @@ impl Engine {
                     e.dport,
                     e.backup
                 );
+                if self.conns.is_late_established(&e) {
+                    // Closed before fully established: nothing to follow.
+                    return;
+                }
                 // Userspace PM bookkeeping first: a new connection object
                 // shows its mode from the start.
                 let replan = match self.userspace.as_mut() {
@@ -322,18 +305,15 @@ impl Engine {
                     self.steer(Some(vec![token])).await;
                 }
             }
-            Some(Err(PmError::Overflow)) => {
-                tracing::warn!(
-                    "MPTCP events were lost (ENOBUFS): re-reading endpoints and connections"
-                );
+            PmInput::Lost => {
+                // Logged by the source (once per storm).
                 if let Err(e) = self.reconciler.refresh().await {
                     tracing::error!("resync of endpoints failed: {e}");
                 }
                 self.reconcile("resync after lost MPTCP events", None).await;
                 self.resync_connections(true).await;
             }
-            Some(Err(e)) => tracing::warn!("MPTCP event stream: {e}"),
-            None => {}
+            PmInput::Error(e) => tracing::warn!("MPTCP event stream: {e}"),
         }
     }
 

@@ -1,36 +1,17 @@
 //! NetworkManager integration: the watcher that follows NetworkManager on
 //! the system bus (device type, `Metered`, per-device connectivity, state)
 //! and the table of hints per interface the engine keeps, fed by the
-//! watcher and by the dispatcher hook (`NotifyNetworkManager`). Only hints
+//! watcher and by the dispatcher hook (`NotifyNetworkManager`; the pure
+//! part, parsing and the table, is `mptcp_policy::networkmanager`). Only hints
 //! here: link loss is always taken from rtnetlink, never waited for from
 //! NetworkManager.
 
-mod hints;
 mod watcher;
 
 use std::time::Instant;
 
-use mptcp_policy::{Connectivity, InterfaceType, NmMetered};
-
-pub use hints::{parse_notify, HintTable};
+pub use mptcp_policy::networkmanager::{parse_notify, HintTable, NmDevice};
 pub use watcher::{spawn, NmWatcher};
-
-/// One device as NetworkManager reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NmDevice {
-    /// `IpInterface`, else `Interface`.
-    pub iface: String,
-    /// `DeviceType`, mapped.
-    pub device_type: Option<InterfaceType>,
-    /// `Metered`.
-    pub metered: Option<NmMetered>,
-    /// Best of `Ip4Connectivity` and `Ip6Connectivity`.
-    pub connectivity: Option<Connectivity>,
-    /// `Managed`.
-    pub managed: bool,
-    /// `State` is activated (100).
-    pub activated: bool,
-}
 
 /// What the watcher tells the engine.
 #[derive(Debug)]
@@ -50,4 +31,23 @@ pub enum NmEvent {
     },
     /// NetworkManager left the bus.
     Gone,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The pure crate keeps its own copy of the hook's words (it depends on
+    /// no D-Bus code); they must stay the contract's.
+    #[test]
+    fn the_hook_vocabulary_is_the_contracts() {
+        use mptcp_policy::networkmanager as pure;
+        use mptcp_policy_dbus::networkmanager as contract;
+        assert_eq!(pure::ACTIONS, contract::ACTIONS);
+        assert_eq!(pure::hint::ALL, contract::hint::ALL);
+        assert_eq!(pure::hint::METERED, contract::hint::METERED);
+        assert_eq!(
+            pure::source::NETWORKMANAGER,
+            contract::source::NETWORKMANAGER
+        );
+        assert_eq!(pure::source::HOOK, contract::source::HOOK);
+    }
 }

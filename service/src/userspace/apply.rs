@@ -79,8 +79,17 @@ impl UserspacePm {
                         c.pending
                             .push((local, backup, Instant::now() + PENDING_TIMEOUT));
                     }
-                    pm.subflow_create(token, id, local, Some(ifindex), remote, backup)
-                        .await
+                    let r = pm
+                        .subflow_create(token, id, local, Some(ifindex), remote, backup)
+                        .await;
+                    if r.is_err() {
+                        // Refused: not pending, so the next plan tries again
+                        // (not only once the pending time-out ran out).
+                        if let Some(c) = self.conns.get_mut(&token) {
+                            c.pending.retain(|p| p.0 != local);
+                        }
+                    }
+                    r
                 }
                 ConnOp::Announce { addr, ifindex } => {
                     let id = self.id_for(addr);

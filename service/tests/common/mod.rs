@@ -53,22 +53,31 @@ pub struct Daemon {
     /// (`ip netns exec` remounts /sys, which hides the host's cgroup
     /// mounts; a system service sees them).
     cgroup2: bool,
+    /// Extra environment (`NAME=value`), e.g. the fault plan.
+    env: Vec<String>,
 }
 
 impl Daemon {
     /// Writes `policy` and starts the daemon; waits until it says it is ready.
     pub fn start(tb: &Testbed, policy: &str) -> Result<Daemon> {
-        Self::start_opts(tb, policy, false)
+        Self::start_opts(tb, policy, false, Vec::new())
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables (such as
+    /// `MPTCP_POLICYD_FAULTS` for the fault-injection tests).
+    pub fn start_with_env(tb: &Testbed, policy: &str, env: &[(&str, &str)]) -> Result<Daemon> {
+        let env = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        Self::start_opts(tb, policy, false, env)
     }
 
     /// Like [`Daemon::start`], with the cgroup2 hierarchy visible to the
     /// daemon (for `[[rule]] cgroup`).
     #[allow(dead_code)] // not every test binary uses it
     pub fn start_with_cgroup2(tb: &Testbed, policy: &str) -> Result<Daemon> {
-        Self::start_opts(tb, policy, true)
+        Self::start_opts(tb, policy, true, Vec::new())
     }
 
-    fn start_opts(tb: &Testbed, policy: &str, cgroup2: bool) -> Result<Daemon> {
+    fn start_opts(tb: &Testbed, policy: &str, cgroup2: bool, env: Vec<String>) -> Result<Daemon> {
         let config = tb.tmp_dir().join("policy.toml");
         std::fs::write(&config, policy)?;
         let state = tb.tmp_dir().join("state");
@@ -81,6 +90,7 @@ impl Daemon {
             log_dir: tb.tmp_dir().to_path_buf(),
             generation: 0,
             cgroup2,
+            env,
         };
         d.spawn()?;
         d.wait_log("ready", Duration::from_secs(10))?;
@@ -114,6 +124,13 @@ impl Daemon {
             wrapped.append(&mut args);
             args = wrapped;
             PathBuf::from("/bin/sh")
+        } else if !self.env.is_empty() {
+            // env(1) sets the variables, then execs the daemon (same pid).
+            let mut wrapped = self.env.clone();
+            wrapped.push(daemon_bin().display().to_string());
+            wrapped.append(&mut args);
+            args = wrapped;
+            PathBuf::from("/usr/bin/env")
         } else {
             daemon_bin()
         };
@@ -183,6 +200,29 @@ impl Daemon {
             Ok(false)
         });
         result.with_context(|| format!("daemon log so far:\n{}", self.log()))
+    }
+
+    /// Waits until `needle` occurs at least `n` times in the log.
+    pub fn wait_log_count(&mut self, needle: &str, n: usize, timeout: Duration) -> Result<()> {
+        let what = format!("daemon log to show {needle:?} {n} times");
+        let result = wait_for(&what, timeout, || {
+            let p = self.process.as_mut().context("daemon not running")?;
+            if p.stderr().matches(needle).count() >= n {
+                return Ok(true);
+            }
+            if let Some(st) = p.try_status()? {
+                bail!("daemon exited ({st})");
+            }
+            Ok(false)
+        });
+        result.with_context(|| format!("daemon log so far:\n{}", self.log()))
+    }
+
+    /// Whether the daemon is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.process
+            .as_mut()
+            .is_some_and(|p| matches!(p.try_status(), Ok(None)))
     }
 
     /// Occurrences of `needle` in this run's log.
