@@ -54,6 +54,13 @@ impl Container {
         }
         // The machine's name in its journal and prompts.
         std::fs::write(root.join("etc/hostname"), format!("{name}\n"))?;
+        // A container's root is set up by systemd-nspawn: remounting it as
+        // /etc/fstab says has nothing to do, and now and then it failed
+        // (a degraded boot) when two containers started at once.
+        std::os::unix::fs::symlink(
+            "/dev/null",
+            root.join("etc/systemd/system/systemd-remount-fs.service"),
+        )?;
         let mut cmd = Command::new("systemd-nspawn");
         cmd.arg("-D")
             .arg(&root)
