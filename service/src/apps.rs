@@ -47,12 +47,30 @@ pub struct Apps {
 }
 
 impl Apps {
-    /// Reads the enabled set, probes and loads the BPF program (the probe
-    /// never stops the daemon), and puts the existing cgroups in its map.
-    /// `dry_run`: the program is loaded (the probe) but not attached.
-    pub fn start(state_dir: &Path, cgroup_root: Option<PathBuf>, dry_run: bool) -> Apps {
-        let file = state_dir.join(APPS_FILE);
-        let root = cgroup_root.or_else(cgroups::find_cgroup2_mount);
+    /// Reads the enabled set and looks up the cgroups' ids (cheap: the
+    /// daemon's first endpoints do not wait for the BPF probe).
+    pub fn load(state_dir: &Path, cgroup_root: Option<PathBuf>) -> Apps {
+        let mut apps = Apps {
+            file: state_dir.join(APPS_FILE),
+            root: cgroup_root.or_else(cgroups::find_cgroup2_mount),
+            enabled: BTreeMap::new(),
+            status: BpfStatus::Unavailable("not probed yet".into()),
+            program: None,
+        };
+        for path in apps.load_file() {
+            let id = apps.lookup(&path).ok();
+            if id.is_none() {
+                tracing::info!("enabled cgroup {path} does not exist now; kept");
+            }
+            apps.enabled.insert(path, id);
+        }
+        apps
+    }
+
+    /// Probes and loads the BPF program (the probe never stops the daemon)
+    /// and puts the existing enabled cgroups in its map. `dry_run`: the
+    /// program is loaded (the probe) but not attached.
+    pub fn start_program(&mut self, dry_run: bool) {
         let (program, status) = match Mptcpify::load(!dry_run) {
             Ok(Some(p)) => (Some(p), BpfStatus::Active),
             Ok(None) => (
@@ -68,26 +86,17 @@ impl Apps {
                  (mptcp-policyctl run / enable UNIT)"
             ),
         }
-        let mut apps = Apps {
-            file,
-            root,
-            enabled: BTreeMap::new(),
-            status,
-            program,
-        };
-        for path in apps.load_file() {
-            let id = apps.lookup(&path).ok();
-            if let (Some(id), Some(p)) = (id, &apps.program) {
-                if let Err(e) = p.set(id, true) {
-                    tracing::warn!("cgroup {path}: {e}");
+        if let Some(p) = &program {
+            for (path, id) in &self.enabled {
+                if let Some(id) = id {
+                    if let Err(e) = p.set(*id, true) {
+                        tracing::warn!("cgroup {path}: {e}");
+                    }
                 }
             }
-            if id.is_none() {
-                tracing::info!("enabled cgroup {path} does not exist now; kept");
-            }
-            apps.enabled.insert(path, id);
         }
-        apps
+        self.status = status;
+        self.program = program;
     }
 
     /// `BpfStatus` as published.

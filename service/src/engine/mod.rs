@@ -150,8 +150,7 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
         health: PathHealth::default(),
         nm: Nm::default(),
         userspace: Userspace::default(),
-        // Probes and loads the BPF path; lives (program attached) until exit.
-        apps: Apps::start(&choice.dir, args.cgroup_root.clone(), args.dry_run),
+        apps: Apps::load(&choice.dir, args.cgroup_root.clone()),
         bus: None,
         dry_run: args.dry_run,
     };
@@ -161,6 +160,9 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
         Err(e) => tracing::warn!("path health monitoring off: cannot start its thread: {e}"),
     }
     engine.reconcile("start", None).await;
+    // After the first endpoints: the probe parses the kernel's BTF. The
+    // program lives (attached) until exit.
+    engine.apps.start_program(args.dry_run);
     if !args.no_dbus {
         engine.bus = Some(crate::bus::start(handle, engine.manager_view()).await?);
         engine.publish();
