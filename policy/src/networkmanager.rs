@@ -6,8 +6,8 @@
 //! (the `nm_notify` fuzz target runs it on arbitrary input).
 //!
 //! The words of the hook's D-Bus call ([`ACTIONS`], [`hint`], [`source`])
-//! are the same as `mptcp_policy_dbus::networkmanager`'s (a test of the
-//! daemon keeps them equal): this crate depends on no D-Bus code.
+//! are defined here, once; the D-Bus contract (`mptcp_policy_dbus::networkmanager`)
+//! re-exports them.
 
 use std::collections::{BTreeMap, HashMap};
 

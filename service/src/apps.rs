@@ -2,22 +2,22 @@
 //! (persisted in the state directory as `apps.json`), the BPF program that
 //! converts their sockets where the kernel allows it, and its status.
 //!
-//! The set is kept even where BPF is unavailable: it names the apps whose
-//! connections per-connection rules may match ([`Apps::subscribe`]; see
-//! [`crate::bpf::cgroups`] for matching a socket's cgroup id). Unmodified
-//! programs then reach MPTCP through the preload library
-//! (`mptcp-policyctl run`, `mptcp-policyctl enable UNIT`).
+//! The set is kept even where BPF is unavailable: unmodified programs then
+//! reach MPTCP through the preload library (`mptcp-policyctl run`,
+//! `mptcp-policyctl enable UNIT`).
+//!
+//! Engine state like any other: D-Bus calls reach it as commands
+//! (`EnableCgroup`, `DisableCgroup`) and it is published with the manager.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
 use crate::bpf::cgroups::{self, CgroupPath};
 use crate::bpf::object::MAP_CAPACITY;
 use crate::bpf::{BpfStatus, Mptcpify};
+use crate::control::CommandError;
 use crate::store::write_atomically;
 
 const APPS_FILE: &str = "apps.json";
@@ -37,22 +37,8 @@ struct AppsFile {
     cgroups: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppsError {
-    #[error("{0}")]
-    InvalidArgument(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Shared by the D-Bus adapter and the engine; cheap to clone.
-#[derive(Clone)]
+/// The enabled cgroups, owned by the engine.
 pub struct Apps {
-    inner: Arc<Mutex<Inner>>,
-    changes: watch::Sender<Vec<EnabledCgroup>>,
-}
-
-struct Inner {
     file: PathBuf,
     root: Option<PathBuf>,
     enabled: BTreeMap<CgroupPath, Option<u64>>,
@@ -61,12 +47,30 @@ struct Inner {
 }
 
 impl Apps {
-    /// Reads the enabled set, probes and loads the BPF program (the probe
-    /// never stops the daemon), and puts the existing cgroups in its map.
-    /// `dry_run`: the program is loaded (the probe) but not attached.
-    pub fn start(state_dir: &Path, cgroup_root: Option<PathBuf>, dry_run: bool) -> Apps {
-        let file = state_dir.join(APPS_FILE);
-        let root = cgroup_root.or_else(cgroups::find_cgroup2_mount);
+    /// Reads the enabled set and looks up the cgroups' ids (cheap: the
+    /// daemon's first endpoints do not wait for the BPF probe).
+    pub fn load(state_dir: &Path, cgroup_root: Option<PathBuf>) -> Apps {
+        let mut apps = Apps {
+            file: state_dir.join(APPS_FILE),
+            root: cgroup_root.or_else(cgroups::find_cgroup2_mount),
+            enabled: BTreeMap::new(),
+            status: BpfStatus::Unavailable("not probed yet".into()),
+            program: None,
+        };
+        for path in apps.load_file() {
+            let id = apps.lookup(&path).ok();
+            if id.is_none() {
+                tracing::info!("enabled cgroup {path} does not exist now; kept");
+            }
+            apps.enabled.insert(path, id);
+        }
+        apps
+    }
+
+    /// Probes and loads the BPF program (the probe never stops the daemon)
+    /// and puts the existing enabled cgroups in its map. `dry_run`: the
+    /// program is loaded (the probe) but not attached.
+    pub fn start_program(&mut self, dry_run: bool) {
         let (program, status) = match Mptcpify::load(!dry_run) {
             Ok(Some(p)) => (Some(p), BpfStatus::Active),
             Ok(None) => (
@@ -82,95 +86,70 @@ impl Apps {
                  (mptcp-policyctl run / enable UNIT)"
             ),
         }
-        let mut inner = Inner {
-            file,
-            root,
-            enabled: BTreeMap::new(),
-            status,
-            program,
-        };
-        for path in inner.load_file() {
-            let id = inner.lookup(&path).ok();
-            if let (Some(id), Some(p)) = (id, &inner.program) {
-                if let Err(e) = p.set(id, true) {
-                    tracing::warn!("cgroup {path}: {e}");
+        if let Some(p) = &program {
+            for (path, id) in &self.enabled {
+                if let Some(id) = id {
+                    if let Err(e) = p.set(*id, true) {
+                        tracing::warn!("cgroup {path}: {e}");
+                    }
                 }
             }
-            if id.is_none() {
-                tracing::info!("enabled cgroup {path} does not exist now; kept");
-            }
-            inner.enabled.insert(path, id);
         }
-        let (changes, _) = watch::channel(inner.snapshot());
-        Apps {
-            inner: Arc::new(Mutex::new(inner)),
-            changes,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the set half-changed
-        // (every change is one insert/remove after the fallible steps).
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.status = status;
+        self.program = program;
     }
 
     /// `BpfStatus` as published.
     pub fn bpf_status(&self) -> String {
-        self.lock().status.to_string()
+        self.status.to_string()
     }
 
     /// Enabled cgroups as `(path, id)`; id 0 while the cgroup is absent.
     pub fn enabled(&self) -> Vec<(String, u64)> {
-        self.lock()
-            .snapshot()
+        self.snapshot()
             .into_iter()
             .map(|c| (c.path.to_string(), c.id.unwrap_or(0)))
             .collect()
     }
 
     /// Enables a cgroup (it must exist). Nothing changes when any step fails.
-    pub fn enable(&self, path: &str) -> Result<(), AppsError> {
+    pub fn enable(&mut self, path: &str) -> Result<(), CommandError> {
         let path =
-            CgroupPath::parse(path).map_err(|e| AppsError::InvalidArgument(e.to_string()))?;
-        let mut inner = self.lock();
-        let id = inner.lookup(&path)?;
-        if inner.enabled.get(&path) == Some(&Some(id)) {
+            CgroupPath::parse(path).map_err(|e| CommandError::InvalidArgument(e.to_string()))?;
+        let id = self.lookup(&path)?;
+        if self.enabled.get(&path) == Some(&Some(id)) {
             return Ok(());
         }
-        if !inner.enabled.contains_key(&path) && inner.enabled.len() >= MAP_CAPACITY {
-            return Err(AppsError::InvalidArgument(format!(
+        if !self.enabled.contains_key(&path) && self.enabled.len() >= MAP_CAPACITY {
+            return Err(CommandError::InvalidArgument(format!(
                 "{MAP_CAPACITY} cgroups are enabled already; disable one first"
             )));
         }
-        if let Some(p) = &inner.program {
-            p.set(id, true).map_err(AppsError::Failed)?;
+        if let Some(p) = &self.program {
+            p.set(id, true).map_err(CommandError::Failed)?;
         }
-        let before = inner.enabled.insert(path.clone(), Some(id));
-        if let Err(e) = inner.save() {
+        let before = self.enabled.insert(path.clone(), Some(id));
+        if let Err(e) = self.save() {
             match before {
-                Some(old) => inner.enabled.insert(path.clone(), old),
-                None => inner.enabled.remove(&path),
+                Some(old) => self.enabled.insert(path.clone(), old),
+                None => self.enabled.remove(&path),
             };
-            if let Some(p) = &inner.program {
+            if let Some(p) = &self.program {
                 let _ = p.set(id, false);
             }
             return Err(e);
         }
         tracing::info!("cgroup {path} (id {id}) enabled for MPTCP");
-        self.changes.send_replace(inner.snapshot());
         Ok(())
     }
 
     /// Disables a cgroup enabled before.
-    pub fn disable(&self, path: &str) -> Result<(), AppsError> {
+    pub fn disable(&mut self, path: &str) -> Result<(), CommandError> {
         let path =
-            CgroupPath::parse(path).map_err(|e| AppsError::InvalidArgument(e.to_string()))?;
-        let mut inner = self.lock();
-        let Some(id) = inner.enabled.remove(&path) else {
-            let known: Vec<String> = inner.enabled.keys().map(ToString::to_string).collect();
-            return Err(AppsError::InvalidArgument(format!(
+            CgroupPath::parse(path).map_err(|e| CommandError::InvalidArgument(e.to_string()))?;
+        let Some(id) = self.enabled.remove(&path) else {
+            let known: Vec<String> = self.enabled.keys().map(ToString::to_string).collect();
+            return Err(CommandError::InvalidArgument(format!(
                 "cgroup {path} is not enabled (enabled: {})",
                 if known.is_empty() {
                     "none".into()
@@ -179,22 +158,19 @@ impl Apps {
                 }
             )));
         };
-        if let Err(e) = inner.save() {
-            inner.enabled.insert(path, id);
+        if let Err(e) = self.save() {
+            self.enabled.insert(path, id);
             return Err(e);
         }
-        if let (Some(id), Some(p)) = (id, &inner.program) {
+        if let (Some(id), Some(p)) = (id, &self.program) {
             if let Err(e) = p.set(id, false) {
                 tracing::warn!("cgroup {path}: {e}");
             }
         }
         tracing::info!("cgroup {path} disabled for MPTCP");
-        self.changes.send_replace(inner.snapshot());
         Ok(())
     }
-}
 
-impl Inner {
     fn snapshot(&self) -> Vec<EnabledCgroup> {
         self.enabled
             .iter()
@@ -205,12 +181,12 @@ impl Inner {
             .collect()
     }
 
-    fn lookup(&self, path: &CgroupPath) -> Result<u64, AppsError> {
+    fn lookup(&self, path: &CgroupPath) -> Result<u64, CommandError> {
         let root = self.root.as_deref().ok_or_else(|| {
-            AppsError::Failed("this system has no cgroup v2 hierarchy mounted".into())
+            CommandError::Failed("this system has no cgroup v2 hierarchy mounted".into())
         })?;
         cgroups::cgroup_id(root, path).map_err(|e| {
-            AppsError::InvalidArgument(format!(
+            CommandError::InvalidArgument(format!(
                 "no cgroup {path} ({}: {e}); see /proc/PID/cgroup or \
                  'systemctl show -p ControlGroup UNIT'",
                 path.dir(root).display()
@@ -253,14 +229,14 @@ impl Inner {
         }
     }
 
-    fn save(&self) -> Result<(), AppsError> {
+    fn save(&self) -> Result<(), CommandError> {
         let file = AppsFile {
             version: 1,
             cgroups: self.enabled.keys().map(ToString::to_string).collect(),
         };
         let json =
-            serde_json::to_vec_pretty(&file).map_err(|e| AppsError::Failed(e.to_string()))?;
+            serde_json::to_vec_pretty(&file).map_err(|e| CommandError::Failed(e.to_string()))?;
         write_atomically(&self.file, &json)
-            .map_err(|e| AppsError::Failed(format!("cannot save {}: {e}", self.file.display())))
+            .map_err(|e| CommandError::Failed(format!("cannot save {}: {e}", self.file.display())))
     }
 }

@@ -76,6 +76,15 @@ pub enum Command {
     Reload {
         reply: Reply<()>,
     },
+    /// Puts a cgroup's processes on MPTCP through the BPF hook.
+    EnableCgroup {
+        path: String,
+        reply: Reply<()>,
+    },
+    DisableCgroup {
+        path: String,
+        reply: Reply<()>,
+    },
     /// A NetworkManager dispatcher event from the hook; answers what was done.
     NotifyNetworkManager {
         interface: String,

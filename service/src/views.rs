@@ -15,6 +15,10 @@ pub struct ManagerView {
     pub limits: (u32, u32),
     /// (id, address, flags, origin: "networkmanager" or "").
     pub foreign_endpoints: Vec<(u8, String, String, String)>,
+    /// The kernel's BPF path to MPTCP (set once at start).
+    pub bpf_status: String,
+    /// cgroups put on MPTCP: (path, id; 0 while the cgroup is absent).
+    pub enabled_cgroups: Vec<(String, u64)>,
 }
 
 /// One network interface: the contract's record, as published.
@@ -53,15 +57,16 @@ pub struct ConnectionView {
 }
 
 impl ManagerView {
-    /// The manager's record with what the engine publishes (the other
-    /// properties, `Version`, `BpfStatus`, `EnabledCgroups`, do not change
-    /// through the engine and stay default, so a diff never names them).
+    /// The manager's record with what the engine publishes (`Version` does
+    /// not change and stays default, so a diff never names it).
     pub fn record(&self) -> ManagerRecord {
         ManagerRecord {
             path_manager: self.path_manager.clone(),
             policy_summary: self.policy_summary.clone(),
             limits: self.limits,
             foreign_endpoints: self.foreign_endpoints.clone(),
+            bpf_status: self.bpf_status.clone(),
+            enabled_cgroups: self.enabled_cgroups.clone(),
             ..ManagerRecord::default()
         }
     }

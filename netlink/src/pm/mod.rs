@@ -4,32 +4,33 @@
 //!
 //! Layout: `constants` (kernel numbers), `types` (plain data), `attr` and
 //! `message` (codec), `family` (nlctrl lookup), `handle` (commands), `event`
-//! (event decoding) and `events` (the subscription socket), `error`.
+//! (decoding one event) and `subscription` (the multicast socket that
+//! yields them), `error`.
 //! No policy here: callers decide what to send.
 
 mod attr;
 pub mod constants;
 mod error;
 mod event;
-mod events;
 mod family;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 mod handle;
 mod message;
 mod reply;
+mod subscription;
 mod types;
 mod userspace;
 
 pub use attr::{AddressAttr, PmAttr};
 pub use error::PmError;
 pub use event::{PmEvent, PmEventKind};
-pub use events::{
-    decode_event_datagram, subscribe_events, subscribe_events_with_rcvbuf, PmEventStream,
-    EVENT_RCVBUF,
-};
 pub use family::PmFamily;
 pub use handle::PmHandle;
 pub use message::PmMessage;
 pub use reply::{decode_reply_datagram, endpoint_of, limits_of};
+pub use subscription::{
+    decode_event_datagram, subscribe_events, subscribe_events_with_rcvbuf, PmEventStream,
+    EVENT_RCVBUF,
+};
 pub use types::{Endpoint, EndpointFlags, Limits};

@@ -2,7 +2,6 @@
 
 use mptcp_policy_dbus::Error;
 
-use crate::apps::AppsError;
 use crate::control::CommandError;
 
 pub fn to_dbus(e: CommandError) -> Error {
@@ -12,12 +11,5 @@ pub fn to_dbus(e: CommandError) -> Error {
         CommandError::InvalidArgument(m) => Error::InvalidArgument(m),
         CommandError::Kernel(m) => Error::Kernel(m),
         CommandError::Failed(m) => Error::ZBus(zbus::Error::Failure(m)),
-    }
-}
-
-pub fn apps_to_dbus(e: AppsError) -> Error {
-    match e {
-        AppsError::InvalidArgument(m) => Error::InvalidArgument(m),
-        AppsError::Failed(m) => Error::ZBus(zbus::Error::Failure(m)),
     }
 }

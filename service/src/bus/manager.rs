@@ -8,7 +8,7 @@ use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus_polkit::policykit1::AuthorityProxy;
 
-use super::errors::{apps_to_dbus, to_dbus};
+use super::errors::to_dbus;
 use super::polkit::{authorize, caller_uid};
 use crate::control::{Command, EngineHandle};
 use crate::views::ManagerView;
@@ -24,9 +24,6 @@ pub struct Manager {
     /// for the engine, and the engine publishes before it answers — taking
     /// the interface for writing then would deadlock.
     pub view: tokio::sync::watch::Receiver<ManagerView>,
-    /// Enabled cgroups and the BPF path (not engine state: the policy
-    /// engine only reads the set, through `Apps::subscribe`).
-    pub apps: crate::apps::Apps,
 }
 
 fn check_size(text: &str) -> Result<(), Error> {
@@ -210,40 +207,36 @@ impl Manager {
     async fn enable_cgroup(
         &self,
         #[zbus(header)] header: Header<'_>,
-        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         path: String,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
-        self.apps.enable(&path).map_err(apps_to_dbus)?;
-        if let Err(e) = self.enabled_cgroups_changed(&emitter).await {
-            tracing::warn!("cannot emit PropertiesChanged(EnabledCgroups): {e}");
-        }
-        Ok(())
+        self.engine
+            .ask(|reply| Command::EnableCgroup { path, reply })
+            .await
+            .map_err(to_dbus)
     }
 
     /// Takes cgroup `path` off the BPF hook again.
     async fn disable_cgroup(
         &self,
         #[zbus(header)] header: Header<'_>,
-        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
         path: String,
     ) -> Result<(), Error> {
         authorize(&self.authority, &header, ACTION_CONFIGURE).await?;
-        self.apps.disable(&path).map_err(apps_to_dbus)?;
-        if let Err(e) = self.enabled_cgroups_changed(&emitter).await {
-            tracing::warn!("cannot emit PropertiesChanged(EnabledCgroups): {e}");
-        }
-        Ok(())
+        self.engine
+            .ask(|reply| Command::DisableCgroup { path, reply })
+            .await
+            .map_err(to_dbus)
     }
 
     #[zbus(property(emits_changed_signal = "const"))]
     fn bpf_status(&self) -> String {
-        self.apps.bpf_status()
+        self.view.borrow().bpf_status.clone()
     }
 
     #[zbus(property)]
     fn enabled_cgroups(&self) -> Vec<(String, u64)> {
-        self.apps.enabled()
+        self.view.borrow().enabled_cgroups.clone()
     }
 
     /// One NetworkManager dispatcher event (the hook's entry point).

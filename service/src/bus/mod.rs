@@ -1,6 +1,7 @@
 //! The D-Bus adapter: owns the system-bus connection, serves the manager,
 //! interface and connection objects (under an ObjectManager), and publishes
-//! what the engine hands it — one PropertiesChanged per object and change.
+//! what the engine hands it through a [`Publisher`] — one PropertiesChanged
+//! per object and change, in a task of its own.
 //! It holds no state of its own beyond the last published records: a
 //! change notification is the diff of two records (`mptcp_policy_dbus::records`).
 
@@ -8,6 +9,9 @@ mod errors;
 mod manager;
 mod objects;
 mod polkit;
+mod publisher;
+
+pub use publisher::{Publication, Publisher};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -30,9 +34,24 @@ use crate::views::{ConnectionView, InterfaceView, ManagerView};
 use manager::Manager;
 use objects::{ConnectionObject, InterfaceObject};
 
+/// Connects to the system bus, serves the objects and starts the task that
+/// publishes what the engine sends.
+pub async fn start(engine: EngineHandle, manager: ManagerView) -> anyhow::Result<Publisher> {
+    let mut bus = Bus::start(engine, manager).await?;
+    let (publisher, mut queue) = Publisher::new();
+    tokio::spawn(async move {
+        while let Some(p) = queue.recv().await {
+            bus.publish(p).await;
+        }
+    });
+    Ok(publisher)
+}
+
 /// The daemon's presence on the system bus.
-pub struct Bus {
+struct Bus {
     conn: Connection,
+    /// Emits the manager's signals.
+    manager_emitter: SignalEmitter<'static>,
     manager: ManagerView,
     manager_tx: tokio::sync::watch::Sender<ManagerView>,
     interfaces: BTreeMap<String, InterfaceView>,
@@ -41,11 +60,7 @@ pub struct Bus {
 impl Bus {
     /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS` if set), serves
     /// the manager object and takes the name `org.mptcp.Policy1`.
-    pub async fn start(
-        engine: EngineHandle,
-        manager: ManagerView,
-        apps: crate::apps::Apps,
-    ) -> anyhow::Result<Bus> {
+    async fn start(engine: EngineHandle, manager: ManagerView) -> anyhow::Result<Bus> {
         let conn = zbus::connection::Builder::system()
             .build()
             .await
@@ -63,7 +78,6 @@ impl Bus {
                     engine,
                     authority,
                     view,
-                    apps,
                 },
             )
             .await?;
@@ -72,6 +86,7 @@ impl Bus {
             .with_context(|| format!("cannot own the bus name {BUS_NAME} (another instance running, or the bus policy forbids it)"))?;
         tracing::info!("on the system bus as {BUS_NAME}");
         Ok(Bus {
+            manager_emitter: SignalEmitter::new(&conn, MANAGER_PATH)?,
             conn,
             manager,
             manager_tx,
@@ -79,12 +94,65 @@ impl Bus {
         })
     }
 
+    /// Publishes one thing; failures are logged, never fatal (the kernel
+    /// side matters more than the bus).
+    async fn publish(&mut self, p: Publication) {
+        let (what, result) = match p {
+            Publication::Manager(view) => {
+                ("the manager's properties", self.publish_manager(view).await)
+            }
+            Publication::Interfaces(views) => {
+                ("interface objects", self.publish_interfaces(views).await)
+            }
+            Publication::Connection(c) => (
+                "a connection",
+                self.publish_connection(&c.0, c.1.as_ref()).await,
+            ),
+            Publication::BudgetWarning {
+                interface,
+                used,
+                budget,
+            } => (
+                "BudgetWarning",
+                Manager::budget_warning(&self.manager_emitter, &interface, used, budget).await,
+            ),
+            Publication::BudgetExhausted {
+                interface,
+                used,
+                budget,
+            } => (
+                "BudgetExhausted",
+                Manager::budget_exhausted(&self.manager_emitter, &interface, used, budget).await,
+            ),
+            Publication::HealthChanged {
+                interface,
+                health,
+                evidence,
+            } => (
+                "HealthChanged",
+                Manager::health_changed(&self.manager_emitter, &interface, &health, &evidence)
+                    .await,
+            ),
+            Publication::PolicyChanged => (
+                "PolicyChanged",
+                Manager::policy_changed(&self.manager_emitter).await,
+            ),
+            Publication::Then(f) => {
+                f();
+                return;
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!("D-Bus: cannot publish {what}: {e}");
+        }
+    }
+
     fn emitter(&self, path: &str) -> zbus::Result<SignalEmitter<'static>> {
         SignalEmitter::new(&self.conn, path.to_string())
     }
 
     /// Updates the manager's properties; one PropertiesChanged if any changed.
-    pub async fn publish_manager(&mut self, view: ManagerView) -> zbus::Result<()> {
+    async fn publish_manager(&mut self, view: ManagerView) -> zbus::Result<()> {
         if view == self.manager {
             return Ok(());
         }
@@ -95,7 +163,7 @@ impl Bus {
     }
 
     /// Adds, updates and removes interface objects to match `views`.
-    pub async fn publish_interfaces(&mut self, views: Vec<InterfaceView>) -> zbus::Result<()> {
+    async fn publish_interfaces(&mut self, views: Vec<InterfaceView>) -> zbus::Result<()> {
         let server = self.conn.object_server();
         let gone: Vec<String> = self
             .interfaces
@@ -135,13 +203,13 @@ impl Bus {
 
     /// Reflects one connection event: objects and the matching signal.
     /// `current` is the connection's state after the event.
-    pub async fn publish_connection(
+    async fn publish_connection(
         &self,
         change: &ConnChange,
         current: Option<&ConnectionView>,
     ) -> zbus::Result<()> {
         let server = self.conn.object_server();
-        let manager = self.emitter(MANAGER_PATH)?;
+        let manager = &self.manager_emitter;
         match change {
             ConnChange::Created(v) => {
                 server
@@ -151,34 +219,34 @@ impl Bus {
                     )
                     .await?;
                 let (l, r) = ends(v);
-                Manager::connection_created(&manager, v.token, &l.0, l.1, &r.0, r.1).await
+                Manager::connection_created(manager, v.token, &l.0, l.1, &r.0, r.1).await
             }
             ConnChange::Established(v) => {
                 self.update_connection(v).await?;
                 let (l, r) = ends(v);
-                Manager::connection_established(&manager, v.token, &l.0, l.1, &r.0, r.1).await
+                Manager::connection_established(manager, v.token, &l.0, l.1, &r.0, r.1).await
             }
             ConnChange::Closed(token) => {
                 server
                     .remove::<ConnectionObject, _>(connection_path(*token))
                     .await?;
-                Manager::connection_closed(&manager, *token).await
+                Manager::connection_closed(manager, *token).await
             }
             ConnChange::SubflowEstablished(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_established(&manager, *token, s.info()).await
+                Manager::subflow_established(manager, *token, s.info()).await
             }
             ConnChange::SubflowClosed(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_closed(&manager, *token, s.info()).await
+                Manager::subflow_closed(manager, *token, s.info()).await
             }
             ConnChange::SubflowPriority(token, s) => {
                 self.refresh_subflows(current).await?;
-                Manager::subflow_priority(&manager, *token, s.info()).await
+                Manager::subflow_priority(manager, *token, s.info()).await
             }
             ConnChange::Announced { token, id, addr } => {
                 Manager::address_announced(
-                    &manager,
+                    manager,
                     *token,
                     *id,
                     &addr.ip().to_string(),
@@ -188,7 +256,7 @@ impl Bus {
             }
             ConnChange::Notes(_) => self.refresh_subflows(current).await,
             ConnChange::Removed { token, id } => {
-                Manager::address_removed(&manager, *token, *id).await
+                Manager::address_removed(manager, *token, *id).await
             }
         }
     }
@@ -221,37 +289,6 @@ impl Bus {
             changed.push(("Subflows", encode_subflows(&record)?));
         }
         emit_changed(iface.signal_emitter(), CONNECTION_INTERFACE, changed).await
-    }
-
-    pub async fn budget_warning(
-        &self,
-        interface: &str,
-        used: u64,
-        budget: u64,
-    ) -> zbus::Result<()> {
-        Manager::budget_warning(&self.emitter(MANAGER_PATH)?, interface, used, budget).await
-    }
-
-    pub async fn budget_exhausted(
-        &self,
-        interface: &str,
-        used: u64,
-        budget: u64,
-    ) -> zbus::Result<()> {
-        Manager::budget_exhausted(&self.emitter(MANAGER_PATH)?, interface, used, budget).await
-    }
-
-    pub async fn health_changed(
-        &self,
-        interface: &str,
-        health: &str,
-        evidence: &str,
-    ) -> zbus::Result<()> {
-        Manager::health_changed(&self.emitter(MANAGER_PATH)?, interface, health, evidence).await
-    }
-
-    pub async fn policy_changed(&self) -> zbus::Result<()> {
-        Manager::policy_changed(&self.emitter(MANAGER_PATH)?).await
     }
 }
 

@@ -14,6 +14,9 @@ use mptcp_policy_netlink::diag;
 use mptcp_policy_netlink::link::LinkWatch;
 
 use super::{Engine, USAGE_PUBLISH_INTERVAL, USAGE_SAVE_INTERVAL};
+use crate::bus::Publication;
+use crate::subflow_bytes::SubflowBytes;
+use crate::usage::Usage;
 
 /// Subflow counters are read every this many counter ticks (~1 s): a dump
 /// walks the kernel's whole TCP table (~1 ms).
@@ -36,6 +39,40 @@ pub(super) fn state_name(s: BudgetState) -> &'static str {
     }
 }
 
+/// Counted usage and the bookkeeping around it.
+pub(super) struct Counting {
+    pub usage: Usage,
+    /// When the usage was last saved, and whether it changed since.
+    pub saved: Instant,
+    pub dirty: bool,
+    /// When usage was last published (at most once a second while data flows).
+    pub published: Instant,
+    /// Usage grew since it was last published.
+    pub unpublished: bool,
+    /// Counter ticks so far (subflow counters are read every few).
+    pub ticks: u64,
+    pub subflow_bytes: SubflowBytes,
+    pub diag_warned: bool,
+    /// Budget state per interface as of the last evaluation.
+    pub budget_states: BTreeMap<String, BudgetState>,
+}
+
+impl Counting {
+    pub fn new(usage: Usage) -> Counting {
+        Counting {
+            usage,
+            saved: Instant::now(),
+            dirty: false,
+            published: Instant::now(),
+            unpublished: false,
+            ticks: 0,
+            subflow_bytes: SubflowBytes::default(),
+            diag_warned: false,
+            budget_states: BTreeMap::new(),
+        }
+    }
+}
+
 impl Engine {
     /// Reads the counters, counts, enforces, publishes and saves now and then.
     pub(super) async fn on_counters(&mut self, watch: &LinkWatch) {
@@ -52,24 +89,24 @@ impl Engine {
         let mut grew = false;
         let mut counted = Vec::new();
         for (name, total) in self.table.update_counters(&links) {
-            let before = self.usage.bytes(&name);
-            if self.usage.observe(&name, total) {
+            let before = self.counting.usage.bytes(&name);
+            if self.counting.usage.observe(&name, total) {
                 grew = true;
                 counted.push((name, before));
             }
         }
-        self.ticks += 1;
+        self.counting.ticks += 1;
         self.steer_expired().await;
-        if self.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) {
+        if self.counting.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) {
             self.count_subflow_bytes().await;
         }
-        self.usage_dirty |= grew || !restarted.is_empty();
-        self.usage_unpublished |= grew;
+        self.counting.dirty |= grew || !restarted.is_empty();
+        self.counting.unpublished |= grew;
         if grew {
             self.wake_health();
         }
         for (name, before) in counted {
-            self.check_budget(&name, before).await;
+            self.check_budget(&name, before);
         }
         let changed = self.budget_state_changes(&now);
         if !restarted.is_empty() || !changed.is_empty() {
@@ -79,15 +116,16 @@ impl Engine {
                 .chain(changed)
                 .collect();
             self.reconcile(&why.join("; "), None).await;
-            self.usage_published = Instant::now();
-            self.usage_unpublished = false;
-        } else if self.usage_unpublished && self.usage_published.elapsed() >= USAGE_PUBLISH_INTERVAL
+            self.counting.published = Instant::now();
+            self.counting.unpublished = false;
+        } else if self.counting.unpublished
+            && self.counting.published.elapsed() >= USAGE_PUBLISH_INTERVAL
         {
-            self.publish().await;
-            self.usage_published = Instant::now();
-            self.usage_unpublished = false;
+            self.publish();
+            self.counting.published = Instant::now();
+            self.counting.unpublished = false;
         }
-        if self.usage_dirty && self.usage_saved.elapsed() >= USAGE_SAVE_INTERVAL {
+        if self.counting.dirty && self.counting.saved.elapsed() >= USAGE_SAVE_INTERVAL {
             self.save_usage();
         }
     }
@@ -99,18 +137,19 @@ impl Engine {
             Ok(subflows) => {
                 let table = &self.table;
                 let grown = self
+                    .counting
                     .subflow_bytes
                     .update(&subflows, |ip| table.interface_of(ip, None));
                 for (name, bytes) in grown {
-                    self.usage.add_mptcp(&name, bytes);
+                    self.counting.usage.add_mptcp(&name, bytes);
                 }
-                if self.userspace.is_some() {
+                if self.userspace.pm.is_some() {
                     self.update_path_rtt(&subflows);
                     self.steer_interactive().await;
                 }
             }
-            Err(e) if !self.diag_warned => {
-                self.diag_warned = true;
+            Err(e) if !self.counting.diag_warned => {
+                self.counting.diag_warned = true;
                 tracing::warn!("cannot read MPTCP subflow counters (inet_diag): {e}; the MPTCP share stays unknown");
             }
             Err(_) => {}
@@ -130,7 +169,7 @@ impl Engine {
             .into_iter()
             .filter(|(name, budget)| {
                 let start = period_bounds(budget, now).start.timestamp().as_second();
-                self.usage.roll(name, start, &today)
+                self.counting.usage.roll(name, start, &today)
             })
             .map(|(name, _)| name)
             .collect()
@@ -142,8 +181,8 @@ impl Engine {
             .iter()
             .filter_map(|v| {
                 let budget = self.matched_rule(v.index)?.budget.clone()?;
-                let state = budget_verdict(&budget, &self.usage.input(&v.name), now).state;
-                (self.budget_states.get(&v.name) != Some(&state))
+                let state = budget_verdict(&budget, &self.counting.usage.input(&v.name), now).state;
+                (self.counting.budget_states.get(&v.name) != Some(&state))
                     .then(|| format!("{}: budget {}", v.name, state_name(state)))
             })
             .collect()
@@ -151,25 +190,26 @@ impl Engine {
 
     /// Logs and signals each budget threshold `name`'s usage crossed since
     /// `before` (once per crossing; a reset or new period arms them again).
-    async fn check_budget(&self, name: &str, before: u64) {
+    fn check_budget(&self, name: &str, before: u64) {
         let Some(link) = self.table.by_name(name) else {
             return;
         };
         let Some(budget) = self.matched_rule(link.index).and_then(|r| r.budget.clone()) else {
             return;
         };
-        let used = self.usage.bytes(name);
+        let used = self.counting.usage.bytes(name);
         for crossing in budget_crossings(&budget, before, used) {
-            let result = match crossing {
+            let signal = match crossing {
                 BudgetCrossing::Warning(f) => {
                     tracing::warn!(
                         "{name}: {used} of {} budget bytes used ({:.0} % warning threshold crossed)",
                         budget.bytes,
                         f * 100.0
                     );
-                    match self.bus.as_ref() {
-                        Some(bus) => bus.budget_warning(name, used, budget.bytes).await,
-                        None => Ok(()),
+                    Publication::BudgetWarning {
+                        interface: name.to_string(),
+                        used,
+                        budget: budget.bytes,
                     }
                 }
                 BudgetCrossing::Exhausted => {
@@ -177,14 +217,15 @@ impl Engine {
                         "{name}: budget of {} bytes exhausted ({used} used)",
                         budget.bytes
                     );
-                    match self.bus.as_ref() {
-                        Some(bus) => bus.budget_exhausted(name, used, budget.bytes).await,
-                        None => Ok(()),
+                    Publication::BudgetExhausted {
+                        interface: name.to_string(),
+                        used,
+                        budget: budget.bytes,
                     }
                 }
             };
-            if let Err(e) = result {
-                tracing::warn!("D-Bus: cannot signal the budget of {name}: {e}");
+            if let Some(bus) = &self.bus {
+                bus.send(signal);
             }
         }
     }

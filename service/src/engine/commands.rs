@@ -37,7 +37,7 @@ impl Engine {
                             .join("\n"),
                     )),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::SetRole {
                 target,
@@ -46,7 +46,7 @@ impl Engine {
                 reply,
             } => {
                 let r = self.set_role(&target, &role, by).await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::SetMetered {
                 interface,
@@ -62,7 +62,7 @@ impl Engine {
                         InterfaceEdit::Metered(metered),
                     )
                     .await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::SetBudget {
                 interface,
@@ -72,7 +72,7 @@ impl Engine {
                 reply,
             } => {
                 let r = self.set_budget(&interface, bytes, &period, by).await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::RevertInterface {
                 target,
@@ -84,17 +84,17 @@ impl Engine {
                     Ok(setting) => self.revert(&target, setting, by).await,
                     Err(e) => Err(CommandError::InvalidArgument(e)),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::ResetPolicy { by, reply } => {
                 let r = self
                     .apply_layer(Policy::default(), "D-Bus ResetPolicy", by)
                     .await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::ResetUsage { interface, reply } => {
                 let r = self.reset_usage(&interface).await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Command::NotifyNetworkManager {
                 interface,
@@ -103,14 +103,24 @@ impl Engine {
                 reply,
             } => {
                 let r = self.on_notify_nm(&interface, &action, &hints).await;
-                let _ = reply.send(r);
+                self.answer(reply, r);
+            }
+            Command::EnableCgroup { path, reply } => {
+                let r = self.apps.enable(&path);
+                self.publish();
+                self.answer(reply, r);
+            }
+            Command::DisableCgroup { path, reply } => {
+                let r = self.apps.disable(&path);
+                self.publish();
+                self.answer(reply, r);
             }
             Command::Reload { reply } => {
                 let r = match self.reload().await {
                     Ok(outcome) => kernel_result(outcome.errors),
                     Err(e) => Err(CommandError::InvalidPolicy(e.to_string())),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
         }
     }
@@ -125,25 +135,26 @@ impl Engine {
     ) -> Result<(), CommandError> {
         let source = layer::source(&self.state, &layer);
         let mut policy = self
+            .layers
             .files
             .merge(source.as_ref())
             .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;
         let changes = layer::changes_after(
-            &self.dbus_layer,
+            &self.layers.dbus,
             &layer,
-            &self.layer_changes,
+            &self.layers.changes,
             &layer::SetBy::now(by),
         );
-        if self.persist_layer {
+        if self.layers.persist {
             self.save_layer(source.as_ref(), &changes)?;
         }
         layer::annotate(&mut policy, &self.state, &changes);
-        self.layer_changes = changes;
-        self.dbus_layer = layer;
+        self.layers.changes = changes;
+        self.layers.dbus = layer;
         self.policy = policy;
         tracing::info!("{why}: policy changed");
         let outcome = self.reconcile(why, None).await;
-        self.policy_changed().await;
+        self.policy_changed();
         kernel_result(outcome.errors)
     }
 
@@ -191,7 +202,7 @@ impl Engine {
         let why = format!("D-Bus SetInterfaceRole {target} {role}");
         if self.table.by_name(target).is_none() {
             if let Ok(kind) = InterfaceType::from_str(target) {
-                let layer = self.dbus_layer.with_type_role(kind, role);
+                let layer = self.layers.dbus.with_type_role(kind, role);
                 return self.apply_layer(layer, &why, by).await;
             }
         }
@@ -218,10 +229,10 @@ impl Engine {
 
     async fn reset_usage(&mut self, interface: &str) -> Result<(), CommandError> {
         self.known_interface(interface)?;
-        let before = self.usage.bytes(interface);
-        self.usage.reset(interface);
+        let before = self.counting.usage.bytes(interface);
+        self.counting.usage.reset(interface);
         self.state
-            .save_usage(&self.usage)
+            .save_usage(&self.counting.usage)
             .map_err(|e| CommandError::Failed(format!("cannot save the usage: {e}")))?;
         tracing::info!(
             "D-Bus ResetUsage {interface}: {before} bytes counted, counting starts again from zero"
@@ -244,7 +255,8 @@ impl Engine {
         let index = self.known_interface(name)?;
         let in_force = self.matched_rule(index).cloned();
         let layer = self
-            .dbus_layer
+            .layers
+            .dbus
             .with_interface_edit(name, in_force.as_ref(), &edit);
         self.apply_layer(layer, why, by).await
     }

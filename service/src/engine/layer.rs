@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use mptcp_policy::{InterfaceRule, Policy, PolicySource};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{PolicyFiles, PolicyLocation};
 use crate::store::StateDir;
 
 /// The file beside the layer with who changed its entries and when.
@@ -51,6 +52,21 @@ impl SetBy {
 /// (`name = "wlan0"`, `type = cellular`).
 pub type Changes = BTreeMap<String, SetBy>;
 
+/// The policy's sources: where the files are, the files as read at start or
+/// the last reload (D-Bus changes are merged over these, never over a fresh
+/// read of the disk), and the D-Bus layer on top.
+pub struct Layers {
+    pub location: PolicyLocation,
+    pub files: PolicyFiles,
+    /// Whether the D-Bus layer is saved in (and was read from) the state
+    /// directory.
+    pub persist: bool,
+    /// Who changed which entry of the D-Bus layer, and when.
+    pub changes: Changes,
+    /// The changes made over D-Bus: the top policy layer.
+    pub dbus: Policy,
+}
+
 /// The saved layer, or an empty one. A corrupt file is reported and kept
 /// aside; the daemon starts without it rather than not at all.
 pub fn load(state: &StateDir) -> Policy {
@@ -81,11 +97,12 @@ pub fn load(state: &StateDir) -> Policy {
 /// At start: the state directory in use, then the D-Bus layer (when this
 /// run has one), who changed it, and the effective policy — each layer
 /// logged with its path.
+/// The layers and the effective policy at start.
 pub fn load_at_start(
     choice: &crate::cli::StateChoice,
     state: &StateDir,
-    location: &crate::config::PolicyLocation,
-) -> Result<(Policy, Changes, crate::config::PolicyFiles, Policy), crate::config::LoadError> {
+    location: PolicyLocation,
+) -> Result<(Layers, Policy), crate::config::LoadError> {
     tracing::info!(
         "state directory {}{}",
         choice.dir.display(),
@@ -103,7 +120,14 @@ pub fn load_at_start(
     let files = location.read()?;
     let mut policy = files.merge_logged(source(state, &layer).as_ref(), "start")?;
     annotate(&mut policy, state, &changes);
-    Ok((layer, changes, files, policy))
+    let layers = Layers {
+        location,
+        files,
+        persist: choice.dbus_layer,
+        changes,
+        dbus: layer,
+    };
+    Ok((layers, policy))
 }
 
 /// The layer as a policy source for merging; None when nothing was

@@ -18,80 +18,66 @@ mod steer;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use budget::Counting;
+use layer::Layers;
 use mptcp_policy::jiff::ZonedDateTime;
 use mptcp_policy::{evaluate, InterfaceVerdict, OnExit, Policy};
 use mptcp_policy_netlink::link::{LinkEvent, LinkWatch};
 use mptcp_policy_netlink::pm::{PmError, PmHandle};
+use networkmanager::Nm;
+use paths::PathHealth;
 use pm_events::{PmEventSource, PmInput};
-use tokio::signal::unix::{signal, SignalKind};
+use steer::Userspace;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::bus::Bus;
+use crate::apps::Apps;
+use crate::bus::Publisher;
 use crate::cli::Args;
 use crate::config::PolicyLocation;
 use crate::connections::{ConnChange, ConnectionTable};
-use crate::control::EngineHandle;
-use crate::health::HealthMonitor;
+use crate::control::{Command, EngineHandle};
+use crate::health::{HealthEvent, HealthMonitor};
 use crate::links::LinkTable;
+use crate::networkmanager::NmEvent;
 use crate::preflight;
 use crate::reconcile::{Outcome, Reconciler};
 use crate::store::StateDir;
-use crate::usage::Usage;
-use crate::userspace::UserspacePm;
-use mptcp_policy::Health;
-use std::collections::BTreeMap;
 
+/// The one owner of the daemon's state; each part has one job.
 struct Engine {
-    location: PolicyLocation,
-    /// The files as read at start or the last reload: D-Bus changes are
-    /// merged over these, never over a fresh read of the disk.
-    files: crate::config::PolicyFiles,
-    state: StateDir,
-    /// Whether the D-Bus layer is saved in (and was read from) `state`.
-    persist_layer: bool,
-    /// Who changed which entry of the D-Bus layer, and when.
-    layer_changes: layer::Changes,
-    /// The changes made over D-Bus: the top policy layer (persisted).
-    dbus_layer: Policy,
-    /// The effective policy: files + `dbus_layer`.
+    /// The policy's sources (files and the D-Bus layer).
+    layers: Layers,
+    /// The effective policy: files + the D-Bus layer.
     policy: Policy,
+    state: StateDir,
     table: LinkTable,
     reconciler: Reconciler,
     verdicts: Vec<InterfaceVerdict>,
     conns: ConnectionTable,
-    bus: Option<Bus>,
-    usage: Usage,
-    /// When the usage was last saved, and whether it changed since.
-    usage_saved: Instant,
-    usage_dirty: bool,
-    /// When usage was last published (at most once a second while data flows).
-    usage_published: Instant,
-    /// Usage grew since it was last published.
-    usage_unpublished: bool,
-    /// Counter ticks so far (subflow counters are read every few).
-    ticks: u64,
-    subflow_bytes: crate::subflow_bytes::SubflowBytes,
-    diag_warned: bool,
-    /// Budget state per interface as of the last evaluation.
-    budget_states: BTreeMap<String, mptcp_policy::BudgetState>,
-    /// The path health monitor (None when it could not start).
-    health: Option<HealthMonitor>,
-    /// Health per monitored interface, and the paths demoted as stalled
-    /// with the evidence of the stall (an input of `evaluate`).
-    health_states: BTreeMap<String, Health>,
-    stalled: BTreeMap<String, String>,
+    counting: Counting,
+    health: PathHealth,
+    nm: Nm,
+    userspace: Userspace,
+    /// cgroups put on MPTCP through the BPF hook.
+    apps: Apps,
+    /// The bus task's queue (None with `--no-dbus`).
+    bus: Option<Publisher>,
     /// `--dry-run`: print commands, change nothing (the path manager sysctl
     /// included).
     dry_run: bool,
-    /// The userspace path manager, while it is in force.
-    userspace: Option<UserspacePm>,
-    /// Paths connections may use (userspace PM), from the last evaluation.
-    paths: Vec<mptcp_policy::PathChoice>,
-    /// Lowest smoothed RTT of each interface's subflows, µs.
-    path_rtt: BTreeMap<String, u32>,
-    /// NetworkManager's hints per interface (watcher and hook).
-    nm_hints: crate::networkmanager::HintTable,
-    /// The NetworkManager watcher (None without the bus).
-    nm_watcher: Option<crate::networkmanager::NmWatcher>,
+}
+
+/// What the engine waits on, besides its own timer.
+struct Sources {
+    watch: LinkWatch,
+    pm_events: PmEventSource,
+    commands: tokio::sync::mpsc::Receiver<Command>,
+    health: tokio::sync::mpsc::Receiver<HealthEvent>,
+    nm: tokio::sync::mpsc::Receiver<NmEvent>,
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+    usr1: Signal,
 }
 
 /// How often the byte counters are read (they change without
@@ -105,12 +91,23 @@ const USAGE_SAVE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let Some((mut engine, sources)) = start(args).await? else {
+        return Ok(());
+    };
+    let result = serve(&mut engine, sources).await;
+    engine.on_exit().await;
+    result
+}
+
+/// Reads the policy, opens the kernel's sockets, applies the policy once and
+/// goes on the bus. None for `--check` (the policy printed, nothing started).
+async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
     // First of all: a SIGTERM during start-up must end the daemon through
     // its orderly exit, not the default action.
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let hup = signal(SignalKind::hangup())?;
+    let term = signal(SignalKind::terminate())?;
+    let int = signal(SignalKind::interrupt())?;
+    let usr1 = signal(SignalKind::user_defined1())?;
     let location = match &args.config {
         Some(file) => PolicyLocation::Single(file.clone()),
         None => PolicyLocation::Layered {
@@ -121,11 +118,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let choice = args.state_choice();
     let state = StateDir::open(&choice.dir)?;
-    let (dbus_layer, layer_changes, files, policy) =
-        layer::load_at_start(&choice, &state, &location)?;
+    let (layers, policy) = layer::load_at_start(&choice, &state, location)?;
     if args.check {
         print!("{}", policy.to_toml());
-        return Ok(());
+        return Ok(None);
     }
     preflight::check_mptcp_enabled()?;
     let pm = PmHandle::connect().await.map_err(|e| match e {
@@ -134,88 +130,86 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ),
         other => anyhow::Error::new(other).context("cannot open the mptcp_pm netlink socket"),
     })?;
-    let (mut watch, snapshot) = LinkWatch::open()
+    let (watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
-    let mut pm_events = PmEventSource::open(args.event_buffer).await;
+    let pm_events = PmEventSource::open(args.event_buffer).await;
     let reconciler = Reconciler::start(pm, state.clone(), args.dry_run)
         .await
         .context("cannot read the kernel's MPTCP endpoints and limits")?;
-    let (handle, mut commands) = EngineHandle::new(64);
+    let (handle, commands) = EngineHandle::new(64);
     let mut engine = Engine {
-        location,
-        files,
-        state: state.clone(),
-        persist_layer: choice.dbus_layer,
-        dbus_layer,
-        layer_changes,
+        layers,
         policy,
+        counting: Counting::new(state.load_usage()),
+        state,
         table: LinkTable::from_snapshot(snapshot),
         reconciler,
         verdicts: Vec::new(),
         conns: ConnectionTable::default(),
+        health: PathHealth::default(),
+        nm: Nm::default(),
+        userspace: Userspace::default(),
+        apps: Apps::load(&choice.dir, args.cgroup_root.clone()),
         bus: None,
-        usage: state.load_usage(),
-        usage_saved: Instant::now(),
-        usage_dirty: false,
-        usage_published: Instant::now(),
-        usage_unpublished: false,
-        ticks: 0,
-        subflow_bytes: Default::default(),
-        diag_warned: false,
-        budget_states: Default::default(),
-        health: None,
-        health_states: BTreeMap::new(),
-        stalled: BTreeMap::new(),
         dry_run: args.dry_run,
-        userspace: None,
-        paths: Vec::new(),
-        path_rtt: BTreeMap::new(),
-        nm_hints: Default::default(),
-        nm_watcher: None,
     };
-    let (health_tx, mut health_rx) = tokio::sync::mpsc::channel(64);
+    let (health_tx, health) = tokio::sync::mpsc::channel(64);
     match HealthMonitor::spawn(health_tx) {
-        Ok(m) => engine.health = Some(m),
+        Ok(m) => engine.health.monitor = Some(m),
         Err(e) => tracing::warn!("path health monitoring off: cannot start its thread: {e}"),
     }
     engine.reconcile("start", None).await;
-    // Probes and loads the BPF path; lives (program attached) until exit.
-    let apps = crate::apps::Apps::start(&choice.dir, args.cgroup_root.clone(), args.dry_run);
+    // After the first endpoints: the probe parses the kernel's BTF. The
+    // program lives (attached) until exit.
+    engine.apps.start_program(args.dry_run);
     if !args.no_dbus {
-        engine.bus = Some(Bus::start(handle.clone(), engine.manager_view(), apps.clone()).await?);
-        engine.publish().await;
+        engine.bus = Some(crate::bus::start(handle, engine.manager_view()).await?);
+        engine.publish();
     }
     // Connections open before a (re)start: listed on the bus and, under the
     // userspace path manager, steered again.
     engine.resync_connections(false).await;
-    let (nm_tx, mut nm_rx) = tokio::sync::mpsc::channel(64);
+    let (nm_tx, nm) = tokio::sync::mpsc::channel(64);
     if !args.no_dbus {
-        engine.nm_watcher = Some(crate::networkmanager::spawn(nm_tx));
+        engine.nm.watcher = Some(crate::networkmanager::spawn(nm_tx));
     }
     tracing::info!(dry_run = args.dry_run, "ready");
+    let sources = Sources {
+        watch,
+        pm_events,
+        commands,
+        health,
+        nm,
+        hup,
+        term,
+        int,
+        usr1,
+    };
+    Ok(Some((engine, sources)))
+}
 
+/// Handles what arrives, one thing at a time, until SIGTERM/SIGINT.
+async fn serve(engine: &mut Engine, mut s: Sources) -> anyhow::Result<()> {
     let mut counters = tokio::time::interval(COUNTER_INTERVAL);
     counters.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            event = watch.next() => {
+            event = s.watch.next() => {
                 let event = event.context("rtnetlink watch ended")?;
-                engine.on_link_event(event, &mut watch).await;
+                engine.on_link_event(event, &mut s.watch).await;
             }
-            input = pm_events.next() => engine.on_pm_event(input).await,
-            Some(command) = commands.recv() => engine.on_command(command).await,
-            Some(event) = health_rx.recv() => engine.on_health(event).await,
-            Some(event) = nm_rx.recv() => engine.on_nm_event(event).await,
-            _ = counters.tick() => engine.on_counters(&watch).await,
-            _ = hup.recv() => engine.on_reload().await,
-            _ = usr1.recv() => engine.log_stats(),
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            input = s.pm_events.next() => engine.on_pm_event(input).await,
+            Some(command) = s.commands.recv() => engine.on_command(command).await,
+            Some(event) = s.health.recv() => engine.on_health(event).await,
+            Some(event) = s.nm.recv() => engine.on_nm_event(event).await,
+            _ = counters.tick() => engine.on_counters(&s.watch).await,
+            _ = s.hup.recv() => engine.on_reload().await,
+            _ = s.usr1.recv() => engine.log_stats(),
+            _ = s.term.recv() => return Ok(()),
+            _ = s.int.recv() => return Ok(()),
         }
     }
-    engine.on_exit().await;
-    Ok(())
 }
 
 impl Engine {
@@ -270,13 +264,13 @@ impl Engine {
                 }
                 // Userspace PM bookkeeping first: a new connection object
                 // shows its mode from the start.
-                let replan = match self.userspace.as_mut() {
+                let replan = match self.userspace.pm.as_mut() {
                     Some(u) => u.on_event(&e, &self.policy),
                     None => None,
                 };
                 let table = &self.table;
                 let endpoints = self.reconciler.endpoints();
-                let userspace = self.userspace.as_ref();
+                let userspace = self.userspace.pm.as_ref();
                 let token = e.token;
                 let local = |ip, idx| {
                     // userspace PM: the flag we asked for; in-kernel: the endpoint's
@@ -299,7 +293,7 @@ impl Engine {
                     }
                 }
                 if let Some(change) = change {
-                    self.publish_connection(&change).await;
+                    self.publish_connection(&change);
                 }
                 if let Some(token) = replan {
                     self.steer(Some(vec![token])).await;
@@ -322,6 +316,7 @@ impl Engine {
     fn log_stats(&self) {
         let s = self
             .userspace
+            .pm
             .as_ref()
             .map(|u| (u.len(), u.stats))
             .unwrap_or_default();
@@ -349,25 +344,25 @@ impl Engine {
 
     /// Re-reads the files (with the D-Bus layer on top) and applies them.
     async fn reload(&mut self) -> Result<Outcome, crate::config::LoadError> {
-        let files = self.location.read()?;
+        let files = self.layers.location.read()?;
         let mut policy = files.merge_logged(
-            layer::source(&self.state, &self.dbus_layer).as_ref(),
+            layer::source(&self.state, &self.layers.dbus).as_ref(),
             "reload",
         )?;
-        self.files = files;
-        layer::annotate(&mut policy, &self.state, &self.layer_changes);
+        self.layers.files = files;
+        layer::annotate(&mut policy, &self.state, &self.layers.changes);
         tracing::info!("policy reloaded");
         self.policy = policy;
         let outcome = self.reconcile("policy reloaded", None).await;
-        self.policy_changed().await;
+        self.policy_changed();
         Ok(outcome)
     }
 
     fn save_usage(&mut self) {
-        match self.state.save_usage(&self.usage) {
+        match self.state.save_usage(&self.counting.usage) {
             Ok(()) => {
-                self.usage_saved = Instant::now();
-                self.usage_dirty = false;
+                self.counting.saved = Instant::now();
+                self.counting.dirty = false;
             }
             Err(e) => tracing::error!("cannot save the counted usage: {e}"),
         }
@@ -375,7 +370,7 @@ impl Engine {
 
     async fn on_exit(&mut self) {
         self.save_usage();
-        if let Some(u) = self.userspace.take() {
+        if let Some(u) = self.userspace.pm.take() {
             u.stop();
         }
         match self.policy.general.on_exit {
@@ -402,21 +397,21 @@ impl Engine {
         let now = ZonedDateTime::now();
         let mut observed = observed;
         for i in &mut observed.interfaces {
-            i.usage = Some(self.usage.input(&i.name));
-            i.hints = self.nm_hints.policy_hints(&i.name);
+            i.usage = Some(self.counting.usage.input(&i.name));
+            i.hints = self.nm.hints.policy_hints(&i.name);
             // A stalled path gets no endpoint (like a link that went down):
             // its subflows close and the data moves at once.
-            i.stalled = self.stalled.get(&i.name).cloned();
+            i.stalled = self.health.stalled.get(&i.name).cloned();
         }
         let desired = evaluate(&self.policy, &observed, &now);
         self.sync_path_manager();
-        if self.userspace.is_some() {
+        if self.userspace.pm.is_some() {
             // Connections first: a dead path's subflows close at once; the
             // endpoint deletes below wait for an RCU grace period each.
-            self.paths = self.paths_from(&desired);
+            self.userspace.paths = self.paths_from(&desired);
             self.steer(None).await;
         }
-        self.budget_states = budget::states_of(&desired);
+        self.counting.budget_states = budget::states_of(&desired);
         self.log_verdict_changes(&desired.interfaces);
         for left in &desired.left_out {
             tracing::warn!(
@@ -443,7 +438,7 @@ impl Engine {
                 "reacted to: {why}"
             );
         }
-        self.publish().await;
+        self.publish();
         self.update_health_paths();
         outcome
     }

@@ -9,6 +9,14 @@ use super::Engine;
 use crate::control::CommandError;
 use crate::networkmanager::{parse_notify, NmEvent};
 
+/// NetworkManager's side: its hints per interface (watcher and hook) and
+/// the watcher (None without the bus).
+#[derive(Default)]
+pub(super) struct Nm {
+    pub hints: crate::networkmanager::HintTable,
+    pub watcher: Option<crate::networkmanager::NmWatcher>,
+}
+
 impl Engine {
     /// Hands NetworkManager's device types to the link table (type inference).
     pub(super) fn sync_nm_types(&mut self) {
@@ -16,7 +24,7 @@ impl Engine {
             .table
             .names()
             .into_iter()
-            .filter_map(|n| Some((n.clone(), self.nm_hints.device_type(&n)?.value)))
+            .filter_map(|n| Some((n.clone(), self.nm.hints.device_type(&n)?.value)))
             .collect();
         self.table.set_nm_types(types);
     }
@@ -30,20 +38,20 @@ impl Engine {
         }
         let (changes, at, why) = match event {
             NmEvent::Devices { devices, at, why } => {
-                (self.nm_hints.apply_devices(&devices), Some(at), why)
+                (self.nm.hints.apply_devices(&devices), Some(at), why)
             }
             NmEvent::Device { device, at, why } => {
-                (self.nm_hints.apply_device(&device), Some(at), why)
+                (self.nm.hints.apply_device(&device), Some(at), why)
             }
             NmEvent::Gone => (
-                self.nm_hints.forget_watcher(),
+                self.nm.hints.forget_watcher(),
                 None,
                 "NetworkManager left the bus".to_string(),
             ),
         };
         if changes.is_empty() {
             // The foreign endpoints' origin may still have changed.
-            self.publish().await;
+            self.publish();
             return;
         }
         let why = format!("{why}: {}", changes.join("; "));
@@ -68,7 +76,7 @@ impl Engine {
             .into_iter()
             .filter(|name| self.table.by_name(name).is_some_and(|l| l.usable()))
             .collect();
-        let changes = self.nm_hints.apply_notify(&n, &up);
+        let changes = self.nm.hints.apply_notify(&n, &up);
         let event = match (n.interface.as_str(), n.connection.as_str()) {
             ("", "") => format!("NetworkManager hook: {action}"),
             ("", c) => format!("NetworkManager hook: {action} ({c})"),
@@ -77,7 +85,7 @@ impl Engine {
         };
         // NetworkManager's own per-device view confirms (or corrects) what
         // the hook said; the hook is the fast path, the watcher the truth.
-        if let Some(w) = &self.nm_watcher {
+        if let Some(w) = &self.nm.watcher {
             w.refresh(event.clone());
         }
         if changes.is_empty() {

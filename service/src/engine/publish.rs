@@ -1,6 +1,5 @@
-//! Turning the engine's state into the published views, and handing them to
-//! the bus adapter (when there is one). Publishing failures are logged, never
-//! fatal: the kernel side matters more than the bus.
+//! Turning the engine's state into the published views, and queueing them
+//! for the bus task (when there is one): the engine never waits for D-Bus.
 
 use mptcp_policy::{InterfaceRule, TypeSource};
 
@@ -9,7 +8,9 @@ use mptcp_policy_dbus::networkmanager::ORIGIN_NETWORKMANAGER;
 use super::budget::state_name;
 
 use super::Engine;
+use crate::bus::Publication;
 use crate::connections::ConnChange;
+use crate::control::{CommandError, Reply};
 use crate::views::{InterfaceView, ManagerView};
 
 fn type_source_name(s: TypeSource) -> &'static str {
@@ -26,6 +27,8 @@ impl Engine {
     pub(super) fn manager_view(&self) -> ManagerView {
         let limits = self.reconciler.limits().unwrap_or(self.policy.limits);
         ManagerView {
+            bpf_status: self.apps.bpf_status(),
+            enabled_cgroups: self.apps.enabled(),
             path_manager: self.path_manager_in_force().to_string(),
             policy_summary: self
                 .verdicts
@@ -39,7 +42,7 @@ impl Engine {
                 .foreign()
                 .map(|e| {
                     let iface = self.table.interface_of(e.addr, e.ifindex);
-                    let origin = if self.nm_hints.is_activated(&iface) {
+                    let origin = if self.nm.hints.is_activated(&iface) {
                         ORIGIN_NETWORKMANAGER
                     } else {
                         ""
@@ -77,7 +80,7 @@ impl Engine {
                 Some(InterfaceView {
                     name: v.name.clone(),
                     kind: v.kind.to_string(),
-                    type_source: match (source, self.nm_hints.device_type(&v.name)) {
+                    type_source: match (source, self.nm.hints.device_type(&v.name)) {
                         (TypeSource::NetworkManager, Some(hint)) => hint.source.to_string(),
                         _ => type_source_name(source).to_string(),
                     },
@@ -96,8 +99,8 @@ impl Engine {
                         .collect(),
                     addresses,
                     metered: v.metered,
-                    bytes_used: self.usage.bytes(&v.name),
-                    mptcp_bytes_used: self.usage.mptcp_bytes(&v.name),
+                    bytes_used: self.counting.usage.bytes(&v.name),
+                    mptcp_bytes_used: self.counting.usage.mptcp_bytes(&v.name),
                     rx_bytes: link.rx_bytes,
                     tx_bytes: link.tx_bytes,
                     budget_bytes: rule.and_then(|r| r.budget.as_ref()).map_or(0, |b| b.bytes),
@@ -119,27 +122,22 @@ impl Engine {
                         .as_ref()
                         .map(|b| b.period.end.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
                         .unwrap_or_default(),
-                    hints: self.nm_hints.published(&v.name),
+                    hints: self.nm.hints.published(&v.name),
                 })
             })
             .collect()
     }
 
     /// Publishes the manager and interface views.
-    pub(super) async fn publish(&mut self) {
-        let manager = self.manager_view();
-        let interfaces = self.interface_views();
-        let Some(bus) = self.bus.as_mut() else { return };
-        if let Err(e) = bus.publish_manager(manager).await {
-            tracing::warn!("D-Bus: cannot publish the manager's properties: {e}");
-        }
-        if let Err(e) = bus.publish_interfaces(interfaces).await {
-            tracing::warn!("D-Bus: cannot publish interface objects: {e}");
+    pub(super) fn publish(&self) {
+        if let Some(bus) = &self.bus {
+            bus.send(Publication::Manager(self.manager_view()));
+            bus.send(Publication::Interfaces(self.interface_views()));
         }
     }
 
-    pub(super) async fn publish_connection(&self, change: &ConnChange) {
-        let Some(bus) = self.bus.as_ref() else { return };
+    pub(super) fn publish_connection(&self, change: &ConnChange) {
+        let Some(bus) = &self.bus else { return };
         let token = match change {
             ConnChange::Created(v) | ConnChange::Established(v) => v.token,
             ConnChange::Closed(t) | ConnChange::Notes(t) => *t,
@@ -148,15 +146,31 @@ impl Engine {
             | ConnChange::SubflowPriority(t, _) => *t,
             ConnChange::Announced { token, .. } | ConnChange::Removed { token, .. } => *token,
         };
-        if let Err(e) = bus.publish_connection(change, self.conns.get(token)).await {
-            tracing::warn!("D-Bus: cannot publish connection {token}: {e}");
+        bus.send(Publication::Connection(Box::new((
+            change.clone(),
+            self.conns.get(token).cloned(),
+        ))));
+    }
+
+    pub(super) fn policy_changed(&self) {
+        if let Some(bus) = &self.bus {
+            bus.send(Publication::PolicyChanged);
         }
     }
 
-    pub(super) async fn policy_changed(&self) {
-        if let Some(bus) = self.bus.as_ref() {
-            if let Err(e) = bus.policy_changed().await {
-                tracing::warn!("D-Bus: cannot signal PolicyChanged: {e}");
+    /// Answers a command once what it changed is published, so the caller
+    /// reads its change on the bus when its call returns.
+    pub(super) fn answer<T: Send + 'static>(
+        &self,
+        reply: Reply<T>,
+        result: Result<T, CommandError>,
+    ) {
+        match &self.bus {
+            Some(bus) => bus.then(move || {
+                let _ = reply.send(result);
+            }),
+            None => {
+                let _ = reply.send(result);
             }
         }
     }

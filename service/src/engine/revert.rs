@@ -29,7 +29,7 @@ impl Engine {
         if self.table.by_name(target).is_none() {
             if let Ok(kind) = InterfaceType::from_str(target) {
                 // Type entries are made by SetInterfaceRole and hold a role only.
-                let Some(layer) = self.dbus_layer.without_type_entry(kind) else {
+                let Some(layer) = self.layers.dbus.without_type_entry(kind) else {
                     tracing::info!("{why}: nothing was set over D-Bus for type {kind}");
                     return Ok(());
                 };
@@ -37,7 +37,7 @@ impl Engine {
             }
         }
         let index = self.known_interface(target)?;
-        let Some(without) = self.dbus_layer.without_entry_of(target) else {
+        let Some(without) = self.layers.dbus.without_entry_of(target) else {
             tracing::info!("{why}: nothing was set over D-Bus for {target}");
             return Ok(());
         };
@@ -48,7 +48,8 @@ impl Engine {
             .map_or(InterfaceType::Other, |v| v.kind);
         let fallback = self.fallback_entry(&without, target, kind)?;
         match self
-            .dbus_layer
+            .layers
+            .dbus
             .with_reverted(target, setting, fallback.as_ref())
         {
             Some(layer) => self.apply_layer(layer, &why, by).await,
@@ -65,6 +66,7 @@ impl Engine {
         kind: InterfaceType,
     ) -> Result<Option<InterfaceRule>, CommandError> {
         let policy = self
+            .layers
             .files
             .merge(layer::source(&self.state, without).as_ref())
             .map_err(|e| CommandError::InvalidPolicy(e.to_string()))?;

@@ -10,26 +10,35 @@ use super::Engine;
 use crate::connections::ConnChange;
 use crate::userspace::UserspacePm;
 
+/// The userspace path manager while it is in force, and the paths
+/// connections may use.
+#[derive(Default)]
+pub(super) struct Userspace {
+    pub pm: Option<UserspacePm>,
+    /// From the last evaluation.
+    pub paths: Vec<PathChoice>,
+}
+
 impl Engine {
     /// Starts or stops the userspace PM as the policy asks. A kernel that
     /// refuses the switch leaves the in-kernel PM (endpoints) in charge,
     /// with the reason logged and `PathManager` telling the truth.
     pub(super) fn sync_path_manager(&mut self) {
         let want = self.policy.general.path_manager == PathManager::Userspace && !self.dry_run;
-        match (want, self.userspace.is_some()) {
+        match (want, self.userspace.pm.is_some()) {
             (true, false) => match UserspacePm::start(&self.state) {
                 Ok(u) => {
                     tracing::info!(
                         "userspace path manager on: each new MPTCP connection is steered by [[rule]] mode"
                     );
-                    self.userspace = Some(u);
+                    self.userspace.pm = Some(u);
                 }
                 Err(e) => tracing::error!(
                     "cannot switch to the userspace path manager: {e}; the in-kernel path manager (endpoints) stays in charge"
                 ),
             },
             (false, true) => {
-                if let Some(u) = self.userspace.take() {
+                if let Some(u) = self.userspace.pm.take() {
                     u.stop();
                 }
             }
@@ -39,7 +48,7 @@ impl Engine {
 
     /// The name `PathManager` publishes: what is in force, not what was asked.
     pub(super) fn path_manager_in_force(&self) -> &'static str {
-        if self.userspace.is_some() {
+        if self.userspace.pm.is_some() {
             "userspace"
         } else {
             "kernel"
@@ -69,8 +78,8 @@ impl Engine {
                 } else {
                     Role::Preferred
                 },
-                degraded: self.health_states.get(&ep.ifname) == Some(&Health::Suspect),
-                rtt_us: self.path_rtt.get(&ep.ifname).copied(),
+                degraded: self.health.states.get(&ep.ifname) == Some(&Health::Suspect),
+                rtt_us: self.health.rtt.get(&ep.ifname).copied(),
                 promotable: ep.flags.backup && promotable(ep.ifindex),
             })
             .collect()
@@ -79,14 +88,14 @@ impl Engine {
     /// Re-marks path degradation from the current health states (interactive
     /// mode reacts to `suspect` before a stall).
     pub(super) fn refresh_path_health(&mut self) {
-        for p in &mut self.paths {
-            p.degraded = self.health_states.get(&p.ifname) == Some(&Health::Suspect);
+        for p in &mut self.userspace.paths {
+            p.degraded = self.health.states.get(&p.ifname) == Some(&Health::Suspect);
         }
     }
 
     /// Plans and applies the given connections (all when `None`).
     pub(super) async fn steer(&mut self, tokens: Option<Vec<u32>>) {
-        let Some(us) = self.userspace.as_mut() else {
+        let Some(us) = self.userspace.pm.as_mut() else {
             return;
         };
         let tokens = tokens.unwrap_or_else(|| us.tokens());
@@ -94,10 +103,10 @@ impl Engine {
         let mut flag_changes = Vec::new();
         let mut notes = Vec::new();
         for token in tokens {
-            let Some(plan) = us.plan(token, &self.paths) else {
+            let Some(plan) = us.plan(token, &self.userspace.paths) else {
                 continue;
             };
-            notes.extend(us.note_plan(token, &plan, &self.paths));
+            notes.extend(us.note_plan(token, &plan, &self.userspace.paths));
             if plan.ops.is_empty() {
                 continue;
             }
@@ -105,25 +114,25 @@ impl Engine {
         }
         for f in flag_changes {
             if let Some(change) = self.conns.set_backup(f.token, f.local, f.remote, f.backup) {
-                self.publish_connection(&change).await;
+                self.publish_connection(&change);
             }
         }
         for n in notes {
             if let Some(change) = self.conns.set_notes(n.token, &n.promoted, &n.constraint) {
-                self.publish_connection(&change).await;
+                self.publish_connection(&change);
             }
         }
     }
 
     /// The mode and deciding rule of a connection, for its D-Bus object.
     pub(super) fn mode_of(&self, token: u32) -> Option<(String, String)> {
-        let m = self.userspace.as_ref()?.get(token)?;
+        let m = self.userspace.pm.as_ref()?.get(token)?;
         Some((m.mode.to_string(), m.rule.clone()))
     }
 
     /// Interactive connections follow RTT and health changes.
     pub(super) async fn steer_interactive(&mut self) {
-        let Some(us) = self.userspace.as_ref() else {
+        let Some(us) = self.userspace.pm.as_ref() else {
             return;
         };
         let tokens = us.tokens_with_mode(mptcp_policy::Mode::Interactive);
@@ -134,7 +143,7 @@ impl Engine {
 
     /// Pending creates that timed out: plan those connections again.
     pub(super) async fn steer_expired(&mut self) {
-        let Some(us) = self.userspace.as_mut() else {
+        let Some(us) = self.userspace.pm.as_mut() else {
             return;
         };
         let expired = us.expire_pending(std::time::Instant::now());
@@ -162,7 +171,7 @@ impl Engine {
             .conns
             .resync(&dump, &live, |ip, idx| table.interface_of(ip, idx));
         let mut taken = 0;
-        if let Some(us) = self.userspace.as_mut() {
+        if let Some(us) = self.userspace.pm.as_mut() {
             let (t, gone) = us.resync(&dump, &live, &self.policy, after_lost_events);
             taken = t.len();
             if after_lost_events {
@@ -184,9 +193,9 @@ impl Engine {
                     v.rule = rule;
                 }
             }
-            self.publish_connection(&change).await;
+            self.publish_connection(&change);
         }
-        if taken > 0 || self.userspace.is_some() {
+        if taken > 0 || self.userspace.pm.is_some() {
             self.steer(None).await;
         }
     }
@@ -203,9 +212,9 @@ impl Engine {
             let e = rtt.entry(name).or_insert(s.rtt_us);
             *e = (*e).min(s.rtt_us);
         }
-        self.path_rtt = rtt;
-        for p in &mut self.paths {
-            p.rtt_us = self.path_rtt.get(&p.ifname).copied();
+        self.health.rtt = rtt;
+        for p in &mut self.userspace.paths {
+            p.rtt_us = self.health.rtt.get(&p.ifname).copied();
         }
     }
 }

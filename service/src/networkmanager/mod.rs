@@ -32,22 +32,3 @@ pub enum NmEvent {
     /// NetworkManager left the bus.
     Gone,
 }
-
-#[cfg(test)]
-mod tests {
-    /// The pure crate keeps its own copy of the hook's words (it depends on
-    /// no D-Bus code); they must stay the contract's.
-    #[test]
-    fn the_hook_vocabulary_is_the_contracts() {
-        use mptcp_policy::networkmanager as pure;
-        use mptcp_policy_dbus::networkmanager as contract;
-        assert_eq!(pure::ACTIONS, contract::ACTIONS);
-        assert_eq!(pure::hint::ALL, contract::hint::ALL);
-        assert_eq!(pure::hint::METERED, contract::hint::METERED);
-        assert_eq!(
-            pure::source::NETWORKMANAGER,
-            contract::source::NETWORKMANAGER
-        );
-        assert_eq!(pure::source::HOOK, contract::source::HOOK);
-    }
-}
