@@ -317,7 +317,7 @@ fn apply_hints(
 }
 
 /// How much a role uses an interface: preferred 2 > backup 1 > off 0.
-fn rank(role: Role) -> u8 {
+pub(crate) fn rank(role: Role) -> u8 {
     match role {
         Role::Preferred => 2,
         Role::Backup => 1,

@@ -39,6 +39,7 @@ mod observed;
 mod parse;
 mod plan;
 mod raw;
+pub mod schedule;
 mod size;
 mod types;
 mod write;

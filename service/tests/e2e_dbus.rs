@@ -266,6 +266,10 @@ fn roles_budgets_and_usage_survive_a_restart() {
     wait_endpoints(&env.tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
     env.manager(async |m| {
         m.set_interface_role("wlan0", "backup").await?;
+        // Preferred: spending its budget would demote it, so its counters
+        // are read while the ping runs (a budgeted link whose demotion
+        // changes nothing is read only now and then; mptcp_policy::schedule).
+        m.set_interface_role("wwan0", "preferred").await?;
         m.set_budget("wwan0", 5 << 20, "monthly").await?;
         m.set_metered("wwan0", true).await
     })

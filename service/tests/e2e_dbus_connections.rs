@@ -188,6 +188,11 @@ fn budget_warning_and_exhaustion_are_signalled_once() {
         let conn = env.bus.connect().await.expect("bus");
         let m = ManagerProxy::new(&conn).await.expect("proxy");
         let mut signals = m.inner().receive_all_signals().await.expect("subscribe");
+        // Preferred: spending the budget demotes it, so its counters are
+        // read while traffic could reach that (mptcp_policy::schedule).
+        m.set_interface_role("wwan0", "preferred")
+            .await
+            .expect("SetInterfaceRole");
         // 200 kB; SetBudget warns at 80 % by default.
         m.set_budget("wwan0", 200_000, "monthly")
             .await
@@ -263,6 +268,11 @@ fn usage_changes_are_published_at_most_once_a_second() {
             .path(mptcp_policy_dbus::names::interface_path("wwan0"))
             .build()
             .expect("match rule");
+        // Counters are read only while something needs them: a budget
+        // whose spending would demote the (preferred) link.
+        let m = ManagerProxy::new(&conn).await.expect("proxy");
+        m.set_interface_role("wwan0", "preferred").await.expect("SetInterfaceRole");
+        m.set_budget("wwan0", 1 << 30, "monthly").await.expect("SetBudget");
         let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, None).await.expect("match");
         let ns = env.tb.client_ns().to_string();
         let start = std::time::Instant::now();

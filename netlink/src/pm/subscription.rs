@@ -8,7 +8,9 @@
 use std::collections::VecDeque;
 use std::os::fd::AsRawFd;
 
-use netlink_sys::{protocols::NETLINK_GENERIC, AsyncSocket, AsyncSocketExt, TokioSocket};
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use super::constants::MPTCP_PM_EV_GRP_NAME;
 use super::error::PmError;
@@ -20,12 +22,15 @@ use super::handle::PmHandle;
 pub const EVENT_RCVBUF: usize = 8 << 20;
 
 const NLMSG_HDRLEN: usize = 16;
-const ERROR_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 const GENL_HDRLEN: usize = 4;
 
 /// A live subscription to `mptcp_pm_events`.
 pub struct PmEventStream {
-    socket: TokioSocket,
+    /// Not netlink-sys's `TokioSocket`: that waits for readability only,
+    /// and an overflow with nothing queued raises only `EPOLLERR` — it
+    /// would stall the stream (or need a poll timer that wakes an idle
+    /// daemon every second). This waits for readable *or* error.
+    socket: AsyncFd<Socket>,
     family_id: u16,
     pending: VecDeque<Result<PmEvent, PmError>>,
     closed: bool,
@@ -93,13 +98,20 @@ impl PmEventStream {
             .groups
             .get(MPTCP_PM_EV_GRP_NAME)
             .ok_or(PmError::FamilyNotFound)?;
-        let mut socket = TokioSocket::new(NETLINK_GENERIC)?;
+        let mut socket = Socket::new(NETLINK_GENERIC)?;
         if let Err(e) = set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
             tracing::warn!(target: "mptcp_pm", "cannot enlarge event socket buffer: {e}");
         }
         // bind before joining the group, or nothing arrives
-        socket.socket_mut().bind_auto()?;
-        socket.socket_mut().add_membership(group)?;
+        socket.bind_auto()?;
+        socket.add_membership(group)?;
+        socket.set_non_blocking(true)?;
+        // SAFETY: the socket owns its fd, which stays open until the
+        // `AsyncFd` (which owns the socket) drops it.
+        let socket = unsafe {
+            AsyncFd::register_with_interest(socket, Interest::READABLE | Interest::ERROR)
+        }
+        .map_err(std::io::Error::from)?;
         Ok(Self {
             socket,
             family_id: family.id,
@@ -118,7 +130,7 @@ impl PmEventStream {
         let mut dropped = self.pending.len();
         self.pending.clear();
         loop {
-            match self.socket.socket_ref().recv_from_full() {
+            match self.socket.get_ref().recv_from_full() {
                 Ok((buf, _)) => {
                     let mut out = VecDeque::new();
                     decode_datagram(self.family_id, &buf, &mut out);
@@ -147,17 +159,18 @@ impl PmEventStream {
             if super::faults::event_storm().is_some() {
                 return Some(Err(PmError::Overflow));
             }
-            // An overflow with nothing queued only raises EPOLLERR, which a
-            // readable-interest wait does not see: poll the socket once a
-            // second so a pending ENOBUFS cannot stall the stream.
-            let received =
-                match tokio::time::timeout(ERROR_POLL, self.socket.recv_from_full()).await {
+            let received = match self
+                .socket
+                .ready(Interest::READABLE | Interest::ERROR)
+                .await
+            {
+                Ok(mut ready) => match ready.try_io(|fd| fd.get_ref().recv_from_full()) {
                     Ok(r) => r,
-                    Err(_) => match self.socket.socket_ref().recv_from_full() {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        r => r,
-                    },
-                };
+                    // Spurious: the readiness is cleared, wait again.
+                    Err(_would_block) => continue,
+                },
+                Err(e) => Err(e),
+            };
             match received {
                 Ok((buf, _)) => {
                     #[cfg(feature = "fault-injection")]

@@ -3,7 +3,7 @@
 //! announcing crossed thresholds, and re-evaluating the moment a budget
 //! state changes so a spent budget is enforced well within a second.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use mptcp_policy::jiff::ZonedDateTime;
@@ -49,8 +49,13 @@ pub(super) struct Counting {
     pub published: Instant,
     /// Usage grew since it was last published.
     pub unpublished: bool,
-    /// Counter ticks so far (subflow counters are read every few).
+    /// Counter readings so far (subflow counters are read every few).
     pub ticks: u64,
+    /// When the counters were last read, whether something needed them
+    /// then, and the interfaces whose counters moved at that reading.
+    pub last_read: Instant,
+    pub needed_at_last_read: bool,
+    pub moved: BTreeSet<String>,
     pub subflow_bytes: SubflowBytes,
     pub diag_warned: bool,
     /// Budget state per interface as of the last evaluation.
@@ -66,6 +71,10 @@ impl Counting {
             published: Instant::now(),
             unpublished: false,
             ticks: 0,
+            // The first reading at once, when anything needs it.
+            last_read: Instant::now() - mptcp_policy::schedule::FAST_READ,
+            needed_at_last_read: false,
+            moved: BTreeSet::new(),
             subflow_bytes: SubflowBytes::default(),
             diag_warned: false,
             budget_states: BTreeMap::new(),
@@ -74,8 +83,14 @@ impl Counting {
 }
 
 impl Engine {
-    /// Reads the counters, counts, enforces, publishes and saves now and then.
-    pub(super) async fn on_counters(&mut self, watch: &LinkWatch) {
+    /// The engine's timer ([`Engine::next_wake`]): reads the counters,
+    /// counts, enforces, publishes and saves what is due.
+    pub(super) async fn on_counters(&mut self, watch: &LinkWatch, events_subscribed: bool) {
+        self.counting.last_read = Instant::now();
+        self.counting.needed_at_last_read = mptcp_policy::schedule::next_counter_read(
+            &self.counter_needs(events_subscribed, &ZonedDateTime::now()),
+        )
+        .is_some();
         // Only the links' byte counters: addresses come with their events.
         let links = match watch.dump_links().await {
             Ok(s) => s,
@@ -88,16 +103,19 @@ impl Engine {
         let restarted = self.roll_periods(&now);
         let mut grew = false;
         let mut counted = Vec::new();
+        self.counting.moved.clear();
         for (name, total) in self.table.update_counters(&links) {
             let before = self.counting.usage.bytes(&name);
             if self.counting.usage.observe(&name, total) {
                 grew = true;
+                self.counting.moved.insert(name.clone());
                 counted.push((name, before));
             }
         }
         self.counting.ticks += 1;
         self.steer_expired().await;
-        if self.counting.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) {
+        // Subflow counters only while MPTCP connections are open.
+        if self.counting.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) && self.conns.len() > 0 {
             self.count_subflow_bytes().await;
         }
         self.counting.dirty |= grew || !restarted.is_empty();

@@ -14,6 +14,7 @@ mod pm_events;
 mod publish;
 mod revert;
 mod steer;
+mod timer;
 
 use std::time::{Duration, Instant};
 
@@ -67,7 +68,7 @@ struct Engine {
     dry_run: bool,
 }
 
-/// What the engine waits on, besides its own timer.
+/// What the engine waits on, besides its own timer ([`Engine::next_wake`]).
 struct Sources {
     watch: LinkWatch,
     pm_events: PmEventSource,
@@ -80,10 +81,6 @@ struct Sources {
     usr1: Signal,
 }
 
-/// How often the byte counters are read (they change without
-/// notifications): often enough that a spent budget is enforced well within
-/// a second of being crossed.
-const COUNTER_INTERVAL: Duration = Duration::from_millis(250);
 /// PropertiesChanged for usage at most this often.
 const USAGE_PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often counted usage is saved at most (and on exit, and on reset).
@@ -191,9 +188,8 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
 
 /// Handles what arrives, one thing at a time, until SIGTERM/SIGINT.
 async fn serve(engine: &mut Engine, mut s: Sources) -> anyhow::Result<()> {
-    let mut counters = tokio::time::interval(COUNTER_INTERVAL);
-    counters.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let wake = engine.next_wake(s.pm_events.is_subscribed());
         tokio::select! {
             event = s.watch.next() => {
                 let event = event.context("rtnetlink watch ended")?;
@@ -203,7 +199,9 @@ async fn serve(engine: &mut Engine, mut s: Sources) -> anyhow::Result<()> {
             Some(command) = s.commands.recv() => engine.on_command(command).await,
             Some(event) = s.health.recv() => engine.on_health(event).await,
             Some(event) = s.nm.recv() => engine.on_nm_event(event).await,
-            _ = counters.tick() => engine.on_counters(&s.watch).await,
+            _ = sleep_until(wake) => {
+                engine.on_counters(&s.watch, s.pm_events.is_subscribed()).await;
+            }
             _ = s.hup.recv() => engine.on_reload().await,
             _ = s.usr1.recv() => engine.log_stats(),
             _ = s.term.recv() => return Ok(()),
@@ -452,6 +450,14 @@ impl Engine {
             }
         }
         self.verdicts = now.to_vec();
+    }
+}
+
+/// Sleeps until `at`; for ever when None (the daemon waits for an event).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

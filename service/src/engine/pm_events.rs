@@ -57,6 +57,12 @@ impl PmEventSource {
         }
     }
 
+    /// Whether events arrive now (false without the subscription or while
+    /// it is being renewed).
+    pub fn is_subscribed(&self) -> bool {
+        self.stream.is_some()
+    }
+
     /// The next input. Cancel-safe at every await (used in `select!`).
     pub async fn next(&mut self) -> PmInput {
         loop {

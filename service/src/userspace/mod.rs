@@ -338,6 +338,14 @@ impl UserspacePm {
         id
     }
 
+    /// When the next pending create or re-open delay runs out.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.conns
+            .values()
+            .flat_map(|c| c.pending.iter().map(|p| p.2))
+            .min()
+    }
+
     /// Tokens with a pending create or re-open delay that ran out.
     pub fn expire_pending(&mut self, now: Instant) -> Vec<u32> {
         let mut out = Vec::new();
