@@ -75,17 +75,17 @@ fn the_next_reading_follows_what_needs_the_counters() {
             Some(FAST_READ),
         ),
         (
-            "a still budgeted link, 10 GB to go at 1 Gb/s: 80 s",
+            "a still budgeted link, 4 GB to go at 1 Gb/s: 32 s",
             CounterNeeds {
-                budgets: vec![watch(10 * GB, 125 * MB)],
+                budgets: vec![watch(4 * GB, 125 * MB)],
                 ..Default::default()
             },
-            Some(ms(80_000)),
+            Some(ms(32_000)),
         ),
         (
             "two still links: the nearer crossing decides",
             CounterNeeds {
-                budgets: vec![watch(10 * GB, 125 * MB), watch(GB, 125 * MB)],
+                budgets: vec![watch(4 * GB, 125 * MB), watch(GB, 125 * MB)],
                 ..Default::default()
             },
             Some(ms(8_000)),
@@ -114,6 +114,14 @@ fn the_next_reading_follows_what_needs_the_counters() {
                 ..Default::default()
             },
             Some(FAST_READ),
+        ),
+        (
+            "10 GB at 1 Gb/s would be 80 s: capped at a minute",
+            CounterNeeds {
+                budgets: vec![watch(10 * GB, 125 * MB)],
+                ..Default::default()
+            },
+            Some(LONGEST_IDLE_READ),
         ),
         (
             "a huge budget on a slow link: capped",

@@ -1,0 +1,355 @@
+//! `footprint-bench`: what the daemon costs a phone when nothing happens,
+//! beside Debian's mptcpd 0.12 in the same run, in the testbed's phone
+//! namespace (WiFi preferred, LTE backup; release build):
+//! start → both endpoints in the kernel, RSS and threads after 3 s, CPU time
+//! and wakeups (context switches of every thread) over an idle window, and
+//! RSS after a load of MPTCP connections opened and closed from the phone.
+//!
+//! mptcpd is taken from Debian's archive with `apt-get download` and run
+//! from a scratch directory (`dpkg -x`), so nothing is installed on the
+//! host; without network it is left out. It is started the way it adds
+//! endpoints at all (`addr_adv`, flags `subflow`, `notify-flags=existing`).
+//!
+//! Start times are read by polling `ip mptcp endpoint show` (each poll
+//! ~2 ms: the resolution of the figure, the same for every daemon).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use mptcp_policy_tests::bins::default_daemon_bin;
+use mptcp_policy_tests::bus::{BusOptions, PrivateBus};
+use mptcp_policy_tests::handover::DAEMON_POLICY;
+use mptcp_policy_tests::stats::Summary;
+use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
+use mptcp_policy_tests::{BgProcess, Testbed, TestbedOpts};
+
+#[derive(Parser)]
+#[command(about = "Idle footprint of mptcp-policyd beside mptcpd (needs root)")]
+struct Args {
+    /// Starts measured per daemon (median, min–max).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// The idle window for CPU time and wakeups, seconds.
+    #[arg(long, default_value_t = 60)]
+    idle_secs: u64,
+    /// MPTCP connections opened and closed before the last RSS reading.
+    #[arg(long, default_value_t = 10_000)]
+    connections: usize,
+    /// Leave mptcpd out.
+    #[arg(long)]
+    no_mptcpd: bool,
+    /// The daemon binary.
+    #[arg(long)]
+    daemon: Option<PathBuf>,
+}
+
+/// LTE backup with a budget whose spending turns it off: the counters are
+/// read as often as the link, at its fastest, could reach the budget.
+const BUDGET_POLICY: &str = r#"[limits]
+subflows = 4
+add_addr_accepted = 4
+[[interface]]
+type = "wifi"
+role = "preferred"
+[[interface]]
+type = "cellular"
+role = "backup"
+budget = { bytes = "10 GB", period = "monthly", when_exhausted = "off", daily_allowance = false }
+"#;
+
+/// The connection load's server (event-bench's `serve`).
+const LOAD_ADDR: &str = "10.9.0.1:7100";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Mptcpd,
+    NoDbus,
+    Bus,
+    Budget,
+}
+
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Mptcpd => "mptcpd 0.12 (`addr_adv`, flags `subflow`)",
+            Variant::NoDbus => "mptcp-policyd `--no-dbus`",
+            Variant::Bus => "mptcp-policyd on a bus",
+            Variant::Budget => "mptcp-policyd `--no-dbus`, LTE budget 10 GB (`when_exhausted = off`)",
+        }
+    }
+}
+
+struct Row {
+    variant: Variant,
+    start_ms: Vec<f64>,
+    rss_kib: u64,
+    threads: u64,
+    idle_cpu_ms: f64,
+    idle_wakeups: u64,
+    rss_after_load_kib: Option<u64>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let daemon = args.daemon.clone().unwrap_or_else(default_daemon_bin);
+    let tb = Testbed::new(TestbedOpts {
+        ipv6: false,
+        ..TestbedOpts::default()
+    })?;
+    let dir = tb.tmp_dir().to_path_buf();
+    let mptcpd = if args.no_mptcpd {
+        None
+    } else {
+        match fetch_mptcpd(&dir.join("mptcpd")) {
+            Ok(root) => Some(root),
+            Err(e) => {
+                eprintln!("mptcpd left out: {e:#}");
+                None
+            }
+        }
+    };
+    let bus = PrivateBus::start_with(&BusOptions {
+        conf_files: &[],
+        root_may_own_any: true,
+    })?;
+    let mut variants = vec![Variant::NoDbus, Variant::Bus, Variant::Budget];
+    if mptcpd.is_some() {
+        variants.insert(0, Variant::Mptcpd);
+    }
+    let mut rows = Vec::new();
+    for variant in variants {
+        eprintln!("{}", variant.label());
+        let launch = |run: usize| -> Result<BgProcess> {
+            let state = dir.join(format!("state-{run}"));
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", tb.client_ns()]);
+            match variant {
+                Variant::Mptcpd => {
+                    let root = mptcpd.as_deref().context("mptcpd")?;
+                    let lib = root.join("usr/lib/x86_64-linux-gnu");
+                    cmd.env("LD_LIBRARY_PATH", &lib)
+                        .arg(root.join("usr/libexec/mptcpd"))
+                        .arg("--log=stderr")
+                        .arg(format!("--plugin-dir={}", lib.join("mptcpd").display()))
+                        .args([
+                            "--path-manager=addr_adv",
+                            "--addr-flags=subflow",
+                            "--notify-flags=existing,skip_link_local,skip_loopback",
+                        ]);
+                }
+                _ => {
+                    let policy = dir.join(format!("policy-{run}.toml"));
+                    let text = if variant == Variant::Budget {
+                        BUDGET_POLICY
+                    } else {
+                        DAEMON_POLICY
+                    };
+                    std::fs::write(&policy, text)?;
+                    cmd.arg(&daemon).arg("--config").arg(&policy);
+                    cmd.arg("--state-dir").arg(&state);
+                    if variant == Variant::Bus {
+                        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+                    } else {
+                        cmd.arg("--no-dbus");
+                    }
+                }
+            }
+            BgProcess::spawn(&format!("daemon-{run}"), &mut cmd, &dir)
+        };
+        let mut start_ms = Vec::new();
+        for run in 0..args.runs {
+            flush_endpoints(&tb)?;
+            let t0 = Instant::now();
+            let mut d = launch(run)?;
+            wait_both_endpoints(&tb, &d)?;
+            start_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            d.stop();
+        }
+        // The idle measurement: a fresh start, 3 s to settle, then the window.
+        flush_endpoints(&tb)?;
+        let mut d = launch(args.runs)?;
+        wait_both_endpoints(&tb, &d)?;
+        std::thread::sleep(Duration::from_secs(3));
+        let pid = d.pid().context("pid")?;
+        let (rss_kib, threads) = rss_and_threads(pid)?;
+        let (cpu0, sw0) = cpu_and_switches(pid)?;
+        std::thread::sleep(Duration::from_secs(args.idle_secs));
+        let (cpu1, sw1) = cpu_and_switches(pid)?;
+        let rss_after_load_kib = if args.connections > 0 {
+            connection_load(&tb, &dir, args.connections)?;
+            std::thread::sleep(Duration::from_secs(2));
+            Some(rss_and_threads(pid)?.0)
+        } else {
+            None
+        };
+        d.stop();
+        rows.push(Row {
+            variant,
+            start_ms,
+            rss_kib,
+            threads,
+            idle_cpu_ms: (cpu1 - cpu0) as f64 / 1e6,
+            idle_wakeups: sw1.saturating_sub(sw0),
+            rss_after_load_kib,
+        });
+    }
+    flush_endpoints(&tb)?;
+    print_table(&rows, &args);
+    Ok(())
+}
+
+fn print_table(rows: &[Row], args: &Args) {
+    println!(
+        "| daemon | start → both endpoints, ms | RSS after 3 s | threads | CPU in {} s idle | wakeups in {} s idle | RSS after {} connections |",
+        args.idle_secs, args.idle_secs, args.connections
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.1} MB | {} | {:.1} ms | {} | {} |",
+            r.variant.label(),
+            Summary::cell(Summary::of(&r.start_ms)),
+            r.rss_kib as f64 / 1024.0,
+            r.threads,
+            r.idle_cpu_ms,
+            r.idle_wakeups,
+            r.rss_after_load_kib
+                .map_or("-".into(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
+        );
+    }
+}
+
+/// Debian's mptcpd 0.12 unpacked (not installed) under `dir`.
+fn fetch_mptcpd(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let ok = Command::new("apt-get")
+        .current_dir(dir)
+        .args(["download", "-q", "mptcpd", "libmptcpd3", "mptcpd-plugins", "libell0"])
+        .status()?
+        .success();
+    if !ok {
+        bail!("apt-get download mptcpd failed");
+    }
+    let root = dir.join("root");
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "deb") {
+            let st = Command::new("dpkg").arg("-x").arg(&path).arg(&root).status()?;
+            if !st.success() {
+                bail!("dpkg -x {} failed", path.display());
+            }
+        }
+    }
+    Ok(root)
+}
+
+fn endpoints(tb: &Testbed) -> Result<String> {
+    let out = Command::new("ip")
+        .args(["-n", tb.client_ns(), "mptcp", "endpoint", "show"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn flush_endpoints(tb: &Testbed) -> Result<()> {
+    let st = Command::new("ip")
+        .args(["-n", tb.client_ns(), "mptcp", "endpoint", "flush"])
+        .status()?;
+    if !st.success() {
+        bail!("ip mptcp endpoint flush failed");
+    }
+    Ok(())
+}
+
+fn wait_both_endpoints(tb: &Testbed, d: &BgProcess) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let eps = endpoints(tb)?;
+        if eps.contains(&format!("{WLAN_V4} ")) && eps.contains(&format!("{WWAN_V4} ")) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("no endpoints after 10 s: {eps}\n{}", d.stderr());
+        }
+    }
+}
+
+fn rss_and_threads(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> Result<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))
+    };
+    Ok((field("VmRSS:")?, field("Threads:")?))
+}
+
+/// CPU time (ns, `schedstat`) and context switches (voluntary and not)
+/// summed over every thread: each switch back in is a wakeup.
+fn cpu_and_switches(pid: u32) -> Result<(u64, u64)> {
+    let mut cpu = 0;
+    let mut switches = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let task = task?.path();
+        let Ok(sched) = std::fs::read_to_string(task.join("schedstat")) else {
+            continue; // the thread ended meanwhile
+        };
+        cpu += sched
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(v) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                switches += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    Ok((cpu, switches))
+}
+
+/// Opens and closes `connections` MPTCP connections from the phone, 500 at
+/// a time (event-bench's two ends).
+fn connection_load(tb: &Testbed, dir: &Path, connections: usize) -> Result<()> {
+    let bench = std::env::current_exe()?
+        .parent()
+        .context("bin dir")?
+        .join("event-bench");
+    let ready = dir.join("serve.ready");
+    let _ = std::fs::remove_file(&ready);
+    let _server = BgProcess::spawn_in_ns(
+        tb.server_ns(),
+        "serve",
+        &bench,
+        &[
+            "serve".into(),
+            "--addr".into(),
+            LOAD_ADDR.into(),
+            "--ready".into(),
+            ready.display().to_string(),
+        ],
+        dir,
+    )?;
+    mptcp_policy_tests::wait_for("server listening", Duration::from_secs(5), || {
+        Ok(ready.exists())
+    })?;
+    let st = Command::new("ip")
+        .args(["netns", "exec", tb.client_ns()])
+        .arg(&bench)
+        .args(["load", "--addr", LOAD_ADDR, "--batch", "500"])
+        .args(["--connections", &connections.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !st.success() {
+        bail!("connection load failed");
+    }
+    Ok(())
+}
