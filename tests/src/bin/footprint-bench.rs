@@ -77,7 +77,9 @@ impl Variant {
             Variant::Mptcpd => "mptcpd 0.12 (`addr_adv`, flags `subflow`)",
             Variant::NoDbus => "mptcp-policyd `--no-dbus`",
             Variant::Bus => "mptcp-policyd on a bus",
-            Variant::Budget => "mptcp-policyd `--no-dbus`, LTE budget 10 GB (`when_exhausted = off`)",
+            Variant::Budget => {
+                "mptcp-policyd `--no-dbus`, LTE budget 10 GB (`when_exhausted = off`)"
+            }
         }
     }
 }
@@ -227,7 +229,14 @@ fn fetch_mptcpd(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let ok = Command::new("apt-get")
         .current_dir(dir)
-        .args(["download", "-q", "mptcpd", "libmptcpd3", "mptcpd-plugins", "libell0"])
+        .args([
+            "download",
+            "-q",
+            "mptcpd",
+            "libmptcpd3",
+            "mptcpd-plugins",
+            "libell0",
+        ])
         .status()?
         .success();
     if !ok {
@@ -237,7 +246,11 @@ fn fetch_mptcpd(dir: &Path) -> Result<PathBuf> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "deb") {
-            let st = Command::new("dpkg").arg("-x").arg(&path).arg(&root).status()?;
+            let st = Command::new("dpkg")
+                .arg("-x")
+                .arg(&path)
+                .arg(&root)
+                .status()?;
             if !st.success() {
                 bail!("dpkg -x {} failed", path.display());
             }
