@@ -75,20 +75,20 @@ fn the_next_reading_follows_what_needs_the_counters() {
             Some(FAST_READ),
         ),
         (
-            "a still budgeted link, 4 GB to go at 1 Gb/s: 32 s",
+            "a still budgeted link, 500 MB to go at 1 Gb/s: 4 s",
             CounterNeeds {
-                budgets: vec![watch(4 * GB, 125 * MB)],
+                budgets: vec![watch(500 * MB, 125 * MB)],
                 ..Default::default()
             },
-            Some(ms(32_000)),
+            Some(ms(4_000)),
         ),
         (
             "two still links: the nearer crossing decides",
             CounterNeeds {
-                budgets: vec![watch(4 * GB, 125 * MB), watch(GB, 125 * MB)],
+                budgets: vec![watch(500 * MB, 125 * MB), watch(250 * MB, 125 * MB)],
                 ..Default::default()
             },
-            Some(ms(8_000)),
+            Some(ms(2_000)),
         ),
         (
             "a threshold closer than one fast reading: read fast",
@@ -116,7 +116,7 @@ fn the_next_reading_follows_what_needs_the_counters() {
             Some(FAST_READ),
         ),
         (
-            "10 GB at 1 Gb/s would be 80 s: capped at a minute",
+            "10 GB at 1 Gb/s would be 80 s: capped",
             CounterNeeds {
                 budgets: vec![watch(10 * GB, 125 * MB)],
                 ..Default::default()

@@ -7,23 +7,17 @@ mod common;
 use std::time::Duration;
 
 use common::bus_env::{self, BusEnv};
+use common::LTE_FIRST;
 use mptcp_policy_tests::testbed::{SERVER_V4, WWAN_V4};
 
-/// LTE preferred with a budget whose spending would demote it: its
-/// counters are read while traffic flows (a link without a budget and
-/// without MPTCP connections is counted only at the next reading that
-/// something else needs; mptcp_policy::schedule).
-const COUNTED_LTE: &str = r#"[limits]
-subflows = 4
-add_addr_accepted = 4
-[[interface]]
-type = "wifi"
-role = "backup"
-[[interface]]
-type = "cellular"
-role = "preferred"
-budget = { bytes = "10 GB", period = "monthly" }
-"#;
+/// LTE preferred (`LTE_FIRST`, whose last entry is the cellular one) with a
+/// budget whose spending would demote it: its counters are read while
+/// traffic flows (a link without a budget and without MPTCP connections is
+/// counted only at the next reading something else needs;
+/// mptcp_policy::schedule).
+fn counted_lte() -> String {
+    format!("{LTE_FIRST}budget = {{ bytes = \"10 GB\", period = \"monthly\" }}\n")
+}
 
 fn traffic_over_wwan0(env: &BusEnv) {
     mptcp_policy_tests::ns_exec(
@@ -52,7 +46,7 @@ fn saved(env: &BusEnv) -> u64 {
 
 #[test]
 fn usage_survives_sigkill_losing_at_most_the_last_minute() {
-    let mut env = bus_env::start(COUNTED_LTE).expect("env");
+    let mut env = bus_env::start(&counted_lte()).expect("env");
     traffic_over_wwan0(&env);
     mptcp_policy_tests::wait_for("usage counted", Duration::from_secs(5), || {
         Ok(bytes_used(&env) > 50_000)
@@ -76,7 +70,7 @@ fn usage_survives_sigkill_losing_at_most_the_last_minute() {
 
 #[test]
 fn a_truncated_usage_file_is_kept_aside_and_survived() {
-    let mut env = bus_env::start(COUNTED_LTE).expect("env");
+    let mut env = bus_env::start(&counted_lte()).expect("env");
     env.stop_daemon().expect("stop");
     std::fs::write(
         env.state.join("usage.json"),

@@ -13,4 +13,4 @@ mod watch;
 
 pub use decode::decode_route_datagram;
 pub use types::{AddrInfo, LinkEvent, LinkInfo, LinkSnapshot};
-pub use watch::{LinkError, LinkWatch};
+pub use watch::{LinkCounters, LinkError, LinkWatch};

@@ -83,18 +83,15 @@ impl LinkWatch {
     /// The links alone, without addresses: what a periodic counter read
     /// needs (`ip -s link show`).
     pub async fn dump_links(&self) -> Result<Vec<LinkInfo>, LinkError> {
-        let links: Vec<_> = self
-            .handle
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|source| LinkError::Dump {
-                what: "links",
-                source,
-            })?;
-        Ok(links.iter().filter_map(link_info).collect())
+        self.counters().dump_links().await
+    }
+
+    /// A reader of the links' counters on this watch's socket, for a task
+    /// that does not own the watch.
+    pub fn counters(&self) -> LinkCounters {
+        LinkCounters {
+            handle: self.handle.clone(),
+        }
     }
 
     /// A change that is already queued, without waiting: lets the caller
@@ -140,4 +137,29 @@ fn set_receive_buffer(fd: libc::c_int) {
         }
     }
     tracing::warn!("could not enlarge the rtnetlink receive buffer; bursts may force resyncs");
+}
+
+/// Reads the links (with their byte counters) over a [`LinkWatch`]'s socket.
+#[derive(Clone)]
+pub struct LinkCounters {
+    handle: Handle,
+}
+
+impl LinkCounters {
+    /// The links alone, without addresses: what a periodic counter read
+    /// needs (`ip -s link show`).
+    pub async fn dump_links(&self) -> Result<Vec<LinkInfo>, LinkError> {
+        let links: Vec<_> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|source| LinkError::Dump {
+                what: "links",
+                source,
+            })?;
+        Ok(links.iter().filter_map(link_info).collect())
+    }
 }

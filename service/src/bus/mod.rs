@@ -22,6 +22,7 @@ use mptcp_policy_dbus::names::{
     MANAGER_INTERFACE, MANAGER_PATH,
 };
 use mptcp_policy_dbus::records::{Changes, ConnectionRecord};
+use mptcp_policy_dbus::signals::Signal;
 use zbus::fdo::{ObjectManager, Properties};
 use zbus::names::InterfaceName;
 use zbus::object_server::SignalEmitter;
@@ -108,35 +109,7 @@ impl Bus {
                 "a connection",
                 self.publish_connection(&c.0, c.1.as_ref()).await,
             ),
-            Publication::BudgetWarning {
-                interface,
-                used,
-                budget,
-            } => (
-                "BudgetWarning",
-                Manager::budget_warning(&self.manager_emitter, &interface, used, budget).await,
-            ),
-            Publication::BudgetExhausted {
-                interface,
-                used,
-                budget,
-            } => (
-                "BudgetExhausted",
-                Manager::budget_exhausted(&self.manager_emitter, &interface, used, budget).await,
-            ),
-            Publication::HealthChanged {
-                interface,
-                health,
-                evidence,
-            } => (
-                "HealthChanged",
-                Manager::health_changed(&self.manager_emitter, &interface, &health, &evidence)
-                    .await,
-            ),
-            Publication::PolicyChanged => (
-                "PolicyChanged",
-                Manager::policy_changed(&self.manager_emitter).await,
-            ),
+            Publication::Signal(signal) => ("a signal", self.emit(signal).await),
             Publication::Then(f) => {
                 f();
                 return;
@@ -144,6 +117,34 @@ impl Bus {
         };
         if let Err(e) = result {
             tracing::warn!("D-Bus: cannot publish {what}: {e}");
+        }
+    }
+
+    /// Emits one of the manager's own signals.
+    async fn emit(&self, signal: Signal) -> zbus::Result<()> {
+        let e = &self.manager_emitter;
+        match signal {
+            Signal::HealthChanged {
+                interface,
+                health,
+                evidence,
+            } => Manager::health_changed(e, &interface, &health, &evidence).await,
+            Signal::BudgetWarning {
+                interface,
+                used,
+                budget,
+            } => Manager::budget_warning(e, &interface, used, budget).await,
+            Signal::BudgetExhausted {
+                interface,
+                used,
+                budget,
+            } => Manager::budget_exhausted(e, &interface, used, budget).await,
+            Signal::PolicyChanged => Manager::policy_changed(e).await,
+            // Connection signals follow connection changes
+            // (`Publication::Connection`), which also update the objects.
+            other => Err(zbus::Error::Failure(format!(
+                "{other:?} is published with its connection change"
+            ))),
         }
     }
 

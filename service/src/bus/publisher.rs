@@ -4,6 +4,7 @@
 //! answer goes through the same channel, after the publications it caused:
 //! a caller reads the properties of its change as soon as its call returns.
 
+use mptcp_policy_dbus::signals::Signal;
 use tokio::sync::mpsc;
 
 use crate::connections::ConnChange;
@@ -16,22 +17,9 @@ pub enum Publication {
     /// A connection event and the connection's state after it (boxed: the
     /// largest entry by far, and the most frequent under a storm).
     Connection(Box<(ConnChange, Option<ConnectionView>)>),
-    BudgetWarning {
-        interface: String,
-        used: u64,
-        budget: u64,
-    },
-    BudgetExhausted {
-        interface: String,
-        used: u64,
-        budget: u64,
-    },
-    HealthChanged {
-        interface: String,
-        health: String,
-        evidence: String,
-    },
-    PolicyChanged,
+    /// One of the manager's own signals (`HealthChanged`, `BudgetWarning`,
+    /// `BudgetExhausted`, `PolicyChanged`), as the contract types it.
+    Signal(Signal),
     /// Runs when everything queued before it has been published.
     Then(Box<dyn FnOnce() + Send>),
 }
@@ -70,9 +58,12 @@ mod tests {
     #[test]
     fn answers_come_after_what_was_queued_before_them() {
         let (publisher, mut queue) = Publisher::new();
-        publisher.send(Publication::PolicyChanged);
+        publisher.send(Publication::Signal(Signal::PolicyChanged));
         publisher.then(|| {});
-        assert!(matches!(queue.try_recv(), Ok(Publication::PolicyChanged)));
+        assert!(matches!(
+            queue.try_recv(),
+            Ok(Publication::Signal(Signal::PolicyChanged))
+        ));
         assert!(matches!(queue.try_recv(), Ok(Publication::Then(_))));
     }
 

@@ -7,16 +7,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use mptcp_policy::jiff::ZonedDateTime;
+use mptcp_policy::schedule::FAST_READ;
 use mptcp_policy::{
     budget_crossings, budget_verdict, period_bounds, BudgetCrossing, BudgetState, Desired,
 };
 use mptcp_policy_netlink::diag;
-use mptcp_policy_netlink::link::LinkWatch;
+use mptcp_policy_netlink::link::LinkCounters;
 
 use super::{Engine, USAGE_PUBLISH_INTERVAL, USAGE_SAVE_INTERVAL};
 use crate::bus::Publication;
 use crate::subflow_bytes::SubflowBytes;
 use crate::usage::Usage;
+use mptcp_policy_dbus::signals::Signal;
 
 /// Subflow counters are read every this many counter ticks (~1 s): a dump
 /// walks the kernel's whole TCP table (~1 ms).
@@ -57,13 +59,15 @@ pub(super) struct Counting {
     pub needed_at_last_read: bool,
     pub moved: BTreeSet<String>,
     pub subflow_bytes: SubflowBytes,
+    /// Reads the links' counters.
+    pub links: LinkCounters,
     pub diag_warned: bool,
     /// Budget state per interface as of the last evaluation.
     pub budget_states: BTreeMap<String, BudgetState>,
 }
 
 impl Counting {
-    pub fn new(usage: Usage) -> Counting {
+    pub fn new(usage: Usage, links: LinkCounters) -> Counting {
         Counting {
             usage,
             saved: Instant::now(),
@@ -72,10 +76,11 @@ impl Counting {
             unpublished: false,
             ticks: 0,
             // The first reading at once, when anything needs it.
-            last_read: Instant::now() - mptcp_policy::schedule::FAST_READ,
+            last_read: Instant::now() - FAST_READ,
             needed_at_last_read: false,
             moved: BTreeSet::new(),
             subflow_bytes: SubflowBytes::default(),
+            links,
             diag_warned: false,
             budget_states: BTreeMap::new(),
         }
@@ -85,33 +90,14 @@ impl Counting {
 impl Engine {
     /// The engine's timer ([`Engine::next_wake`]): reads the counters,
     /// counts, enforces, publishes and saves what is due.
-    pub(super) async fn on_counters(&mut self, watch: &LinkWatch, events_subscribed: bool) {
-        self.counting.last_read = Instant::now();
+    pub(super) async fn on_counters(&mut self, events_subscribed: bool) {
         self.counting.needed_at_last_read = mptcp_policy::schedule::next_counter_read(
             &self.counter_needs(events_subscribed, &ZonedDateTime::now()),
         )
         .is_some();
-        // Only the links' byte counters: addresses come with their events.
-        let links = match watch.dump_links().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot read interface counters: {e}");
-                return;
-            }
-        };
         let now = ZonedDateTime::now();
         let restarted = self.roll_periods(&now);
-        let mut grew = false;
-        let mut counted = Vec::new();
-        self.counting.moved.clear();
-        for (name, total) in self.table.update_counters(&links) {
-            let before = self.counting.usage.bytes(&name);
-            if self.counting.usage.observe(&name, total) {
-                grew = true;
-                self.counting.moved.insert(name.clone());
-                counted.push((name, before));
-            }
-        }
+        let grew = self.count_links().await;
         self.counting.ticks += 1;
         self.steer_expired().await;
         // Subflow counters only while MPTCP connections are open.
@@ -119,13 +105,6 @@ impl Engine {
             self.count_subflow_bytes().await;
         }
         self.counting.dirty |= grew || !restarted.is_empty();
-        self.counting.unpublished |= grew;
-        if grew {
-            self.wake_health();
-        }
-        for (name, before) in counted {
-            self.check_budget(&name, before);
-        }
         let changed = self.budget_state_changes(&now);
         if !restarted.is_empty() || !changed.is_empty() {
             let why: Vec<String> = restarted
@@ -146,6 +125,50 @@ impl Engine {
         if self.counting.dirty && self.counting.saved.elapsed() >= USAGE_SAVE_INTERVAL {
             self.save_usage();
         }
+    }
+
+    /// Before an evaluation: counters older than a fast reading are read
+    /// first when any budget is configured, so that no decision (a role
+    /// chosen over D-Bus, a link coming back) is taken on stale usage — a
+    /// spent budget must never be put back in use, even for a moment.
+    pub(super) async fn fresh_usage_for_budgets(&mut self) {
+        let any_budget = self.policy.interfaces.iter().any(|r| r.budget.is_some());
+        if any_budget && self.counting.last_read.elapsed() >= FAST_READ {
+            self.count_links().await;
+        }
+    }
+
+    /// Reads the links' byte counters and counts what grew (signalling the
+    /// budget thresholds crossed); true when anything did.
+    async fn count_links(&mut self) -> bool {
+        self.counting.last_read = Instant::now();
+        // Only the links' byte counters: addresses come with their events.
+        let links = match self.counting.links.dump_links().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot read interface counters: {e}");
+                return false;
+            }
+        };
+        let mut counted = Vec::new();
+        self.counting.moved.clear();
+        for (name, total) in self.table.update_counters(&links) {
+            let before = self.counting.usage.bytes(&name);
+            if self.counting.usage.observe(&name, total) {
+                self.counting.moved.insert(name.clone());
+                counted.push((name, before));
+            }
+        }
+        let grew = !counted.is_empty();
+        self.counting.dirty |= grew;
+        self.counting.unpublished |= grew;
+        if grew {
+            self.wake_health();
+        }
+        for (name, before) in counted {
+            self.check_budget(&name, before);
+        }
+        grew
     }
 
     /// Adds what MPTCP subflows carried since the last reading to each
@@ -224,7 +247,7 @@ impl Engine {
                         budget.bytes,
                         f * 100.0
                     );
-                    Publication::BudgetWarning {
+                    Signal::BudgetWarning {
                         interface: name.to_string(),
                         used,
                         budget: budget.bytes,
@@ -235,7 +258,7 @@ impl Engine {
                         "{name}: budget of {} bytes exhausted ({used} used)",
                         budget.bytes
                     );
-                    Publication::BudgetExhausted {
+                    Signal::BudgetExhausted {
                         interface: name.to_string(),
                         used,
                         budget: budget.bytes,
@@ -243,7 +266,7 @@ impl Engine {
                 }
             };
             if let Some(bus) = &self.bus {
-                bus.send(signal);
+                bus.send(Publication::Signal(signal));
             }
         }
     }

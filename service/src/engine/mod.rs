@@ -138,7 +138,7 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
     let mut engine = Engine {
         layers,
         policy,
-        counting: Counting::new(state.load_usage()),
+        counting: Counting::new(state.load_usage(), watch.counters()),
         state,
         table: LinkTable::from_snapshot(snapshot),
         reconciler,
@@ -200,7 +200,7 @@ async fn serve(engine: &mut Engine, mut s: Sources) -> anyhow::Result<()> {
             Some(event) = s.health.recv() => engine.on_health(event).await,
             Some(event) = s.nm.recv() => engine.on_nm_event(event).await,
             _ = sleep_until(wake) => {
-                engine.on_counters(&s.watch, s.pm_events.is_subscribed()).await;
+                engine.on_counters(s.pm_events.is_subscribed()).await;
             }
             _ = s.hup.recv() => engine.on_reload().await,
             _ = s.usr1.recv() => engine.log_stats(),
@@ -390,6 +390,7 @@ impl Engine {
     /// closes the subflows before it waits for an RCU grace period, so data
     /// moves before this ack).
     async fn reconcile(&mut self, why: &str, started: Option<Instant>) -> Outcome {
+        self.fresh_usage_for_budgets().await;
         self.sync_nm_types();
         let observed = self.table.observed(&self.policy);
         let now = ZonedDateTime::now();

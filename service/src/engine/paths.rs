@@ -10,6 +10,7 @@ use mptcp_policy::{Health, Role};
 use super::Engine;
 use crate::bus::Publication;
 use crate::health::{HealthContext, HealthEvent, HealthMonitor};
+use mptcp_policy_dbus::signals::Signal;
 
 /// Path health: the monitor and what it last said.
 #[derive(Default)]
@@ -100,11 +101,11 @@ impl Engine {
             self.publish();
         }
         if let Some(bus) = &self.bus {
-            bus.send(Publication::HealthChanged {
+            bus.send(Publication::Signal(Signal::HealthChanged {
                 interface,
                 health: transition.to.as_str().to_string(),
                 evidence: transition.evidence,
-            });
+            }));
         }
     }
 

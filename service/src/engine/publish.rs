@@ -12,6 +12,7 @@ use crate::bus::Publication;
 use crate::connections::ConnChange;
 use crate::control::{CommandError, Reply};
 use crate::views::{InterfaceView, ManagerView};
+use mptcp_policy_dbus::signals::Signal;
 
 fn type_source_name(s: TypeSource) -> &'static str {
     match s {
@@ -154,7 +155,7 @@ impl Engine {
 
     pub(super) fn policy_changed(&self) {
         if let Some(bus) = &self.bus {
-            bus.send(Publication::PolicyChanged);
+            bus.send(Publication::Signal(Signal::PolicyChanged));
         }
     }
 

@@ -48,17 +48,9 @@ struct Args {
 
 /// LTE backup with a budget whose spending turns it off: the counters are
 /// read as often as the link, at its fastest, could reach the budget.
-const BUDGET_POLICY: &str = r#"[limits]
-subflows = 4
-add_addr_accepted = 4
-[[interface]]
-type = "wifi"
-role = "preferred"
-[[interface]]
-type = "cellular"
-role = "backup"
-budget = { bytes = "10 GB", period = "monthly", when_exhausted = "off", daily_allowance = false }
-"#;
+/// (`DAEMON_POLICY`'s last entry is the cellular one.)
+const BUDGET_LINE: &str = "budget = { bytes = \"10 GB\", period = \"monthly\", \
+    when_exhausted = \"off\", daily_allowance = false }\n";
 
 /// The connection load's server (event-bench's `serve`).
 const LOAD_ADDR: &str = "10.9.0.1:7100";
@@ -145,9 +137,9 @@ fn main() -> Result<()> {
                 _ => {
                     let policy = dir.join(format!("policy-{run}.toml"));
                     let text = if variant == Variant::Budget {
-                        BUDGET_POLICY
+                        format!("{DAEMON_POLICY}{BUDGET_LINE}")
                     } else {
-                        DAEMON_POLICY
+                        DAEMON_POLICY.to_string()
                     };
                     std::fs::write(&policy, text)?;
                     cmd.arg(&daemon).arg("--config").arg(&policy);
