@@ -107,6 +107,11 @@ impl Engine {
         self.counting.dirty |= grew || !restarted.is_empty();
         let changed = self.budget_state_changes(&now);
         if !restarted.is_empty() || !changed.is_empty() {
+            if !changed.is_empty() && self.conns.len() > 0 {
+                // A demotion closes subflows: what they carried since the
+                // last subflow reading is counted as MPTCP before they go.
+                self.count_subflow_bytes().await;
+            }
             let why: Vec<String> = restarted
                 .iter()
                 .map(|n| format!("{n}: new budget period, counting from zero"))
