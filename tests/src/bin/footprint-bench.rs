@@ -13,6 +13,7 @@
 //! Start times are read by polling `ip mptcp endpoint show` (each poll
 //! ~2 ms: the resolution of the figure, the same for every daemon).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -169,9 +170,9 @@ fn main() -> Result<()> {
         std::thread::sleep(Duration::from_secs(3));
         let pid = d.pid().context("pid")?;
         let (rss_kib, threads) = rss_and_threads(pid)?;
-        let (cpu0, sw0) = cpu_and_switches(pid)?;
+        let before = thread_counters(pid)?;
         std::thread::sleep(Duration::from_secs(args.idle_secs));
-        let (cpu1, sw1) = cpu_and_switches(pid)?;
+        let (idle_cpu_ns, idle_wakeups) = idle_cost(&before, &thread_counters(pid)?);
         let rss_after_load_kib = if args.connections > 0 {
             connection_load(&tb, &dir, args.connections)?;
             std::thread::sleep(Duration::from_secs(2));
@@ -185,8 +186,8 @@ fn main() -> Result<()> {
             start_ms,
             rss_kib,
             threads,
-            idle_cpu_ms: (cpu1 - cpu0) as f64 / 1e6,
-            idle_wakeups: sw1.saturating_sub(sw0),
+            idle_cpu_ms: idle_cpu_ns as f64 / 1e6,
+            idle_wakeups,
             rss_after_load_kib,
         });
     }
@@ -203,7 +204,7 @@ fn print_table(rows: &[Row], args: &Args) {
     println!("|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {:.1} MB | {} | {:.1} ms | {} | {} |",
+            "| {} | {} | {:.1} MB | {} | {:.2} ms | {} | {} |",
             r.variant.label(),
             Summary::cell(Summary::of(&r.start_ms)),
             r.rss_kib as f64 / 1024.0,
@@ -229,6 +230,7 @@ fn fetch_mptcpd(dir: &Path) -> Result<PathBuf> {
             "mptcpd-plugins",
             "libell0",
         ])
+        .stdout(std::process::Stdio::null())
         .status()?
         .success();
     if !ok {
@@ -293,32 +295,50 @@ fn rss_and_threads(pid: u32) -> Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("Threads:")?))
 }
 
-/// CPU time (ns, `schedstat`) and context switches (voluntary and not)
-/// summed over every thread: each switch back in is a wakeup.
-fn cpu_and_switches(pid: u32) -> Result<(u64, u64)> {
-    let mut cpu = 0;
-    let mut switches = 0;
+/// Per thread: CPU time (ns, `schedstat`) and context switches (voluntary
+/// and not: each switch back in is a wakeup).
+fn thread_counters(pid: u32) -> Result<BTreeMap<String, (u64, u64)>> {
+    let mut out = BTreeMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let task = task?.path();
-        let Ok(sched) = std::fs::read_to_string(task.join("schedstat")) else {
+        let task = task?;
+        let path = task.path();
+        let Ok(sched) = std::fs::read_to_string(path.join("schedstat")) else {
             continue; // the thread ended meanwhile
         };
-        cpu += sched
+        let cpu = sched
             .split_whitespace()
             .next()
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
-        for line in status.lines() {
-            if let Some(v) = line
-                .strip_prefix("voluntary_ctxt_switches:")
-                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
-            {
-                switches += v.trim().parse::<u64>().unwrap_or(0);
-            }
-        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let switches = status
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("voluntary_ctxt_switches:")
+                    .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            })
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .sum();
+        out.insert(
+            task.file_name().to_string_lossy().into_owned(),
+            (cpu, switches),
+        );
     }
-    Ok((cpu, switches))
+    Ok(out)
+}
+
+/// CPU time (ns) and wakeups between two readings: per thread, so that a
+/// thread ending in between (tokio's idle blocking thread, after 10 s) does
+/// not make the sum go backwards; a thread that ended counts what it did
+/// before the first reading as nothing, one that started counts all it did.
+fn idle_cost(
+    before: &BTreeMap<String, (u64, u64)>,
+    after: &BTreeMap<String, (u64, u64)>,
+) -> (u64, u64) {
+    after.iter().fold((0, 0), |(cpu, sw), (tid, &(c1, s1))| {
+        let (c0, s0) = before.get(tid).copied().unwrap_or((0, 0));
+        (cpu + c1.saturating_sub(c0), sw + s1.saturating_sub(s0))
+    })
 }
 
 /// Opens and closes `connections` MPTCP connections from the phone, 500 at
