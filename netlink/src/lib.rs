@@ -13,6 +13,7 @@ pub mod diag;
 pub mod fuzz;
 pub mod link;
 pub mod pm;
+mod rcvbuf;
 
 pub use pm::{
     subscribe_events, Endpoint, EndpointFlags, Limits, PmError, PmEvent, PmEventKind,

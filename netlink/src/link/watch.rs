@@ -17,7 +17,7 @@ use super::types::{LinkEvent, LinkInfo, LinkSnapshot};
 
 /// Receive buffer for notifications. A flapping interface with many
 /// addresses can burst; a lost notification costs a full resync.
-const RECV_BUFFER_BYTES: libc::c_int = 4 * 1024 * 1024;
+const RECV_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Errors of the rtnetlink side.
 #[derive(Debug, thiserror::Error)]
@@ -117,26 +117,14 @@ impl LinkWatch {
     }
 }
 
-/// SO_RCVBUFFORCE (we run with CAP_NET_ADMIN) and SO_RCVBUF as fallback.
-/// Failure only means a smaller buffer; overflow is still handled.
+/// A larger receive buffer; failure only means a smaller one (overflow is
+/// still handled by a resync).
 fn set_receive_buffer(fd: libc::c_int) {
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: fd is a live socket owned by the connection; the value is
-        // a plain c_int of the size we pass.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&RECV_BUFFER_BYTES as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
+    if let Err(e) = crate::rcvbuf::set_rcvbuf(fd, RECV_BUFFER_BYTES) {
+        tracing::warn!(
+            "could not enlarge the rtnetlink receive buffer ({e}); bursts may force resyncs"
+        );
     }
-    tracing::warn!("could not enlarge the rtnetlink receive buffer; bursts may force resyncs");
 }
 
 /// Reads the links (with their byte counters) over a [`LinkWatch`]'s socket.

@@ -71,27 +71,6 @@ impl PmHandle {
     }
 }
 
-fn set_rcvbuf(fd: i32, size: usize) -> std::io::Result<()> {
-    let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    let set = |opt| {
-        // SAFETY: fd is a valid socket owned by the caller; the value is a c_int.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        }
-    };
-    if set(libc::SO_RCVBUFFORCE) == 0 || set(libc::SO_RCVBUF) == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 impl PmEventStream {
     fn open(family: &PmFamily, rcvbuf: usize) -> Result<Self, PmError> {
         let group = *family
@@ -99,7 +78,7 @@ impl PmEventStream {
             .get(MPTCP_PM_EV_GRP_NAME)
             .ok_or(PmError::FamilyNotFound)?;
         let mut socket = Socket::new(NETLINK_GENERIC)?;
-        if let Err(e) = set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
+        if let Err(e) = crate::rcvbuf::set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
             tracing::warn!(target: "mptcp_pm", "cannot enlarge event socket buffer: {e}");
         }
         // bind before joining the group, or nothing arrives

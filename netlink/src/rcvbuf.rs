@@ -1,0 +1,27 @@
+//! Enlarging a netlink socket's receive buffer, for the two multicast
+//! subscriptions (rtnetlink watch, `mptcp_pm` events): a burst of
+//! notifications must fit, or the kernel drops them (`ENOBUFS`).
+
+/// `SO_RCVBUFFORCE` (the daemon has `CAP_NET_ADMIN`: past `rmem_max`), else
+/// `SO_RCVBUF` (capped by `rmem_max`). An error means a smaller buffer
+/// only; callers handle overflow anyway.
+pub(crate) fn set_rcvbuf(fd: libc::c_int, bytes: usize) -> std::io::Result<()> {
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: fd is a live socket owned by the caller; the value is a
+        // plain c_int of the size we pass.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+    }
+    Err(std::io::Error::last_os_error())
+}
