@@ -47,30 +47,38 @@ pub struct Apps {
 }
 
 impl Apps {
-    /// Reads the enabled set and looks up the cgroups' ids (cheap: the
-    /// daemon's first endpoints do not wait for the BPF probe).
-    pub fn load(state_dir: &Path, cgroup_root: Option<PathBuf>) -> Apps {
-        let mut apps = Apps {
+    /// Where the enabled set is kept; nothing read yet ([`Apps::start`]
+    /// does it after the daemon's first endpoints).
+    pub fn new(state_dir: &Path, cgroup_root: Option<PathBuf>) -> Apps {
+        Apps {
             file: state_dir.join(APPS_FILE),
-            root: cgroup_root.or_else(cgroups::find_cgroup2_mount),
+            root: cgroup_root,
             enabled: BTreeMap::new(),
             status: BpfStatus::Unavailable("not probed yet".into()),
             program: None,
-        };
-        for path in apps.load_file() {
-            let id = apps.lookup(&path).ok();
+        }
+    }
+
+    /// Reads the enabled set, looks up the cgroups' ids, then probes and
+    /// loads the BPF program.
+    pub fn start(&mut self, dry_run: bool) {
+        if self.root.is_none() {
+            self.root = cgroups::find_cgroup2_mount();
+        }
+        for path in self.load_file() {
+            let id = self.lookup(&path).ok();
             if id.is_none() {
                 tracing::info!("enabled cgroup {path} does not exist now; kept");
             }
-            apps.enabled.insert(path, id);
+            self.enabled.insert(path, id);
         }
-        apps
+        self.start_program(dry_run);
     }
 
     /// Probes and loads the BPF program (the probe never stops the daemon)
     /// and puts the existing enabled cgroups in its map. `dry_run`: the
     /// program is loaded (the probe) but not attached.
-    pub fn start_program(&mut self, dry_run: bool) {
+    fn start_program(&mut self, dry_run: bool) {
         let (program, status) = match Mptcpify::load(!dry_run) {
             Ok(Some(p)) => (Some(p), BpfStatus::Active),
             Ok(None) => (

@@ -92,10 +92,10 @@ impl Engine {
     /// counts, enforces, publishes and saves what is due.
     pub(super) async fn on_counters(&mut self, events_subscribed: bool) {
         self.counting.needed_at_last_read = mptcp_policy::schedule::next_counter_read(
-            &self.counter_needs(events_subscribed, &ZonedDateTime::now()),
+            &self.counter_needs(events_subscribed, &self.local_now()),
         )
         .is_some();
-        let now = ZonedDateTime::now();
+        let now = self.local_now();
         let restarted = self.roll_periods(&now);
         let grew = self.count_links().await;
         self.counting.ticks += 1;

@@ -147,19 +147,23 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
         health: PathHealth::default(),
         nm: Nm::default(),
         userspace: Userspace::default(),
-        apps: Apps::load(&choice.dir, args.cgroup_root.clone()),
+        apps: Apps::new(&choice.dir, args.cgroup_root.clone()),
         bus: None,
         dry_run: args.dry_run,
     };
+    engine.reconcile("start", None).await;
+    // What the first endpoints need not wait for: the health thread, the
+    // cgroups and the BPF probe (it parses the kernel's BTF; the program
+    // lives, attached, until exit).
     let (health_tx, health) = tokio::sync::mpsc::channel(64);
     match HealthMonitor::spawn(health_tx) {
-        Ok(m) => engine.health.monitor = Some(m),
+        Ok(m) => {
+            engine.health.monitor = Some(m);
+            engine.update_health_paths();
+        }
         Err(e) => tracing::warn!("path health monitoring off: cannot start its thread: {e}"),
     }
-    engine.reconcile("start", None).await;
-    // After the first endpoints: the probe parses the kernel's BTF. The
-    // program lives (attached) until exit.
-    engine.apps.start_program(args.dry_run);
+    engine.apps.start(args.dry_run);
     if !args.no_dbus {
         engine.bus = Some(crate::bus::start(handle, engine.manager_view()).await?);
         engine.publish();
@@ -393,7 +397,7 @@ impl Engine {
         self.fresh_usage_for_budgets().await;
         self.sync_nm_types();
         let observed = self.table.observed(&self.policy);
-        let now = ZonedDateTime::now();
+        let now = self.local_now();
         let mut observed = observed;
         for i in &mut observed.interfaces {
             i.usage = Some(self.counting.usage.input(&i.name));
@@ -451,6 +455,21 @@ impl Engine {
             }
         }
         self.verdicts = now.to_vec();
+    }
+}
+
+impl Engine {
+    /// Now, in local time when a budget needs it (its periods and days
+    /// start at local midnight). Without budgets no decision depends on the
+    /// wall clock, and UTC spares the first reaction the time zone lookup
+    /// (jiff indexes the zoneinfo tree on first use: ~2 ms at start).
+    fn local_now(&self) -> ZonedDateTime {
+        if self.policy.interfaces.iter().any(|r| r.budget.is_some()) {
+            ZonedDateTime::now()
+        } else {
+            mptcp_policy::jiff::Timestamp::now()
+                .to_zoned_datetime(mptcp_policy::jiff::tz::TimeZone::UTC)
+        }
     }
 }
 

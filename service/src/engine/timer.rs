@@ -19,7 +19,7 @@ impl Engine {
     /// before one. `events_subscribed`: the kernel's MPTCP events arrive
     /// (without them open connections cannot be known).
     pub(super) fn next_wake(&self, events_subscribed: bool) -> Option<Instant> {
-        let now_wall = ZonedDateTime::now();
+        let now_wall = self.local_now();
         let needs = self.counter_needs(events_subscribed, &now_wall);
         let c = &self.counting;
         let read = match next_counter_read(&needs) {

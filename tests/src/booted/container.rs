@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// How long start-up may take (`systemctl is-system-running --wait`).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 /// Capabilities the container's systemd may hand to services: those the
 /// daemon's unit asks for (systemd/mptcp-policyd.service).
 const CAPABILITIES: &[&str] = &["CAP_NET_ADMIN", "CAP_BPF", "CAP_PERFMON"];
@@ -177,7 +179,9 @@ impl Container {
     }
 
     fn wait_booted(&self) -> Result<()> {
-        let end = Instant::now() + Duration::from_secs(90);
+        // Two containers boot at once while the tests beside them load
+        // both cores: start-up has been seen to take longer than 90 s.
+        let end = Instant::now() + BOOT_TIMEOUT;
         let mut state = String::new();
         while Instant::now() < end {
             // --wait returns once start-up is over (running or degraded).
@@ -200,8 +204,17 @@ impl Container {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        // What start-up still waits for, to name the culprit.
+        let jobs = self
+            .exec_timeout(
+                &["systemctl", "list-jobs", "--no-legend"],
+                Duration::from_secs(10),
+            )
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
         bail!(
-            "the container did not finish booting within 90 s (state {state:?}): {}",
+            "the container did not finish booting within {} s (state {state:?}); jobs still queued:\n{jobs}\n{}",
+            BOOT_TIMEOUT.as_secs(),
             self.nspawn_log()
         )
     }
