@@ -92,11 +92,20 @@ fn sessions(sys: &System) -> Result<()> {
 
     // The example rule: the netdev group may configure.
     c.ok(&["usermod", "-a", "-G", "netdev", USER])?;
+    // Written under a name polkitd ignores, then renamed into place: polkitd
+    // reloads on every change of the directory, and a reload in the middle
+    // of the write read half a file ("Error loading script") and kept
+    // the rules without it.
     c.ok(&[
         "install",
         "-m",
         "644",
         "/usr/share/doc/mptcp-policyd/50-mptcp-policy.rules.example",
+        "/etc/polkit-1/rules.d/50-mptcp-policy.rules.new",
+    ])?;
+    c.ok(&[
+        "mv",
+        "/etc/polkit-1/rules.d/50-mptcp-policy.rules.new",
         "/etc/polkit-1/rules.d/50-mptcp-policy.rules",
     ])?;
     // polkitd reloads rules on its own within about two seconds.
