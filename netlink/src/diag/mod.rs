@@ -70,7 +70,6 @@ pub use msk::decode_msk_token;
 pub use socket::{dump_connections, dump_subflows, dump_subflows_blocking, DiagSocket};
 pub use tcp_info::TcpInfo;
 
-use decode::i32_at;
 #[cfg(test)]
 use decode::{parse_inet_msg, parse_ulp, MptcpInfo, Seen};
 #[cfg(test)]

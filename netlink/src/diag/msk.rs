@@ -9,24 +9,18 @@
 //! so the attribute is appended to the serialized request by hand.
 
 use std::collections::BTreeSet;
-use std::io;
 
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NlasIterator, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NlasIterator, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
 use netlink_packet_sock_diag::{SockDiagMessage, AF_INET, AF_INET6};
 
-use super::{i32_at, DiagError, DiagSocket, INET_DIAG_INFO, INET_DIAG_MSG_LEN};
+use super::{DiagError, DiagSocket, INET_DIAG_INFO, INET_DIAG_MSG_LEN};
 
 const INET_DIAG_REQ_PROTOCOL: u16 = 3;
 const IPPROTO_MPTCP: u32 = 262;
 /// `struct mptcp_info`: six `__u8`, two bytes of padding, `mptcpi_flags`,
 /// then `mptcpi_token`.
 const MPTCP_INFO_TOKEN_OFFSET: usize = 12;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
 
 impl DiagSocket {
     /// Tokens of the MPTCP connections that are open now (not yet closed
@@ -79,52 +73,12 @@ impl DiagSocket {
         let len = req.len() as u32;
         req[..4].copy_from_slice(&len.to_ne_bytes());
         self.sock.send(&req, 0)?;
-
-        loop {
-            let n = match self.sock.recv(&mut &mut self.buf[..], 0) {
-                Ok(n) => n,
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.kind() == io::ErrorKind::TimedOut =>
-                {
-                    return Err(DiagError::Timeout(super::RECV_TIMEOUT));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let mut data = &self.buf[..n];
-            while !data.is_empty() {
-                let nl = NetlinkBuffer::new_checked(data)
-                    .map_err(|e| DiagError::Decode(e.to_string()))?;
-                let len = nl.length() as usize;
-                let ours = nl.sequence_number() == seq;
-                match nl.message_type() {
-                    NLMSG_DONE | NLMSG_ERROR if ours => {
-                        let err = i32_at(nl.payload());
-                        if err < 0 {
-                            return Err(DiagError::Kernel {
-                                family: fam_name,
-                                errno: -err,
-                            });
-                        }
-                        if nl.message_type() == NLMSG_DONE {
-                            return Ok(());
-                        }
-                    }
-                    SOCK_DIAG_BY_FAMILY if ours => {
-                        if let Some(t) = decode_msk_token(nl.payload()) {
-                            tokens.insert(t);
-                        }
-                    }
-                    _ => {}
-                }
-                let step = (len + 3) & !3;
-                if step == 0 || step >= data.len() {
-                    break;
-                }
-                data = &data[step..];
+        self.read_replies(seq, fam_name, true, |payload| {
+            if let Some(t) = decode_msk_token(payload) {
+                tokens.insert(t);
             }
-        }
+            Ok(())
+        })
     }
 }
 

@@ -206,7 +206,25 @@ impl DiagSocket {
         let mut req = vec![0u8; msg.buffer_len()];
         msg.serialize(&mut req);
         self.sock.send(&req, 0)?;
+        self.read_replies(seq, fam_name, dump, |payload| {
+            if let Some(s) = parse_inet_msg(payload, seen)? {
+                out.push(s);
+            }
+            Ok(())
+        })
+    }
 
+    /// Reads the replies to request `seq` until the dump is done (or, for
+    /// an exact lookup (`dump` false), the one answer), handing each
+    /// `SOCK_DIAG_BY_FAMILY` payload to `each`. Messages of an earlier,
+    /// timed-out request are skipped.
+    pub(super) fn read_replies(
+        &mut self,
+        seq: u32,
+        fam_name: &'static str,
+        dump: bool,
+        mut each: impl FnMut(&[u8]) -> Result<(), DiagError>,
+    ) -> Result<(), DiagError> {
         loop {
             let n = match self.sock.recv(&mut &mut self.buf[..], 0) {
                 Ok(n) => n,
@@ -242,9 +260,7 @@ impl DiagSocket {
                         }
                     }
                     SOCK_DIAG_BY_FAMILY if ours => {
-                        if let Some(s) = parse_inet_msg(payload, seen)? {
-                            out.push(s);
-                        }
+                        each(payload)?;
                         if !dump {
                             return Ok(());
                         }
