@@ -61,6 +61,10 @@ impl ConnectionTable {
         self.conns.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
     /// An `established` for a connection already closed (the kernel's
     /// order when it closed before being fully established): to ignore.
     pub fn is_late_established(&self, e: &PmEvent) -> bool {

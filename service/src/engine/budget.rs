@@ -105,13 +105,13 @@ impl Engine {
         self.counting.ticks += 1;
         self.steer_expired().await;
         // Subflow counters only while MPTCP connections are open.
-        if self.counting.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) && self.conns.len() > 0 {
+        if self.counting.ticks.is_multiple_of(SUBFLOW_EVERY_TICKS) && !self.conns.is_empty() {
             self.count_subflow_bytes().await;
         }
         self.counting.dirty |= grew || !restarted.is_empty();
         let changed = self.budget_state_changes(&now);
         if !restarted.is_empty() || !changed.is_empty() {
-            if !changed.is_empty() && self.conns.len() > 0 {
+            if !changed.is_empty() && !self.conns.is_empty() {
                 // A demotion closes subflows: what they carried since the
                 // last subflow reading is counted as MPTCP before they go.
                 self.count_subflow_bytes().await;
@@ -141,10 +141,14 @@ impl Engine {
     /// chosen over D-Bus, a link coming back) is taken on stale usage — a
     /// spent budget must never be put back in use, even for a moment.
     pub(super) async fn fresh_usage_for_budgets(&mut self) {
-        let any_budget = self.policy.interfaces.iter().any(|r| r.budget.is_some());
-        if any_budget && self.counting.last_read.elapsed() >= FAST_READ {
+        if self.has_budgets() && self.counting.last_read.elapsed() >= FAST_READ {
             self.count_links().await;
         }
+    }
+
+    /// Whether any `[[interface]]` entry has a budget.
+    pub(super) fn has_budgets(&self) -> bool {
+        self.policy.interfaces.iter().any(|r| r.budget.is_some())
     }
 
     /// Reads the links' byte counters and counts what grew (signalling the

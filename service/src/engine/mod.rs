@@ -464,7 +464,7 @@ impl Engine {
     /// wall clock, and UTC spares the first reaction the time zone lookup
     /// (jiff indexes the zoneinfo tree on first use: ~2 ms at start).
     fn local_now(&self) -> ZonedDateTime {
-        if self.policy.interfaces.iter().any(|r| r.budget.is_some()) {
+        if self.has_budgets() {
             ZonedDateTime::now()
         } else {
             mptcp_policy::jiff::Timestamp::now()

@@ -64,7 +64,7 @@ impl Engine {
             })
             .collect();
         CounterNeeds {
-            connections_open: self.conns.len() > 0,
+            connections_open: !self.conns.is_empty(),
             connections_unknown: !events_subscribed,
             moving: budgets
                 .iter()
