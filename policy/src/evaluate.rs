@@ -93,6 +93,9 @@ pub struct InterfaceVerdict {
     /// (no spent budget, no NetworkManager hint): a `[[rule]]`'s mode may
     /// make it carry data for its own connections (userspace PM).
     pub promotable: bool,
+    /// A promotable backup made active because these preferred paths are
+    /// degraded (make before break); empty otherwise.
+    pub stands_in_for: Vec<String>,
 }
 
 /// The desired in-kernel PM state.
@@ -136,6 +139,8 @@ pub fn evaluate(policy: &Policy, observed: &Observed, now: &ZonedDateTime) -> De
         candidates.append(&mut wanted);
         interfaces.push(verdict);
     }
+    let observed_ifaces: Vec<&ObservedInterface> = observed.interfaces.iter().collect();
+    crate::handover::hand_over_degraded(&observed_ifaces, &mut interfaces, &mut candidates);
     candidates.sort();
     let mut endpoints = Vec::new();
     let mut left_out = Vec::new();
@@ -232,6 +237,7 @@ fn judge(
         promotable: role == Role::Backup
             && !bounded
             && matched.is_some_and(|i| policy.interfaces[i].role == Role::Backup),
+        stands_in_for: Vec::new(),
     };
     let mut wanted = Vec::new();
     if !iface.up {

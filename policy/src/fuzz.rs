@@ -137,6 +137,7 @@ fn observed(p: &Policy) -> Observed {
             usage: None,
             hints,
             stalled: None,
+            degraded: None,
         }
     };
     let a4 = |d| ObservedAddress::new(IpAddr::V4(Ipv4Addr::new(10, 0, d, 2)), 24);

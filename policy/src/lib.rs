@@ -27,6 +27,7 @@ mod edits;
 mod errors;
 mod evaluate;
 pub mod fuzz;
+mod handover;
 mod health;
 mod hints;
 mod infer;
@@ -54,6 +55,7 @@ pub use errors::{ErrorList, PolicyError};
 pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
 };
+pub use health::quality;
 pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
 pub use hints::{
     type_from_nm_device_type, type_from_nm_name, Connectivity, InterfaceHints, NmMetered,

@@ -58,6 +58,10 @@ pub struct ObservedInterface {
     /// link up, nothing gets through), with its evidence. A stalled path
     /// gets no endpoint, like a link that went down, and keeps its role.
     pub stalled: Option<String>,
+    /// The path health monitor judged the path degraded (loss or delay
+    /// beyond its own history), with its evidence. It keeps its endpoints;
+    /// a healthy backup beside it is made active and it becomes backup.
+    pub degraded: Option<String>,
 }
 
 /// Everything `evaluate` looks at.

@@ -66,6 +66,7 @@ impl Flow {
             rttvar_us: self.rttvar_us,
             bytes_acked: self.acked,
             bytes_received: self.received,
+            ..SubflowSample::default()
         }
     }
 }
@@ -828,6 +829,7 @@ fn busy_and_poll_interval() {
             rttvar_us,
             bytes_acked: 0,
             bytes_received: received,
+            ..SubflowSample::default()
         };
     // (name, subflows, busy, poll interval ms)
     let rows: Vec<(&str, Vec<SubflowSample>, bool, u64)> = vec![
@@ -898,7 +900,7 @@ fn busy_and_poll_interval() {
 #[test]
 fn health_names() {
     let names: Vec<&str> = Health::ALL.iter().map(|h| h.as_str()).collect();
-    assert_eq!(names, ["good", "suspect", "stalled"]);
+    assert_eq!(names, ["good", "suspect", "degraded", "stalled"]);
     assert_eq!(Stalled.to_string(), "stalled");
     assert_eq!(PathHealth::default().state(), Good);
 }

@@ -240,6 +240,7 @@ fn verdicts_name_the_layer_and_line_that_decided() {
         usage: None,
         hints: Default::default(),
         stalled: None,
+        degraded: None,
     };
     let observed = Observed {
         interfaces: vec![

@@ -123,6 +123,7 @@ impl LinkTable {
                     hints: Default::default(),
                     // Filled in by the engine, which owns the health states.
                     stalled: None,
+                    degraded: None,
                 }
             })
             .collect();

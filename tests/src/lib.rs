@@ -14,6 +14,7 @@ pub mod clock;
 pub mod counters;
 pub mod daemon_env;
 pub mod demo;
+pub mod fade;
 pub mod handover;
 pub mod health;
 pub mod netns;

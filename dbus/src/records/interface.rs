@@ -20,7 +20,7 @@ record!(
         role: String = "Role",
         role_reason: String = "RoleReason",
         up: bool = "Up",
-        /// "good" | "suspect" | "stalled", "" when not monitored.
+        /// "good" | "suspect" | "degraded" | "stalled", "" when not monitored.
         health: String = "Health",
         addresses: Vec<String> = "Addresses",
         metered: bool = "Metered",

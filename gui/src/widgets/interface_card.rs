@@ -176,12 +176,21 @@ impl InterfaceCard {
         } else {
             gettext("Down")
         };
-        if info.health == "stalled" {
-            text = gettext("Stalled");
-        }
+        let class = match info.health.as_str() {
+            _ if !info.up => "error",
+            "stalled" => {
+                text = gettext("Stalled");
+                "error"
+            }
+            // Still up, but its traffic went to a healthy backup.
+            "degraded" => {
+                text = gettext("Degraded");
+                "warning"
+            }
+            _ => "success",
+        };
         label.set_text(&text);
-        let good = info.up && info.health != "stalled";
-        label.set_css_classes(&["caption-heading", if good { "success" } else { "error" }]);
+        label.set_css_classes(&["caption-heading", class]);
     }
 
     fn show_role(&self, role: &str) {

@@ -170,6 +170,16 @@ pub struct SubflowDiag {
     pub backoff: u8,
     /// `tcpi_total_retrans`.
     pub total_retrans: u32,
+    /// `tcpi_rcv_rtt`: the receiver's RTT estimate, µs (0: none yet).
+    pub rcv_rtt_us: u32,
+    /// `tcpi_min_rtt`: lowest RTT seen, µs.
+    pub min_rtt_us: u32,
+    /// `tcpi_data_segs_in` / `tcpi_data_segs_out`: data segments received /
+    /// sent, retransmissions included (0 before Linux 4.6).
+    pub data_segs_in: u32,
+    pub data_segs_out: u32,
+    /// `tcpi_rcv_ooopack`: packets that arrived out of order (0 before 5.4).
+    pub rcv_ooopack: u32,
     /// Bytes of `tcp_info` the kernel sent (0: none; fields beyond it are 0).
     pub tcp_info_len: usize,
     /// The inet_diag socket cookie: identifies this socket across dumps.
@@ -260,6 +270,11 @@ impl Default for SubflowDiag {
             retransmits: 0,
             backoff: 0,
             total_retrans: 0,
+            rcv_rtt_us: 0,
+            min_rtt_us: 0,
+            data_segs_in: 0,
+            data_segs_out: 0,
+            rcv_ooopack: 0,
             tcp_info_len: 0,
             cookie: 0,
             uid: 0,

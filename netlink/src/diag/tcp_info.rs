@@ -21,10 +21,15 @@ mod off {
     pub const LAST_ACK_RECV: usize = 56;
     pub const RTT: usize = 68;
     pub const RTTVAR: usize = 72;
+    pub const RCV_RTT: usize = 92;
     pub const TOTAL_RETRANS: usize = 100;
     pub const BYTES_ACKED: usize = 120;
     pub const BYTES_RECEIVED: usize = 128;
+    pub const MIN_RTT: usize = 148;
+    pub const DATA_SEGS_IN: usize = 152;
+    pub const DATA_SEGS_OUT: usize = 156;
     pub const BYTES_SENT: usize = 200;
+    pub const RCV_OOOPACK: usize = 224;
 }
 
 /// The `tcp_info` fields the daemon uses. Times are in the kernel's units:
@@ -43,10 +48,21 @@ pub struct TcpInfo {
     pub last_ack_recv_ms: u32,
     pub rtt_us: u32,
     pub rttvar_us: u32,
+    /// Receiver's RTT estimate (`tcpi_rcv_rtt`), µs: known on a path that
+    /// only receives.
+    pub rcv_rtt_us: u32,
     pub total_retrans: u32,
     pub bytes_acked: u64,
     pub bytes_received: u64,
+    /// Lowest RTT seen over the connection's life (`tcpi_min_rtt`), µs.
+    pub min_rtt_us: u32,
+    /// Data segments received / sent, retransmissions included (4.6+).
+    pub data_segs_in: u32,
+    pub data_segs_out: u32,
     pub bytes_sent: u64,
+    /// Packets that arrived out of order (`tcpi_rcv_ooopack`, 5.4+): data
+    /// lost on the way in leaves a hole the next packets queue behind.
+    pub rcv_ooopack: u32,
 }
 
 fn u8_at(b: &[u8], off: usize) -> u8 {
@@ -85,10 +101,15 @@ impl TcpInfo {
             last_ack_recv_ms: u32_at(b, off::LAST_ACK_RECV),
             rtt_us: u32_at(b, off::RTT),
             rttvar_us: u32_at(b, off::RTTVAR),
+            rcv_rtt_us: u32_at(b, off::RCV_RTT),
             total_retrans: u32_at(b, off::TOTAL_RETRANS),
             bytes_acked: u64_at(b, off::BYTES_ACKED),
             bytes_received: u64_at(b, off::BYTES_RECEIVED),
+            min_rtt_us: u32_at(b, off::MIN_RTT),
+            data_segs_in: u32_at(b, off::DATA_SEGS_IN),
+            data_segs_out: u32_at(b, off::DATA_SEGS_OUT),
             bytes_sent: u64_at(b, off::BYTES_SENT),
+            rcv_ooopack: u32_at(b, off::RCV_OOOPACK),
         }
     }
 }
@@ -114,6 +135,11 @@ mod tests {
         put32(&mut b, off::RTT, 10_250);
         put32(&mut b, off::RTTVAR, 1_500);
         put32(&mut b, off::TOTAL_RETRANS, 9);
+        put32(&mut b, off::RCV_RTT, 11_000);
+        put32(&mut b, off::MIN_RTT, 9_800);
+        put32(&mut b, off::DATA_SEGS_IN, 700);
+        put32(&mut b, off::DATA_SEGS_OUT, 71);
+        put32(&mut b, off::RCV_OOOPACK, 13);
         let put64 = |b: &mut Vec<u8>, o: usize, v: u64| {
             b[o..o + 8].copy_from_slice(&v.to_ne_bytes());
         };
@@ -140,10 +166,15 @@ mod tests {
                 last_ack_recv_ms: 16,
                 rtt_us: 10_250,
                 rttvar_us: 1_500,
+                rcv_rtt_us: 11_000,
                 total_retrans: 9,
                 bytes_acked: 100_001,
                 bytes_received: 5_000_000_000,
+                min_rtt_us: 9_800,
+                data_segs_in: 700,
+                data_segs_out: 71,
                 bytes_sent: 100_501,
+                rcv_ooopack: 13,
             }
         );
         // a longer (newer kernel) struct reads the same
@@ -218,6 +249,11 @@ mod tests {
             ("tcpi_bytes_acked", off::BYTES_ACKED),
             ("tcpi_bytes_received", off::BYTES_RECEIVED),
             ("tcpi_bytes_sent", off::BYTES_SENT),
+            ("tcpi_rcv_rtt", off::RCV_RTT),
+            ("tcpi_min_rtt", off::MIN_RTT),
+            ("tcpi_data_segs_in", off::DATA_SEGS_IN),
+            ("tcpi_data_segs_out", off::DATA_SEGS_OUT),
+            ("tcpi_rcv_ooopack", off::RCV_OOOPACK),
         ];
         let mut c = String::from(
             "#include <stdio.h>\n#include <stddef.h>\n#include <linux/tcp.h>\nint main(void){\n",

@@ -17,6 +17,13 @@
 //!   data flowing again → `good`; `Unreachable`, or no answer yet when the
 //!   silence passes the bound (a live path answers within a round trip) →
 //!   `stalled`.
+//! - Degraded (see [`quality`]): the path still delivers but loses or
+//!   delays data well beyond its own history. It recovers when it has been
+//!   clean for the recovery time — judged by its traffic while it carries
+//!   data, by probes answered within the delay threshold while a backup
+//!   carries the traffic. Each new degradation within [`FLAP_WINDOW_MS`]
+//!   of a recovery doubles that time (up to 32×): no flapping. Probes
+//!   unanswered [`UNANSWERED_STALL`] times in a row stall it.
 //! - Stalled: subflows are ignored (the daemon removes the path's
 //!   endpoints); `Reachable` answers for `recovery_ms` without an
 //!   `Unreachable` in between → `good`. After that, the sending side cannot
@@ -34,12 +41,22 @@
 //! - while the path is not `good`, keep calling `observe` (probe results
 //!   drive it) even when no subflow is left.
 
+pub mod quality;
 mod verdict;
 
 use crate::model::HealthConfig;
 
+use quality::Quality;
 use verdict::DELAYED_ACK_MS;
 pub use verdict::{Health, ProbeResult, SubflowSample, Transition};
+
+/// A degradation this soon after the path recovered from the previous one
+/// doubles the recovery time.
+pub const FLAP_WINDOW_MS: u64 = 60_000;
+/// Probes of a degraded path unanswered in a row before it counts as stalled.
+pub const UNANSWERED_STALL: u8 = 3;
+/// The recovery time grows at most this many doublings.
+const MAX_FLAP_DOUBLINGS: u32 = 5;
 
 /// Why a path is `Suspect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +90,19 @@ pub struct PathHealth {
     last_probe_ms: u64,
     /// Stalled: start of the current unbroken run of `Reachable` answers.
     reachable_since: Option<u64>,
+    /// The quality estimator (kept across states: its RTT baseline).
+    quality: Quality,
+    /// Degraded: since when the path has been clean (its traffic, or probe
+    /// answers while it carries none).
+    clean_since: Option<u64>,
+    /// Degraded: the last poll had enough traffic to judge the path.
+    carrying: bool,
+    /// Degraded: probes unanswered in a row.
+    unanswered: u8,
+    /// Degradations that each began within [`FLAP_WINDOW_MS`] of a recovery.
+    flaps: u32,
+    /// When the path last recovered from `Degraded`.
+    recovered_at: Option<u64>,
 }
 
 /// The sending side's silence at one sample.
@@ -128,8 +158,26 @@ impl PathHealth {
         }
         match self.state {
             Health::Stalled => self.observe_stalled(cfg, probe, now_ms),
-            Health::Good | Health::Suspect => self.observe_live(cfg, subflows, probe, now_ms),
+            Health::Good | Health::Suspect | Health::Degraded => {
+                self.observe_live(cfg, subflows, probe, now_ms)
+            }
         }
+    }
+
+    /// The time a degraded path must be clean before it is `good` again:
+    /// `recovery_ms`, doubled for each recent flap.
+    pub fn recovery_ms(&self, cfg: &HealthConfig) -> u64 {
+        u64::from(cfg.recovery_ms) << self.flaps.min(MAX_FLAP_DOUBLINGS)
+    }
+
+    /// How long a probe of this path may take and still count as an
+    /// answer: for a degraded path the delay threshold of its baseline
+    /// (a slow answer is no recovery); `None` for the others.
+    pub fn probe_timeout_ms(&self) -> Option<u64> {
+        (self.state == Health::Degraded)
+            .then(|| self.quality.base_rtt_us())
+            .flatten()
+            .map(|b| Quality::delay_threshold_us(b).div_ceil(1000))
     }
 
     /// Whether the daemon should start a probe over this path now: a
@@ -141,6 +189,11 @@ impl PathHealth {
             && match self.state {
                 Health::Good => false,
                 Health::Suspect => self.suspect == Some(Side::Receive),
+                Health::Degraded => {
+                    !self.carrying
+                        && now_ms.saturating_sub(self.last_probe_ms)
+                            >= u64::from(cfg.probe_interval_ms)
+                }
                 Health::Stalled => {
                     now_ms.saturating_sub(self.last_probe_ms) >= u64::from(cfg.probe_interval_ms)
                 }
@@ -188,7 +241,7 @@ impl PathHealth {
         }
         *self = PathHealth {
             ack_gate: Some(now_ms),
-            ..PathHealth::default()
+            ..self.fresh()
         };
         Some(Transition {
             from: Health::Stalled,
@@ -223,6 +276,7 @@ impl PathHealth {
             self.rx_armed = true;
         }
         let from = self.state;
+        let quality = self.quality.feed(subflows, now_ms);
 
         if let Some(s) = send.as_ref().filter(|s| s.silence_ms > s.bound_ms) {
             let evidence = format!(
@@ -232,6 +286,12 @@ impl PathHealth {
                 s.rtt()
             );
             return self.stall(from, now_ms, evidence);
+        }
+        if from == Health::Degraded {
+            return self.observe_degraded(cfg, quality, probe, now_ms);
+        }
+        if let Some(evidence) = quality.degraded {
+            return self.degrade(from, now_ms, evidence);
         }
 
         let rx = self.rx_silence(cfg, &live);
@@ -404,11 +464,97 @@ impl PathHealth {
         (from != to).then_some(Transition { from, to, evidence })
     }
 
+    /// A path with no history but what outlives a state: the quality
+    /// estimator's RTT baseline and the flap count.
+    fn fresh(&self) -> PathHealth {
+        let mut quality = self.quality.clone();
+        quality.reset_window();
+        PathHealth {
+            quality,
+            flaps: self.flaps,
+            recovered_at: self.recovered_at,
+            ..PathHealth::default()
+        }
+    }
+
+    fn degrade(&mut self, from: Health, now_ms: u64, evidence: String) -> Option<Transition> {
+        let flapping = self
+            .recovered_at
+            .is_some_and(|t| now_ms.saturating_sub(t) < FLAP_WINDOW_MS);
+        self.flaps = if flapping { self.flaps + 1 } else { 0 };
+        self.state = Health::Degraded;
+        self.suspect = None;
+        self.clean_since = None;
+        self.carrying = true;
+        self.unanswered = 0;
+        self.last_probe_ms = now_ms;
+        Some(Transition {
+            from,
+            to: Health::Degraded,
+            evidence,
+        })
+    }
+
+    /// A degraded path: still degraded, clean long enough to be `good`
+    /// again, or — carrying no traffic — judged by probes.
+    fn observe_degraded(
+        &mut self,
+        cfg: &HealthConfig,
+        quality: quality::Assessment,
+        probe: Option<ProbeResult>,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        self.carrying = quality.judged;
+        if quality.degraded.is_some() {
+            self.clean_since = None;
+            return None;
+        }
+        let recovery = self.recovery_ms(cfg);
+        let how = if quality.judged {
+            "its traffic was clean"
+        } else {
+            match probe? {
+                ProbeResult::Reachable => {
+                    self.last_probe_ms = now_ms;
+                    self.unanswered = 0;
+                    "probes answered within the delay threshold"
+                }
+                ProbeResult::Unreachable => {
+                    self.last_probe_ms = now_ms;
+                    self.clean_since = None;
+                    self.unanswered += 1;
+                    if self.unanswered >= UNANSWERED_STALL {
+                        let evidence = format!(
+                            "degraded, and {} probes in a row got no answer",
+                            self.unanswered
+                        );
+                        return self.stall(Health::Degraded, now_ms, evidence);
+                    }
+                    return None;
+                }
+            }
+        };
+        let since = *self.clean_since.get_or_insert(now_ms);
+        let held = now_ms.saturating_sub(since);
+        if held < recovery {
+            return None;
+        }
+        *self = PathHealth {
+            recovered_at: Some(now_ms),
+            ..self.fresh()
+        };
+        Some(Transition {
+            from: Health::Degraded,
+            to: Health::Good,
+            evidence: format!("{how} for {:.1} s", held as f64 / 1000.0),
+        })
+    }
+
     fn stall(&mut self, from: Health, now_ms: u64, evidence: String) -> Option<Transition> {
         *self = PathHealth {
             state: Health::Stalled,
             last_probe_ms: now_ms,
-            ..PathHealth::default()
+            ..self.fresh()
         };
         Some(Transition {
             from,

@@ -14,6 +14,9 @@ pub(super) const DELAYED_ACK_MS: u64 = 40;
 /// are "ms since", as the kernel reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SubflowSample {
+    /// Identifies the subflow across samples (the inet_diag cookie): the
+    /// quality verdict compares each subflow's counters with its own.
+    pub id: u64,
     /// Segments sent and not yet acknowledged (`tcpi_unacked`).
     pub unacked: u32,
     /// ms since the last ACK was received (`tcpi_last_ack_recv`).
@@ -31,6 +34,18 @@ pub struct SubflowSample {
     pub bytes_acked: u64,
     /// Bytes received (`tcpi_bytes_received`).
     pub bytes_received: u64,
+    /// Retransmitted segments over the subflow's life (`tcpi_total_retrans`).
+    pub total_retrans: u32,
+    /// Data segments sent, retransmissions included (`tcpi_data_segs_out`).
+    pub data_segs_out: u32,
+    /// Data segments received (`tcpi_data_segs_in`).
+    pub data_segs_in: u32,
+    /// Packets that arrived out of order (`tcpi_rcv_ooopack`).
+    pub rcv_ooopack: u32,
+    /// Lowest RTT seen, µs (`tcpi_min_rtt`).
+    pub min_rtt_us: u32,
+    /// The receiver's RTT estimate, µs (`tcpi_rcv_rtt`; 0 = none).
+    pub rcv_rtt_us: u32,
 }
 
 impl SubflowSample {
@@ -60,19 +75,28 @@ pub enum Health {
     /// Silent for a while: informative on the sending side; on the
     /// receiving side a probe decides.
     Suspect,
+    /// Still delivering, but losing or delaying data well beyond its own
+    /// history: a healthy backup takes over before the path dies.
+    Degraded,
     /// Silent past the bound (or the probe got no answer): demote it.
     Stalled,
 }
 
 impl Health {
     /// Every value, in declaration order.
-    pub const ALL: &'static [Health] = &[Health::Good, Health::Suspect, Health::Stalled];
+    pub const ALL: &'static [Health] = &[
+        Health::Good,
+        Health::Suspect,
+        Health::Degraded,
+        Health::Stalled,
+    ];
 
     /// The name used on D-Bus and in `status`.
     pub fn as_str(self) -> &'static str {
         match self {
             Health::Good => "good",
             Health::Suspect => "suspect",
+            Health::Degraded => "degraded",
             Health::Stalled => "stalled",
         }
     }

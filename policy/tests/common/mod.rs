@@ -25,6 +25,7 @@ pub fn iface(
         usage: None,
         hints: Default::default(),
         stalled: None,
+        degraded: None,
     }
 }
 

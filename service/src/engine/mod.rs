@@ -405,6 +405,9 @@ impl Engine {
             // A stalled path gets no endpoint (like a link that went down):
             // its subflows close and the data moves at once.
             i.stalled = self.health.stalled.get(&i.name).cloned();
+            // A degraded one keeps its endpoints; a healthy backup takes
+            // its traffic (evaluate swaps the backup flags).
+            i.degraded = self.health.degraded.get(&i.name).cloned();
         }
         let desired = evaluate(&self.policy, &observed, &now);
         self.sync_path_manager();
@@ -416,6 +419,7 @@ impl Engine {
         }
         self.counting.budget_states = budget::states_of(&desired);
         self.log_verdict_changes(&desired.interfaces);
+        self.note_stand_ins(&desired.interfaces);
         for left in &desired.left_out {
             tracing::warn!(
                 "endpoint {} ({}) left out: the kernel holds at most 8 endpoints",

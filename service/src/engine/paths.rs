@@ -1,7 +1,9 @@
 //! Path health in the engine: which paths the monitor watches (preferred
 //! interfaces with a working link), and what a transition does — a stalled
 //! path is demoted the fast way (its endpoints deleted, like a link that went
-//! down) and restored when its probes answer again.
+//! down) and restored when its probes answer again; a degraded one hands its
+//! traffic to a healthy backup (make before break: both keep their
+//! endpoints, `evaluate` swaps the backup flags) until it is clean again.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +23,13 @@ pub(super) struct PathHealth {
     pub states: BTreeMap<String, Health>,
     /// The paths demoted as stalled, with the evidence (an input of `evaluate`).
     pub stalled: BTreeMap<String, String>,
+    /// The paths judged degraded, with the evidence (an input of `evaluate`).
+    pub degraded: BTreeMap<String, String>,
     /// Lowest smoothed RTT of each interface's subflows, µs.
     pub rtt: BTreeMap<String, u32>,
+    /// Backups standing in for degraded paths: since when, and the bytes
+    /// counted on them then.
+    pub stand_ins: BTreeMap<String, (std::time::Instant, u64)>,
 }
 
 impl Engine {
@@ -53,6 +60,7 @@ impl Engine {
         // preferred) is no longer watched: the link state now decides.
         let watched: Vec<&String> = paths.iter().map(|(n, _)| n).collect();
         self.health.stalled.retain(|n, _| watched.contains(&n));
+        self.health.degraded.retain(|n, _| watched.contains(&n));
         self.health.states.retain(|n, _| watched.contains(&n));
         monitor.update(HealthContext {
             cfg: self.policy.health,
@@ -81,15 +89,20 @@ impl Engine {
             transition.evidence
         );
         self.health.states.insert(interface.clone(), transition.to);
-        let changed = match transition.to {
-            Health::Stalled => self
-                .health
-                .stalled
-                .insert(interface.clone(), transition.evidence.clone())
-                .is_none(),
-            // Leaving "stalled" for anything restores the path.
-            Health::Good | Health::Suspect => self.health.stalled.remove(&interface).is_some(),
+        let (stalled, degraded) = match transition.to {
+            Health::Stalled => (true, false),
+            Health::Degraded => (false, true),
+            Health::Good | Health::Suspect => (false, false),
         };
+        let changed = mark(
+            &mut self.health.stalled,
+            &interface,
+            stalled.then(|| transition.evidence.clone()),
+        ) | mark(
+            &mut self.health.degraded,
+            &interface,
+            degraded.then(|| transition.evidence.clone()),
+        );
         if changed {
             let why = format!("{interface}: health {}", transition.to.as_str());
             self.reconcile(&why, Some(at)).await;
@@ -109,6 +122,39 @@ impl Engine {
         }
     }
 
+    /// Logs when a backup starts and stops standing in for a degraded path,
+    /// with how long and how much traffic it carried meanwhile (counted
+    /// like any traffic, against its budget when it has one).
+    pub(super) fn note_stand_ins(&mut self, verdicts: &[mptcp_policy::InterfaceVerdict]) {
+        for v in verdicts {
+            let standing = !v.stands_in_for.is_empty();
+            match (standing, self.health.stand_ins.contains_key(&v.name)) {
+                (true, false) => {
+                    let bytes = self.counting.usage.bytes(&v.name);
+                    self.health
+                        .stand_ins
+                        .insert(v.name.clone(), (std::time::Instant::now(), bytes));
+                }
+                (false, true) => {
+                    if let Some((since, bytes)) = self.health.stand_ins.remove(&v.name) {
+                        // Counters are read for budgeted interfaces only.
+                        let counted = v.budget.is_some().then(|| {
+                            let carried = self.counting.usage.bytes(&v.name).saturating_sub(bytes);
+                            format!("; {carried} bytes counted against its budget meanwhile")
+                        });
+                        tracing::info!(
+                            "{}: no longer standing in for a degraded path after {:.1} s{}",
+                            v.name,
+                            since.elapsed().as_secs_f64(),
+                            counted.unwrap_or_default()
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Health of an interface for publishing ("" when not monitored).
     pub(super) fn health_of(&self, name: &str) -> String {
         self.health
@@ -116,5 +162,14 @@ impl Engine {
             .get(name)
             .map(|h| h.as_str().to_string())
             .unwrap_or_default()
+    }
+}
+
+/// Sets or clears `name` in a set of paths held in a state; whether that
+/// changed the set (the evidence alone changing does not).
+fn mark(set: &mut BTreeMap<String, String>, name: &str, evidence: Option<String>) -> bool {
+    match evidence {
+        Some(e) => set.insert(name.to_owned(), e).is_none(),
+        None => set.remove(name).is_some(),
     }
 }

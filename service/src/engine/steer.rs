@@ -78,7 +78,7 @@ impl Engine {
                 } else {
                     Role::Preferred
                 },
-                degraded: self.health.states.get(&ep.ifname) == Some(&Health::Suspect),
+                degraded: self.degrading(&ep.ifname),
                 rtt_us: self.health.rtt.get(&ep.ifname).copied(),
                 promotable: ep.flags.backup && promotable(ep.ifindex),
             })
@@ -88,9 +88,24 @@ impl Engine {
     /// Re-marks path degradation from the current health states (interactive
     /// mode reacts to `suspect` before a stall).
     pub(super) fn refresh_path_health(&mut self) {
-        for p in &mut self.userspace.paths {
-            p.degraded = self.health.states.get(&p.ifname) == Some(&Health::Suspect);
+        let degrading: Vec<bool> = self
+            .userspace
+            .paths
+            .iter()
+            .map(|p| self.degrading(&p.ifname))
+            .collect();
+        for (p, d) in self.userspace.paths.iter_mut().zip(degrading) {
+            p.degraded = d;
         }
+    }
+
+    /// Whether path health says the path is degrading (`suspect` or
+    /// `degraded`): `interactive` moves off it first.
+    fn degrading(&self, ifname: &str) -> bool {
+        matches!(
+            self.health.states.get(ifname),
+            Some(Health::Suspect | Health::Degraded)
+        )
     }
 
     /// Plans and applies the given connections (all when `None`).

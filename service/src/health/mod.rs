@@ -256,8 +256,9 @@ impl Monitor {
             }
             let wants_probe = path.wants_probe(&ctx.cfg, now_ms);
             let state = path.state();
+            let probe_timeout = path.probe_timeout_ms().map(Duration::from_millis);
             if wants_probe && !self.probing.contains(name) {
-                self.start_probe(name, &ctx.cfg);
+                self.start_probe(name, &ctx.cfg, probe_timeout);
             }
             let busy = PathHealth::busy(&samples);
             let interval = if busy {
@@ -275,14 +276,18 @@ impl Monitor {
         next.map(Duration::from_millis)
     }
 
-    fn start_probe(&mut self, name: &str, cfg: &HealthConfig) {
+    /// Starts a probe over the path; `timeout` when the path's verdict
+    /// needs a bound of its own (a degraded path: its delay threshold).
+    fn start_probe(&mut self, name: &str, cfg: &HealthConfig, timeout: Option<Duration>) {
         let Some(&(local, remote, rtt)) = self.peers.get(name) else {
             return;
         };
         // Long enough for a slow but working path, short enough to decide fast.
-        let timeout = (rtt * 3)
-            .max(Duration::from_millis(u64::from(cfg.floor_ms)))
-            .min(Duration::from_secs(1));
+        let timeout = timeout.unwrap_or_else(|| {
+            (rtt * 3)
+                .max(Duration::from_millis(u64::from(cfg.floor_ms)))
+                .min(Duration::from_secs(1))
+        });
         let tx = self.probes_tx.clone();
         let name = name.to_string();
         self.probing.insert(name.clone());
@@ -299,6 +304,7 @@ impl Monitor {
 
 fn sample(s: &SubflowDiag) -> SubflowSample {
     SubflowSample {
+        id: s.cookie,
         unacked: s.unacked,
         last_ack_recv_ms: s.last_ack_recv_ms,
         last_data_recv_ms: s.last_data_recv_ms,
@@ -307,5 +313,11 @@ fn sample(s: &SubflowDiag) -> SubflowSample {
         rttvar_us: s.rttvar_us,
         bytes_acked: s.bytes_acked,
         bytes_received: s.bytes_received,
+        total_retrans: s.total_retrans,
+        data_segs_out: s.data_segs_out,
+        data_segs_in: s.data_segs_in,
+        rcv_ooopack: s.rcv_ooopack,
+        min_rtt_us: s.min_rtt_us,
+        rcv_rtt_us: s.rcv_rtt_us,
     }
 }
