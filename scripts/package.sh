@@ -9,7 +9,8 @@
 #
 #   scripts/package.sh [--no-build] [--lint]
 #
-# --no-build  package the release binaries already in target/release/
+# --no-build  package the binaries already built (target/release/, and the
+#             daemon in target/dist/: the size-optimised `dist` profile)
 # --lint      run lintian on the packages afterwards (fails on errors)
 #
 # Needs cargo-deb (installed with `cargo install --locked cargo-deb` when
@@ -38,21 +39,29 @@ command -v msgfmt >/dev/null || { echo "package.sh: msgfmt missing (apt-get inst
 
 target="${CARGO_TARGET_DIR:-$here/target}"
 release="$target/release"
+dist="$target/dist"
 if [ "$build" -eq 1 ]; then
   # The panel finds its catalogues where the package puts them.
   LOCALEDIR=/usr/share/locale cargo build --release --locked \
-    -p mptcp-policyd -p mptcp-policyctl -p mptcp-policy-panel -p mptcp-preload
+    -p mptcp-policyctl -p mptcp-policy-panel -p mptcp-preload
+  # The daemon runs all day on phones and laptops: built for size.
+  cargo build --profile dist --locked -p mptcp-policyd
 fi
-for f in mptcp-policyd mptcp-policyctl mptcp-policy-panel libmptcp_preload.so; do
-  [ -e "$release/$f" ] || { echo "package.sh: $release/$f missing (run without --no-build)" >&2; exit 1; }
+for f in "$dist/mptcp-policyd" "$release/mptcp-policyctl" "$release/mptcp-policy-panel" \
+  "$release/libmptcp_preload.so"; do
+  [ -e "$f" ] || { echo "package.sh: $f missing (run without --no-build)" >&2; exit 1; }
 done
 
 # Generated assets (paths named in service/Cargo.toml and gui/Cargo.toml).
 staging="$here/packaging/staging"
 rm -rf "$staging"
-mkdir -p "$staging/man" "$staging/completions" "$staging/panel" "$staging/locale"
+mkdir -p "$staging/bin" "$staging/man" "$staging/completions" "$staging/panel" "$staging/locale"
+# cargo-deb strips only what it finds in target/release/: the dist daemon is
+# stripped here, the way cargo-deb does it.
+strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+  -o "$staging/bin/mptcp-policyd" "$dist/mptcp-policyd"
 gz() { gzip -9n >"$1"; } # reproducible: no name, no time stamp
-"$release/mptcp-policyd" --man | gz "$staging/man/mptcp-policyd.8.gz"
+"$dist/mptcp-policyd" --man | gz "$staging/man/mptcp-policyd.8.gz"
 "$release/mptcp-policyctl" man | gz "$staging/man/mptcp-policyctl.1.gz"
 "$release/mptcp-policy-panel" --man | gz "$staging/man/mptcp-policy-panel.1.gz"
 gz "$staging/man/mptcp-policyd.toml.5.gz" <policy/mptcp-policyd.toml.5

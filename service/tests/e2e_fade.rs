@@ -206,3 +206,86 @@ fn steady_two_percent_loss_promotes_nothing() {
     assert!(!log.contains("-> degraded"), "{log}");
     assert!(!handed_to_lte(&tb, false), "{log}");
 }
+
+/// A fading WiFi on the bus: `HealthChanged(wlan0, "degraded", evidence)`
+/// (as `mptcp-policyctl monitor` prints it), the `Health` property, the
+/// role reason, and `mptcp-policyctl status`.
+#[test]
+fn degraded_is_published_on_the_bus_in_status_and_monitor() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let env = common::bus_env::start(POLICY).expect("daemon on a bus");
+    let tb = &env.tb;
+    wait_endpoints(tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    let ctl = mptcp_policy_tests::bins::find_bin("mptcp-policyctl", "MPTCP_POLICYCTL")
+        .expect("mptcp-policyctl built");
+    let mut monitor = env
+        .bus
+        .command(&ctl)
+        .arg("monitor")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("monitor");
+    let spec = StreamSpec {
+        direction: Direction::Upload,
+        duration_ms: 9_000,
+        ..StreamSpec::default()
+    };
+    let t0 = monotonic_us();
+    let run = StreamRun::start(tb, &stream_bin(), &spec).expect("stream");
+    let (health, reason, status) = std::thread::scope(|s| {
+        let ramp = s.spawn(|| loss_ramp(tb, "wlan0", t0 + 2_000_000));
+        let mut seen = None;
+        while !ramp.is_finished() && seen.is_none() {
+            let health = env
+                .interface("wlan0", async |p| p.health().await)
+                .expect("bus")
+                .expect("Health");
+            if health == "degraded" {
+                let reason = env
+                    .interface("wlan0", async |p| p.role_reason().await)
+                    .expect("bus")
+                    .expect("RoleReason");
+                let out = env
+                    .bus
+                    .command(&ctl)
+                    .arg("status")
+                    .output()
+                    .expect("status");
+                seen = Some((
+                    health,
+                    reason,
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ramp.join().expect("ramp thread").expect("ramp");
+        seen.unwrap_or_else(|| panic!("Health never said degraded\n{}", env.log()))
+    });
+    assert_eq!(health, "degraded");
+    assert!(reason.contains("; path degraded ("), "{reason}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("wlan0") && l.contains("degraded")),
+        "{status}"
+    );
+    let _ = run.wait(Duration::from_secs(60));
+    let _ = monitor.kill();
+    let mut printed = String::new();
+    monitor
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut printed)
+        .expect("monitor output");
+    let _ = monitor.wait();
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.contains("health-changed") && l.contains("wlan0 degraded (")),
+        "{printed}"
+    );
+}

@@ -101,10 +101,16 @@ impl Bed {
     /// Build the testbed (IPv4 only) and set up the scenario; for
     /// [`Scenario::Daemon`] wait until the daemon added both endpoints.
     pub fn new(cfg: &RunConfig) -> Result<Self> {
+        Self::with_opts(cfg, TestbedOpts::default())
+    }
+
+    /// [`Bed::new`] on a testbed built from `opts` (IPv4 only, the
+    /// configured delayer).
+    pub fn with_opts(cfg: &RunConfig, opts: TestbedOpts) -> Result<Self> {
         let tb = Testbed::new(TestbedOpts {
             ipv6: false,
             delayer: Some(cfg.delayer_bin.clone()),
-            ..TestbedOpts::default()
+            ..opts
         })?;
         let daemon = match cfg.scenario {
             Scenario::Static => {

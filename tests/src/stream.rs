@@ -7,6 +7,9 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// [`Record::mode`] of both sides of a request/response run.
+pub const RR_MODE: &str = "rr";
+
 /// Which way the payload flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Direction {
@@ -40,6 +43,11 @@ pub struct StreamSpec {
     pub off_ms: u64,
     /// Idle connection: connect, send nothing for `duration_ms`, close.
     pub idle: bool,
+    /// Request/response (0: off): the client sends a `chunk`-byte request
+    /// every `rr_interval_ms` for `duration_ms`, the server answers each
+    /// with `chunk` bytes; `direction`, `interval_us` and on/off are ignored.
+    /// The client's record holds the response times (it is the "sender").
+    pub rr_interval_ms: u64,
 }
 
 impl Default for StreamSpec {
@@ -54,6 +62,7 @@ impl Default for StreamSpec {
             on_ms: 0,
             off_ms: 0,
             idle: false,
+            rr_interval_ms: 0,
         }
     }
 }
@@ -68,7 +77,8 @@ pub struct StreamRun {
     direction: Direction,
 }
 
-/// Both sides' records after a stream.
+/// Both sides' records after a stream. Request/response: the client is the
+/// sender (requests, [`Record::responses`]), the server the receiver.
 #[derive(Debug)]
 pub struct StreamResult {
     pub sender: Record,
@@ -90,6 +100,20 @@ impl StreamResult {
                 self.receiver.bytes_received
             );
         }
+        if self.sender.mode == RR_MODE {
+            let (client, server) = (&self.sender, &self.receiver);
+            if server.bytes_sent != client.bytes_received {
+                bail!(
+                    "server answered {} bytes but the client received {}",
+                    server.bytes_sent,
+                    client.bytes_received
+                );
+            }
+            let lost = client.responses.iter().filter(|r| r.1 == 0).count();
+            if lost > 0 {
+                bail!("{lost} of {} requests unanswered", client.responses.len());
+            }
+        }
         Ok(())
     }
 }
@@ -104,23 +128,30 @@ impl StreamRun {
         } else {
             format!("{SERVER_V4}:{}", spec.port)
         };
-        let (srv_dir, cli_dir) = match spec.direction {
-            Direction::Upload => ("--recv", "--send"),
-            Direction::Download => ("--send", "--recv"),
+        let rr = spec.rr_interval_ms > 0;
+        let rr_flag = || {
+            vec![
+                "--rr-interval-ms".to_string(),
+                spec.rr_interval_ms.to_string(),
+            ]
+        };
+        let (srv_mode, cli_mode) = match spec.direction {
+            _ if rr => (rr_flag(), rr_flag()),
+            Direction::Upload => (vec!["--recv".to_string()], vec!["--send".to_string()]),
+            Direction::Download => (vec!["--send".to_string()], vec!["--recv".to_string()]),
         };
         // Both sides may legitimately wait through a whole pause (or the
-        // whole idle connection) for a byte.
+        // whole idle connection, or between requests) for a byte.
         let quiet_ms = if spec.idle {
             spec.duration_ms
         } else {
-            spec.off_ms
+            spec.off_ms.max(spec.rr_interval_ms)
         };
         let idle_timeout_ms = (15_000 + quiet_ms).to_string();
-        let common = |dir_flag: &str, rec: &Path| -> Vec<String> {
+        let common = |mode: &[String], rec: &Path| -> Vec<String> {
             let mut v: Vec<String> = [
                 "--addr",
                 &addr,
-                dir_flag,
                 "--chunk",
                 &spec.chunk.to_string(),
                 "--interval-us",
@@ -135,6 +166,7 @@ impl StreamRun {
             .iter()
             .map(|s| s.to_string())
             .collect();
+            v.extend_from_slice(mode);
             if spec.on_ms > 0 || spec.off_ms > 0 {
                 v.extend([
                     "--on-ms".to_string(),
@@ -155,7 +187,7 @@ impl StreamRun {
         let ready = dir.join(format!("server-{port}.ready"));
         let _ = std::fs::remove_file(&ready);
         let mut sargs = vec!["server".to_string()];
-        sargs.extend(common(srv_dir, &server_rec));
+        sargs.extend(common(&srv_mode, &server_rec));
         sargs.extend(["--ready-file".to_string(), ready.display().to_string()]);
         let mut server = BgProcess::spawn_in_ns(
             tb.server_ns(),
@@ -171,7 +203,7 @@ impl StreamRun {
             Ok(ready.exists())
         })?;
         let mut cargs = vec!["client".to_string()];
-        cargs.extend(common(cli_dir, &client_rec));
+        cargs.extend(common(&cli_mode, &client_rec));
         let client = BgProcess::spawn_in_ns(
             tb.client_ns(),
             &format!("stream-client-{port}"),
@@ -184,7 +216,12 @@ impl StreamRun {
             client,
             server_rec,
             client_rec,
-            direction: spec.direction,
+            // Request/response: the client's record is the sender's.
+            direction: if rr {
+                Direction::Upload
+            } else {
+                spec.direction
+            },
         })
     }
 

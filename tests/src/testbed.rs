@@ -72,6 +72,9 @@ pub struct TestbedOpts {
     /// Optional tbf rate limits (kbit/s) on both ends of each radio.
     pub wifi_rate_kbit: Option<u64>,
     pub lte_rate_kbit: Option<u64>,
+    /// WiFi delay ramp (RTT to reach ms, over ms), started by
+    /// [`Testbed::start_delay_ramp`]: a fade that slows WiFi without loss.
+    pub wifi_delay_ramp: Option<(u64, u64)>,
     /// Path of `mptcp-delayer` (default: env `MPTCP_DELAYER` or next to the
     /// current executable).
     pub delayer: Option<PathBuf>,
@@ -85,6 +88,7 @@ impl Default for TestbedOpts {
             lte_rtt_ms: 40,
             wifi_rate_kbit: None,
             lte_rate_kbit: None,
+            wifi_delay_ramp: None,
             delayer: None,
         }
     }
@@ -280,6 +284,11 @@ impl Testbed {
             for (r, rtt) in RADIOS.iter().zip(rtts) {
                 args.push("--queue".into());
                 args.push(format!("{}:{}", r.queue, rtt / 2));
+            }
+            if let Some((to_rtt, over_ms)) = self.opts.wifi_delay_ramp {
+                // Split like the base RTT: each direction holds half.
+                args.push("--ramp".into());
+                args.push(format!("{}:{}:{over_ms}", RADIOS[0].queue, to_rtt / 2));
             }
             let name = format!("delayer-{tag}");
             let mut p = BgProcess::spawn_in_ns(ns, &name, bin, &args, self.tmp.path())?;
@@ -536,6 +545,34 @@ impl Testbed {
             rc.context("client namespace")?;
             Ok(monotonic_us())
         })
+    }
+
+    /// Start the WiFi delay ramp of [`TestbedOpts::wifi_delay_ramp`] (SIGUSR1
+    /// to both delayers); returns CLOCK_MONOTONIC µs right after signalling.
+    /// Ignored by a delayer whose ramp already runs.
+    pub fn start_delay_ramp(&self) -> Result<u64> {
+        self.signal_delayers(libc::SIGUSR1)
+    }
+
+    /// Put WiFi back to its configured RTT at once (SIGUSR2 to both
+    /// delayers); returns CLOCK_MONOTONIC µs right after signalling.
+    pub fn reset_delay_ramp(&self) -> Result<u64> {
+        self.signal_delayers(libc::SIGUSR2)
+    }
+
+    fn signal_delayers(&self, sig: libc::c_int) -> Result<u64> {
+        if self.opts.wifi_delay_ramp.is_none() {
+            bail!("testbed made without TestbedOpts::wifi_delay_ramp: no delay ramp to drive");
+        }
+        for d in &self.delayers {
+            let pid = d.pid().context("delayer already reaped")?;
+            // SAFETY: kill(2) on our own, not yet reaped child (no pid reuse).
+            if unsafe { libc::kill(pid as libc::pid_t, sig) } != 0 {
+                return Err(std::io::Error::last_os_error())
+                    .with_context(|| format!("signalling delayer {pid}"));
+            }
+        }
+        Ok(monotonic_us())
     }
 
     /// Average ping RTT (ms) from the client, from `local` to `dst`.

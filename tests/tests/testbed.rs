@@ -291,3 +291,68 @@ fn on_off_and_idle_streams() {
         "idle for the duration"
     );
 }
+
+/// WiFi 10 ms → 200 ms RTT over 1 s (the fade benchmark's delay ramp), LTE
+/// untouched, back at once on reset.
+#[test]
+fn wifi_delay_ramp() {
+    use mptcp_policy_tests::clock::sleep_until_us;
+    let plain = testbed();
+    let err = plain.start_delay_ramp().expect_err("no ramp configured");
+    assert!(format!("{err}").contains("wifi_delay_ramp"), "{err}");
+    drop(plain);
+
+    let tb = Testbed::new(TestbedOpts {
+        delayer: Some(DELAYER.into()),
+        wifi_delay_ramp: Some((200, 1000)),
+        ..TestbedOpts::default()
+    })
+    .expect("testbed");
+    let wifi = |n| tb.ping_rtt_ms(WLAN_V4, SERVER_V4, n).expect("ping");
+    let before = wifi(5);
+    let t0 = tb.start_delay_ramp().expect("start ramp");
+    sleep_until_us(t0 + 500_000);
+    let mid = wifi(1);
+    sleep_until_us(t0 + 1_500_000);
+    let ramped = wifi(5);
+    let lte = tb.ping_rtt_ms(WWAN_V4, SERVER_V4, 5).expect("ping");
+    tb.reset_delay_ramp().expect("reset ramp");
+    let after = wifi(5);
+    println!(
+        "WiFi RTT: {before:.1} ms before, {mid:.1} at 0.5 s, {ramped:.1} at 1.5 s, \
+         {after:.1} after reset; LTE {lte:.1} during the ramp"
+    );
+    assert!((8.0..25.0).contains(&before), "before: {before}");
+    assert!((60.0..170.0).contains(&mid), "mid-ramp: {mid}");
+    assert!((150.0..260.0).contains(&ramped), "ramped: {ramped}");
+    assert!((38.0..60.0).contains(&lte), "LTE: {lte}");
+    assert!((8.0..25.0).contains(&after), "after reset: {after}");
+}
+
+/// Request/response (1 KiB each way every 20 ms) over WiFi at 10 ms RTT:
+/// every request answered, response times ≈ WiFi's RTT.
+#[test]
+fn request_response() {
+    use mptcp_policy_tests::stream::RR_MODE;
+    let tb = testbed();
+    let spec = StreamSpec {
+        duration_ms: 2000,
+        rr_interval_ms: 20,
+        ..StreamSpec::default()
+    };
+    let res = StreamRun::start(&tb, Path::new(STREAM), &spec)
+        .expect("start")
+        .wait(Duration::from_secs(20))
+        .expect("stream");
+    res.check().expect("clean rr run");
+    let c = &res.sender;
+    assert_eq!(c.mode, RR_MODE);
+    assert_eq!(c.responses.len(), 100);
+    assert_eq!(c.bytes_sent, 100 * 1024);
+    assert_eq!(res.receiver.bytes_sent, 100 * 1024);
+    let mut t = c.response_times_us(0, u64::MAX);
+    t.sort_unstable();
+    let (p50, max) = (t[t.len() / 2], t[t.len() - 1]);
+    println!("rr: {} requests, median {p50} µs, max {max} µs", t.len());
+    assert!((9_000..20_000).contains(&p50), "median {p50} µs");
+}

@@ -7,6 +7,14 @@
 //! non-blocking. Any error ends the process with a message and exit code 1
 //! (the NFQUEUE rules have no bypass, so a dead delayer stops traffic
 //! loudly) — except `ENOENT` for a packet whose interface went down.
+//!
+//! `--ramp NUM:TO_MS:OVER_MS` (repeatable) makes queue NUM's delay fade: on
+//! SIGUSR1 it goes linearly from the `--queue` delay to TO_MS over OVER_MS,
+//! then stays there; SIGUSR2 restores the `--queue` delay at once. A packet
+//! gets the delay in force when the delayer receives it. Each queue stays a
+//! FIFO, as a radio is: when the delay drops, a packet waits for the ones
+//! held before it instead of overtaking them (TCP would take reordering for
+//! loss).
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -15,6 +23,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -23,6 +32,10 @@ struct Args {
     /// NUM:DELAY_MS, e.g. 1:5 (repeatable).
     #[arg(long = "queue", required = true, value_parser = parse_queue)]
     queues: Vec<(u16, u64)>,
+    /// NUM:TO_MS:OVER_MS, e.g. 1:100:1000: on SIGUSR1 queue NUM's delay
+    /// rises from its `--queue` delay to TO_MS over OVER_MS (repeatable).
+    #[arg(long = "ramp", value_parser = parse_ramp)]
+    ramps: Vec<(u16, u64, u64)>,
     /// Kernel queue max length per queue.
     #[arg(long, default_value_t = 65_536)]
     max_len: u32,
@@ -36,6 +49,93 @@ fn parse_queue(s: &str) -> Result<(u16, u64), String> {
     let n = n.parse().map_err(|e| format!("queue number: {e}"))?;
     let d = d.parse().map_err(|e| format!("delay: {e}"))?;
     Ok((n, d))
+}
+
+fn parse_ramp(s: &str) -> Result<(u16, u64, u64), String> {
+    let mut it = s.split(':');
+    let (Some(n), Some(to), Some(over), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err("expected NUM:TO_MS:OVER_MS".into());
+    };
+    let n = n.parse().map_err(|e| format!("queue number: {e}"))?;
+    let to = to.parse().map_err(|e| format!("target delay: {e}"))?;
+    let over = over.parse().map_err(|e| format!("ramp length: {e}"))?;
+    Ok((n, to, over))
+}
+
+/// CLOCK_MONOTONIC ns at which the running ramp began; 0 = no ramp. Written
+/// by the signal handler, hence an atomic.
+static RAMP_START_NS: AtomicU64 = AtomicU64::new(0);
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime is
+    // async-signal-safe, so this may run in the signal handler.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// SIGUSR1 starts the ramp (a second one while it runs is ignored: the delay
+/// would jump back down), SIGUSR2 ends it. Only atomics and clock_gettime:
+/// async-signal-safe.
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGUSR1 {
+        let _ = RAMP_START_NS.compare_exchange(
+            0,
+            monotonic_ns().max(1),
+            AtomicOrdering::SeqCst,
+            AtomicOrdering::SeqCst,
+        );
+    } else {
+        RAMP_START_NS.store(0, AtomicOrdering::SeqCst);
+    }
+}
+
+/// Install [`on_signal`] for SIGUSR1/SIGUSR2. SA_RESTART keeps the other
+/// syscalls going; ppoll still returns EINTR, which `wait_readable` accepts.
+fn install_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGUSR1, libc::SIGUSR2] {
+        // SAFETY: a zeroed sigaction is valid; the handler only touches
+        // atomics and clock_gettime (async-signal-safe).
+        let r = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error()).context("sigaction");
+        }
+    }
+    Ok(())
+}
+
+/// One queue's delay: `base`, or during a ramp `to` reached linearly over `over`.
+#[derive(Debug, Clone, Copy)]
+struct QueueDelay {
+    base: Duration,
+    ramp: Option<(Duration, Duration)>,
+}
+
+impl QueueDelay {
+    /// The delay for a packet received `since_ramp` after the ramp began
+    /// (None: no ramp running).
+    fn at(&self, since_ramp: Option<Duration>) -> Duration {
+        let (Some((to, over)), Some(t)) = (self.ramp, since_ramp) else {
+            return self.base;
+        };
+        if t >= over {
+            return to;
+        }
+        // t < over, so over > 0; i128 ns: exact, and no overflow or sign
+        // trouble for a falling ramp (to < base).
+        let (b, to) = (self.base.as_nanos() as i128, to.as_nanos() as i128);
+        let ns = b + (to - b) * t.as_nanos() as i128 / over.as_nanos() as i128;
+        Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64)
+    }
 }
 
 /// A held packet, ordered by release time (then arrival) for a min-heap.
@@ -115,6 +215,27 @@ fn open_queue() -> Result<(Queue, RawFd)> {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // Before anything else: SIGUSR1/2 would otherwise kill us.
+    install_signal_handlers()?;
+    let mut delays = HashMap::new();
+    for &(num, ms) in &args.queues {
+        let d = QueueDelay {
+            base: Duration::from_millis(ms),
+            ramp: None,
+        };
+        if delays.insert(num, d).is_some() {
+            bail!("queue {num} given twice");
+        }
+    }
+    for &(num, to, over) in &args.ramps {
+        let d = delays
+            .get_mut(&num)
+            .with_context(|| format!("--ramp for queue {num}, which has no --queue"))?;
+        if d.ramp.is_some() {
+            bail!("two --ramp for queue {num}");
+        }
+        d.ramp = Some((Duration::from_millis(to), Duration::from_millis(over)));
+    }
     let (mut q, fd) = open_queue()?;
     let big: libc::c_int = 32 << 20;
     // SAFETY: pointer/length describe a live c_int. Needs CAP_NET_ADMIN; a
@@ -134,8 +255,7 @@ fn run(args: &Args) -> Result<()> {
             std::io::Error::last_os_error()
         );
     }
-    let mut delays = HashMap::new();
-    for &(num, ms) in &args.queues {
+    for &(num, _) in &args.queues {
         q.bind(num)
             .with_context(|| format!("binding queue {num}"))?;
         q.set_copy_range(num, 0).context("set_copy_range")?; // metadata only
@@ -143,17 +263,28 @@ fn run(args: &Args) -> Result<()> {
         q.set_queue_max_len(num, args.max_len)
             .context("set_queue_max_len")?;
         q.set_fail_open(num, false).context("set_fail_open")?;
-        delays.insert(num, Duration::from_millis(ms));
     }
     q.set_nonblocking(true);
     if let Some(p) = &args.ready_file {
         std::fs::write(p, b"ready").context("writing ready file")?;
     }
-    eprintln!("mptcp-delayer: ready, queues {:?}", args.queues);
+    eprintln!(
+        "mptcp-delayer: ready, queues {:?}, ramps {:?}",
+        args.queues, args.ramps
+    );
 
     let mut heap: BinaryHeap<Held> = BinaryHeap::new();
     let mut seq = 0u64;
+    // Per queue, the latest release time handed out (FIFO order).
+    let mut last_release: HashMap<u16, Instant> = HashMap::new();
+    let mut ramp_seen = 0u64;
     loop {
+        let ramp_start = RAMP_START_NS.load(AtomicOrdering::SeqCst);
+        if ramp_start != ramp_seen {
+            ramp_seen = ramp_start;
+            let what = if ramp_start == 0 { "reset" } else { "started" };
+            eprintln!("mptcp-delayer: ramp {what}");
+        }
         let now = Instant::now();
         while heap.peek().is_some_and(|h| h.release <= now) {
             if let Some(mut h) = heap.pop() {
@@ -172,12 +303,15 @@ fn run(args: &Args) -> Result<()> {
                     let d = delays
                         .get(&qn)
                         .with_context(|| format!("packet from unknown queue {qn}"))?;
+                    let ramp = RAMP_START_NS.load(AtomicOrdering::SeqCst);
+                    let since = (ramp != 0)
+                        .then(|| Duration::from_nanos(monotonic_ns().saturating_sub(ramp)));
+                    let mut release = Instant::now() + d.at(since);
+                    let last = last_release.entry(qn).or_insert(release);
+                    release = release.max(*last);
+                    *last = release;
                     seq += 1;
-                    heap.push(Held {
-                        release: Instant::now() + *d,
-                        seq,
-                        msg,
-                    });
+                    heap.push(Held { release, seq, msg });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // The kernel's answer to a verdict for a packet whose
@@ -214,4 +348,41 @@ fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> Result<()> {
         bail!("NFQUEUE socket error (revents {:#x})", pfd.revents);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramp_is_linear_then_flat() {
+        let ms = Duration::from_millis;
+        let d = QueueDelay {
+            base: ms(5),
+            ramp: Some((ms(105), ms(1000))),
+        };
+        assert_eq!(d.at(None), ms(5));
+        assert_eq!(d.at(Some(ms(0))), ms(5));
+        assert_eq!(d.at(Some(ms(500))).as_micros(), 55_000);
+        assert_eq!(d.at(Some(ms(1000))), ms(105));
+        assert_eq!(d.at(Some(ms(9000))), ms(105));
+        let down = QueueDelay {
+            base: ms(100),
+            ramp: Some((ms(0), ms(0))),
+        };
+        assert_eq!(down.at(Some(ms(0))), Duration::ZERO);
+        let flat = QueueDelay {
+            base: ms(7),
+            ramp: None,
+        };
+        assert_eq!(flat.at(Some(ms(300))), ms(7));
+    }
+
+    #[test]
+    fn ramp_arg() {
+        assert_eq!(parse_ramp("1:100:1000"), Ok((1, 100, 1000)));
+        assert!(parse_ramp("1:100").is_err());
+        assert!(parse_ramp("1:100:1000:5").is_err());
+        assert!(parse_ramp("x:1:1").is_err());
+    }
 }

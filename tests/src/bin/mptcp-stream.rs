@@ -8,10 +8,18 @@
 //! `--on-ms N --off-ms M` the sender streams N ms, pauses M ms, and so on;
 //! with `--idle` it sends nothing at all for the duration (an idle connection). The server
 //! keeps its listener open while the connection runs (MPTCP joins need it).
+//!
+//! `--rr-interval-ms N` (instead of `--send`/`--recv`, on both sides) is
+//! request/response: the client writes a `--chunk` request every N ms for
+//! `--duration-ms` while a second thread reads the answers, the server
+//! answers each complete request with `--chunk` bytes. The client records
+//! each request's send time and the time its whole answer was read
+//! ([`Record::responses`]): the latency an interactive app would see.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use mptcp_policy_tests::clock::{monotonic_us, sleep_until_us};
+use mptcp_policy_tests::stream::RR_MODE;
 use mptcp_policy_tests::{sock, Record};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
@@ -26,7 +34,7 @@ enum Role {
 
 #[derive(Parser, Debug)]
 #[command(about = "Paced MPTCP stream (server or client, either direction)")]
-#[command(group = clap::ArgGroup::new("dir").required(true).args(["send", "recv"]))]
+#[command(group = clap::ArgGroup::new("mode").required(true).args(["send", "recv", "rr_interval_ms"]))]
 struct Args {
     /// Listen (server) or connect (client).
     role: Role,
@@ -73,13 +81,25 @@ struct Args {
     /// Sender: connect and exchange nothing for `--duration-ms`, then close.
     #[arg(long)]
     idle: bool,
+    /// Request/response with a request every N ms (both sides; replaces
+    /// `--send`/`--recv`).
+    #[arg(long, conflicts_with_all = ["idle", "on_ms", "off_ms"],
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rr_interval_ms: Option<u64>,
 }
 
 fn main() {
     let args = Args::parse();
     let mut rec = Record {
         role: format!("{:?}", args.role).to_lowercase(),
-        mode: if args.send { "send" } else { "recv" }.into(),
+        mode: if args.rr_interval_ms.is_some() {
+            RR_MODE
+        } else if args.send {
+            "send"
+        } else {
+            "recv"
+        }
+        .into(),
         ..Record::default()
     };
     let result = run(&args, &mut rec);
@@ -131,7 +151,12 @@ fn serve(args: &Args, mut s: TcpStream, rec: &mut Record) -> Result<()> {
     s.set_read_timeout(idle)?;
     s.set_write_timeout(idle)?;
     s.set_nodelay(!args.nagle).context("TCP_NODELAY")?;
-    let r = if args.send {
+    let r = if let Some(interval_ms) = args.rr_interval_ms {
+        match args.role {
+            Role::Client => rr_client(args, interval_ms, &mut s, rec),
+            Role::Server => rr_server(args, &mut s, rec),
+        }
+    } else if args.send {
         send(args, &mut s, rec)
     } else {
         receive(&mut s, rec)
@@ -192,4 +217,120 @@ fn receive(s: &mut TcpStream, rec: &mut Record) -> Result<()> {
         rec.reads.push((monotonic_us(), n as u32));
         rec.bytes_received += n as u64;
     }
+}
+
+/// What the client's response reader saw.
+#[derive(Default)]
+struct Answers {
+    reads: Vec<(u64, u32)>,
+    bytes: u64,
+    /// Time the k-th complete answer was read.
+    done: Vec<u64>,
+    error: Option<anyhow::Error>,
+}
+
+fn rr_client(args: &Args, interval_ms: u64, s: &mut TcpStream, rec: &mut Record) -> Result<()> {
+    if args.chunk == 0 || interval_ms == 0 {
+        bail!("--chunk and --rr-interval-ms must be > 0");
+    }
+    let chunk = args.chunk;
+    // Answers are read on their own thread so that a slow one never delays
+    // the next request (requests pipeline when the RTT exceeds the interval).
+    let mut rd = s.try_clone().context("cloning the socket")?;
+    let reader = std::thread::spawn(move || read_answers(&mut rd, chunk));
+    let buf = vec![0x5au8; chunk];
+    let start = monotonic_us();
+    let end = start + args.duration_ms * 1000;
+    let mut sent = Vec::with_capacity((args.duration_ms / interval_ms + 1) as usize);
+    let mut write = || -> Result<()> {
+        let mut deadline = start;
+        while deadline < end {
+            sleep_until_us(deadline);
+            let t = monotonic_us();
+            s.write_all(&buf).context("write request")?;
+            sent.push(t);
+            rec.bytes_sent += chunk as u64;
+            deadline += interval_ms * 1000;
+        }
+        s.shutdown(Shutdown::Write).context("shutdown(SHUT_WR)")
+    };
+    let written = write();
+    if written.is_err() {
+        // Unblock the reader: it would wait for answers that cannot come.
+        let _ = s.shutdown(Shutdown::Both);
+    }
+    let a = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("response reader panicked"))?;
+    rec.reads = a.reads;
+    rec.bytes_received = a.bytes;
+    rec.responses = sent
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (t, a.done.get(i).copied().unwrap_or(0)))
+        .collect();
+    written?;
+    if let Some(e) = a.error {
+        return Err(e);
+    }
+    if a.done.len() != sent.len() || !a.bytes.is_multiple_of(chunk as u64) {
+        bail!(
+            "{} requests sent, {} answered ({} bytes) when the server closed",
+            sent.len(),
+            a.done.len(),
+            a.bytes
+        );
+    }
+    Ok(())
+}
+
+/// Read answers until EOF; the k-th is complete once k × `chunk` bytes arrived.
+fn read_answers(s: &mut TcpStream, chunk: usize) -> Answers {
+    let mut a = Answers::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return a,
+            Ok(n) => {
+                let t = monotonic_us();
+                a.reads.push((t, n as u32));
+                a.bytes += n as u64;
+                while a.bytes >= (a.done.len() as u64 + 1) * chunk as u64 {
+                    a.done.push(t);
+                }
+            }
+            Err(e) => {
+                a.error = Some(anyhow::Error::new(e).context("read response"));
+                return a;
+            }
+        }
+    }
+}
+
+fn rr_server(args: &Args, s: &mut TcpStream, rec: &mut Record) -> Result<()> {
+    if args.chunk == 0 {
+        bail!("--chunk must be > 0");
+    }
+    let chunk = args.chunk as u64;
+    let answer = vec![0xa5u8; args.chunk];
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = s.read(&mut buf).context("read request")?;
+        if n == 0 {
+            break;
+        }
+        rec.reads.push((monotonic_us(), n as u32));
+        rec.bytes_received += n as u64;
+        while rec.bytes_sent + chunk <= rec.bytes_received {
+            s.write_all(&answer).context("write response")?;
+            rec.bytes_sent += chunk;
+        }
+    }
+    if !rec.bytes_received.is_multiple_of(chunk) {
+        bail!(
+            "client closed mid-request ({} bytes of a {chunk}-byte request)",
+            rec.bytes_received % chunk
+        );
+    }
+    s.shutdown(Shutdown::Write).context("shutdown(SHUT_WR)")
 }
