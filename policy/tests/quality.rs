@@ -127,7 +127,7 @@ fn run(upload: bool, ms: u64, shape: &Shape) -> Outcome {
     for t in 1..=ms {
         let (loss, rtt, on) = shape(t);
         stream.tick(t, on, loss, rtt);
-        if t % 5 == 0 {
+        if t.is_multiple_of(5) {
             if let Some(tr) = path.observe(&cfg, &[stream.at(t)], None, t) {
                 log.push((t, tr));
             }
@@ -214,6 +214,12 @@ fn delay_ramp_and_bufferbloat_degrade_both_directions() {
         let rtt = 10_000 + (t.saturating_sub(1_000).min(3_000) * 130) as u32;
         (0.0, rtt, true)
     };
+    // A call's traffic (one packet every 20 ms: too few to judge loss)
+    // through the same delay ramp.
+    let call = |t: u64| {
+        let rtt = 10_000 + (t.saturating_sub(1_000).min(3_000) * 130) as u32;
+        (0.0, rtt, t.is_multiple_of(20))
+    };
     // A queue filling to 200 ms at once (bufferbloat), no loss.
     let bloat = |t: u64| (0.0, if t < 1_000 { 10_000 } else { 200_000 }, true);
     for upload in [true, false] {
@@ -229,6 +235,15 @@ fn delay_ramp_and_bufferbloat_degrade_both_directions() {
         assert!(
             evidence.contains("RTT") && evidence.contains("lowest 10.0 ms"),
             "{evidence}"
+        );
+        let o = run(upload, 5_000, &call);
+        let at = o
+            .first(Health::Degraded)
+            .expect("a call's delay ramp degrades");
+        assert!(
+            (1_300..1_550).contains(&at),
+            "upload={upload}: call degraded at {at} ({:?})",
+            o.log
         );
         let o = run(upload, 3_000, &bloat);
         let at = o.first(Health::Degraded).expect("bufferbloat degrades");
@@ -275,7 +290,7 @@ fn degraded_path() -> (PathHealth, HealthConfig, u64) {
         t += 1;
         assert!(t < 10_000, "never degraded");
         stream.tick(t, true, if t > 500 { 0.3 } else { 0.0 }, 10_000);
-        if t % 5 == 0 {
+        if t.is_multiple_of(5) {
             path.observe(&cfg, &[stream.at(t)], None, t);
         }
     }
@@ -374,10 +389,55 @@ fn flapping_doubles_the_recovery_time() {
     while path.state() != Health::Degraded {
         t += 1;
         stream.tick(t, true, 0.3, 10_000);
-        if t % 5 == 0 {
+        if t.is_multiple_of(5) {
             path.observe(&cfg, &[stream.at(t)], None, t);
         }
         assert!(t < back + 5_000, "degraded again");
     }
     assert_eq!(path.recovery_ms(&cfg), 2 * u64::from(cfg.recovery_ms));
+}
+
+#[test]
+fn data_stuck_on_a_handed_over_path_stalls_it_after_the_grace() {
+    let cfg = HealthConfig::default();
+    let sample = |segs_in: u32| SubflowSample {
+        id: 7,
+        rtt_us: 10_000,
+        min_rtt_us: 10_000,
+        data_segs_in: segs_in,
+        last_ack_recv_ms: 5,
+        ..SubflowSample::default()
+    };
+    // Rows: (handed over, data still arriving after the hand-over, stalls).
+    for (handed, moving, stalls) in [
+        (true, true, true),
+        (true, false, false),
+        // No backup took over: the degraded path carries the traffic.
+        (false, true, false),
+    ] {
+        let (mut path, _, t0) = degraded_path();
+        // The quality window drains first (the traffic that degraded it).
+        let mut segs = 0;
+        let mut log = Vec::new();
+        for t in (t0..t0 + 1_000).step_by(5) {
+            path.hand_over(handed, t);
+            if moving && t > t0 + 400 {
+                segs += 1;
+            }
+            if let Some(tr) = path.observe(&cfg, &[sample(segs)], None, t) {
+                log.push((t, tr));
+            }
+        }
+        let stalled = log.iter().find(|(_, tr)| tr.to == Health::Stalled);
+        assert_eq!(
+            stalled.is_some(),
+            stalls,
+            "handed={handed} moving={moving}: {log:?}"
+        );
+        if let Some((at, tr)) = stalled {
+            assert!(tr.evidence.contains("handed over"), "{}", tr.evidence);
+            // Data started moving again 400 ms in, past the 100 ms grace.
+            assert!(*at <= t0 + 410, "stalled at {}", at - t0);
+        }
+    }
 }

@@ -23,7 +23,12 @@
 //!   data, by probes answered within the delay threshold while a backup
 //!   carries the traffic. Each new degradation within [`FLAP_WINDOW_MS`]
 //!   of a recovery doubles that time (up to 32×): no flapping. Probes
-//!   unanswered [`UNANSWERED_STALL`] times in a row stall it.
+//!   unanswered [`UNANSWERED_STALL`] times in a row stall it. Once a backup
+//!   carries the traffic ([`PathHealth::hand_over`]), data still moving on
+//!   the degraded path after the grace time (max([`HANDOVER_GRACE_MS`],
+//!   2 × srtt)) is data stuck behind its losses (retransmission timers
+//!   backing off): the path is stalled, so its subflows close and the peers
+//!   resend that data over the backup at once — break after make.
 //! - Stalled: subflows are ignored (the daemon removes the path's
 //!   endpoints); `Reachable` answers for `recovery_ms` without an
 //!   `Unreachable` in between → `good`. After that, the sending side cannot
@@ -55,6 +60,9 @@ pub use verdict::{Health, ProbeResult, SubflowSample, Transition};
 pub const FLAP_WINDOW_MS: u64 = 60_000;
 /// Probes of a degraded path unanswered in a row before it counts as stalled.
 pub const UNANSWERED_STALL: u8 = 3;
+/// After a hand-over, how long the degraded path may still move data (its
+/// in-flight data draining) before that data counts as stuck.
+pub const HANDOVER_GRACE_MS: u64 = 100;
 /// The recovery time grows at most this many doublings.
 const MAX_FLAP_DOUBLINGS: u32 = 5;
 
@@ -103,6 +111,8 @@ pub struct PathHealth {
     flaps: u32,
     /// When the path last recovered from `Degraded`.
     recovered_at: Option<u64>,
+    /// Degraded: since when a backup carries its traffic.
+    handed_over_since: Option<u64>,
 }
 
 /// The sending side's silence at one sample.
@@ -161,6 +171,17 @@ impl PathHealth {
             Health::Good | Health::Suspect | Health::Degraded => {
                 self.observe_live(cfg, subflows, probe, now_ms)
             }
+        }
+    }
+
+    /// Tells a degraded path whether a backup now carries its traffic (the
+    /// daemon swapped the flags); from then on data still moving on it
+    /// after the grace time stalls it. Ignored in the other states.
+    pub fn hand_over(&mut self, handed: bool, now_ms: u64) {
+        if self.state != Health::Degraded || !handed {
+            self.handed_over_since = None;
+        } else if self.handed_over_since.is_none() {
+            self.handed_over_since = Some(now_ms);
         }
     }
 
@@ -288,6 +309,9 @@ impl PathHealth {
             return self.stall(from, now_ms, evidence);
         }
         if from == Health::Degraded {
+            if let Some(evidence) = self.stuck_after_hand_over(&live, now_ms) {
+                return self.stall(from, now_ms, evidence);
+            }
             return self.observe_degraded(cfg, quality, probe, now_ms);
         }
         if let Some(evidence) = quality.degraded {
@@ -492,6 +516,22 @@ impl PathHealth {
             from,
             to: Health::Degraded,
             evidence,
+        })
+    }
+
+    /// Data still moving on a degraded path a backup took over from, past
+    /// the grace time: the evidence, or `None`.
+    fn stuck_after_hand_over(&self, live: &[&SubflowSample], now_ms: u64) -> Option<String> {
+        let since = self.handed_over_since?;
+        let srtt_ms = live.iter().map(|s| u64::from(s.rtt_us)).max().unwrap_or(0) / 1000;
+        let grace = HANDOVER_GRACE_MS.max(2 * srtt_ms);
+        let after = now_ms.saturating_sub(since);
+        let unacked: u32 = live.iter().map(|s| s.unacked).sum();
+        let moved = self.quality.last_moved();
+        (after >= grace && (moved > 0 || unacked > 0)).then(|| {
+            format!(
+                "degraded and handed over {after} ms ago, but still moving data ({moved} segments in the last poll, {unacked} unacked): closing it so the data is resent over the backup"
+            )
         })
     }
 

@@ -75,6 +75,8 @@ pub struct Quality {
     base_rtt_us: Option<u32>,
     /// Since when the RTT has been over the delay threshold.
     slow_since: Option<u64>,
+    /// Data segments (in + out) of the last interval.
+    last_moved: u64,
 }
 
 /// What the window says.
@@ -99,6 +101,12 @@ impl Quality {
         (DELAY_FACTOR * base).max(base + DELAY_MARGIN_US)
     }
 
+    /// Data segments the path's subflows sent or received between the last
+    /// two polls.
+    pub fn last_moved(&self) -> u64 {
+        self.last_moved
+    }
+
     /// Forgets the traffic history (kept: the RTT baseline). After a stall
     /// or a recovery the old window says nothing about the path now.
     pub fn reset_window(&mut self) {
@@ -106,6 +114,7 @@ impl Quality {
         self.seen.clear();
         self.last_ms = None;
         self.slow_since = None;
+        self.last_moved = 0;
     }
 
     /// Feeds one poll of the path's established subflows at `now_ms`.
@@ -140,6 +149,7 @@ impl Quality {
         }
         self.seen = seen;
         self.last_ms = Some(now_ms);
+        self.last_moved = iv.segs_out + iv.segs_in;
         if iv.len_ms > 0 {
             self.window.push_back(iv);
         }
@@ -189,7 +199,9 @@ impl Quality {
                 "data arrived out of order (lost on the way in) during {hole_ms} of the last {span} ms, {inn} segments received"
             ));
         }
-        let delay = self.delay(live, now_ms, sends, receives);
+        // The RTT is fresh whenever data moved: no minimum count (a call's
+        // 50 packets a second are too few to judge loss, not delay).
+        let delay = self.delay(live, now_ms, out > 0, inn > 0);
         Assessment {
             degraded: degraded.or(delay),
             judged: sends || receives,

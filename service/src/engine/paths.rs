@@ -62,9 +62,15 @@ impl Engine {
         self.health.stalled.retain(|n, _| watched.contains(&n));
         self.health.degraded.retain(|n, _| watched.contains(&n));
         self.health.states.retain(|n, _| watched.contains(&n));
+        let handed_over = self
+            .verdicts
+            .iter()
+            .flat_map(|v| v.stands_in_for.iter().cloned())
+            .collect();
         monitor.update(HealthContext {
             cfg: self.policy.health,
             stalled: self.health.stalled.keys().cloned().collect(),
+            handed_over,
             paths,
         });
     }

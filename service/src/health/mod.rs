@@ -27,6 +27,8 @@ pub struct HealthContext {
     /// state was reset, e.g. the link went down and up meanwhile) is
     /// reported good again, so no path stays demoted with nobody probing it.
     pub stalled: Vec<String>,
+    /// Degraded paths whose traffic a backup now carries.
+    pub handed_over: Vec<String>,
 }
 
 /// A path changed state.
@@ -230,6 +232,7 @@ impl Monitor {
                     .insert(name.clone(), (s.local.ip(), s.remote, rtt));
             }
             let path = self.paths.entry(name.clone()).or_default();
+            path.hand_over(ctx.handed_over.contains(name), now_ms);
             if let Some(transition) = path.observe(&ctx.cfg, &samples, results.remove(name), now_ms)
             {
                 let _ = self.events.blocking_send(HealthEvent {

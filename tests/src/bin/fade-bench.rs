@@ -11,7 +11,7 @@
 //! - false promotions per minute (daemon): steady 2 % loss, idle, on/off.
 
 use anyhow::{bail, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use mptcp_policy_tests::bins::{default_daemon_bin, find_bin};
 use mptcp_policy_tests::fade::{fade_rr, false_promotions, loss_ramp_stream, Calm};
 use mptcp_policy_tests::handover::{run_once, Cut, RunConfig, Scenario};
@@ -19,6 +19,19 @@ use mptcp_policy_tests::netns::cleanup_stale_namespaces;
 use mptcp_policy_tests::stats::Summary;
 use mptcp_policy_tests::Direction;
 use std::path::PathBuf;
+
+/// One kind of measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Measure {
+    /// Loss ramp under a paced stream, both directions.
+    LossRamp,
+    /// Blackhole (silent at once), both directions.
+    Blackhole,
+    /// Request/response through the loss ramp.
+    RrLoss,
+    /// Request/response through the delay ramp.
+    RrDelay,
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -41,6 +54,15 @@ struct Args {
     /// Skip the false-promotion runs.
     #[arg(long)]
     no_false: bool,
+    /// Only these measurements (repeatable; default: all).
+    #[arg(long, value_enum)]
+    only: Vec<Measure>,
+}
+
+impl Args {
+    fn wants(&self, m: Measure) -> bool {
+        self.only.is_empty() || self.only.contains(&m)
+    }
 }
 
 fn main() {
@@ -87,7 +109,11 @@ fn run() -> Result<()> {
     let mut failures = Vec::new();
     let mut lines = Vec::new();
     let n = args.runs;
-    for direction in [Direction::Upload, Direction::Download] {
+    let streams = args.wants(Measure::LossRamp) || args.wants(Measure::Blackhole);
+    for direction in [Direction::Upload, Direction::Download]
+        .into_iter()
+        .filter(|_| streams)
+    {
         let mut gap = Vec::new();
         let mut slow = Vec::new();
         let mut steady = Vec::new();
@@ -99,15 +125,23 @@ fn run() -> Result<()> {
                 ..base.clone()
             };
             let label = format!("{} {}", scenario.name(), direction.name());
-            let ramps = repeat(n, &format!("loss ramp, {label}"), &mut failures, || {
-                loss_ramp_stream(&cfg)
-            });
+            let ramps = if args.wants(Measure::LossRamp) {
+                repeat(n, &format!("loss ramp, {label}"), &mut failures, || {
+                    loss_ramp_stream(&cfg)
+                })
+            } else {
+                Vec::new()
+            };
             gap.push(cell(ramps.iter().map(|r| r.longest_gap_ms)));
             slow.push(cell(ramps.iter().map(|r| r.slow_ms)));
             steady.push(cell(ramps.iter().filter_map(|r| r.silence_to_steady_ms)));
-            let cuts = repeat(n, &format!("blackhole, {label}"), &mut failures, || {
-                run_once(&cfg)
-            });
+            let cuts = if args.wants(Measure::Blackhole) {
+                repeat(n, &format!("blackhole, {label}"), &mut failures, || {
+                    run_once(&cfg)
+                })
+            } else {
+                Vec::new()
+            };
             cut.push(cell(cuts.iter().filter_map(|r| r.cut_to_steady_ms)));
         }
         let d = direction.name();
@@ -128,7 +162,11 @@ fn run() -> Result<()> {
             cells: cut,
         });
     }
-    for (delay, name) in [(false, "loss ramp"), (true, "delay ramp 10 → 400 ms")] {
+    let rr = [
+        (false, "loss ramp", Measure::RrLoss),
+        (true, "delay ramp 10 → 400 ms", Measure::RrDelay),
+    ];
+    for (delay, name, _) in rr.into_iter().filter(|r| args.wants(r.2)) {
         let (mut p50, mut p99) = (Vec::new(), Vec::new());
         for &scenario in &scenarios {
             let cfg = RunConfig {
