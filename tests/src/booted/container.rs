@@ -183,23 +183,28 @@ impl Container {
         // both cores: start-up has been seen to take longer than 90 s.
         let end = Instant::now() + BOOT_TIMEOUT;
         let mut state = String::new();
+        let mut last_error = String::new();
         while Instant::now() < end {
             // --wait returns once start-up is over (running or degraded).
-            if let Ok(out) = self.exec_timeout(
+            match self.exec_timeout(
                 &["systemctl", "is-system-running", "--wait"],
                 Duration::from_secs(60),
             ) {
-                state = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                match state.as_str() {
-                    "running" => return Ok(()),
-                    "degraded" => {
-                        let failed = self.exec(&["systemctl", "--failed", "--no-legend"]);
-                        let failed = failed
-                            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                            .unwrap_or_default();
-                        bail!("the container booted degraded; failed units:\n{failed}");
+                Err(e) => last_error = format!("{e:#}"),
+                Ok(out) => {
+                    state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                    last_error = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                    match state.as_str() {
+                        "running" => return Ok(()),
+                        "degraded" => {
+                            let failed = self.exec(&["systemctl", "--failed", "--no-legend"]);
+                            let failed = failed
+                                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                                .unwrap_or_default();
+                            bail!("the container booted degraded; failed units:\n{failed}");
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -212,8 +217,16 @@ impl Container {
             )
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
+        // And what the container's systemd said last.
+        let journal = self
+            .exec_timeout(
+                &["journalctl", "-b", "-n", "40", "--no-pager"],
+                Duration::from_secs(10),
+            )
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("(journalctl: {e:#})"));
         bail!(
-            "the container did not finish booting within {} s (state {state:?}); jobs still queued:\n{jobs}\n{}",
+            "the container did not finish booting within {} s (state {state:?}, last error: {last_error}); jobs still queued:\n{jobs}\njournal:\n{journal}\n{}",
             BOOT_TIMEOUT.as_secs(),
             self.nspawn_log()
         )
