@@ -165,6 +165,14 @@ fn node(w: &gtk::Widget) -> Value {
     m.insert("visible".into(), json!(w.is_visible()));
     m.insert("mapped".into(), json!(w.is_mapped()));
     m.insert("sensitive".into(), json!(w.is_sensitive()));
+    m.insert(
+        "classes".into(),
+        json!(w
+            .css_classes()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()),
+    );
     // The border box (content + padding + border, what a finger hits), in
     // the toplevel's coordinates.
     let bounds = w

@@ -350,3 +350,49 @@ fn a_connection_opened_before_the_panel_shows_its_real_age() {
         .check()
         .expect("stream ok");
 }
+
+/// WiFi's delay climbing under a request/response load (a call): the
+/// daemon judges it degraded, hands the traffic to LTE, and the card's state
+/// says "Degraded" in the warning colour.
+#[test]
+fn a_degraded_path_shows_on_its_card() {
+    let daemon = find_bin("mptcp-policyd", "MPTCP_POLICYD").expect("mptcp-policyd built");
+    let opts = mptcp_policy_tests::TestbedOpts {
+        ipv6: false,
+        wifi_delay_ramp: Some(mptcp_policy_tests::fade::DELAY_RAMP),
+        ..Default::default()
+    };
+    let env = mptcp_policy_tests::daemon_env::DaemonEnv::start_with(
+        &daemon,
+        mptcp_policy_tests::handover::DAEMON_POLICY,
+        opts,
+    )
+    .expect("daemon env");
+    wait_endpoint(&env, WWAN_V4, "LTE is a backup endpoint", |l| {
+        l.contains("backup")
+    });
+    let xvfb = Xvfb::start(1280, 800).expect("Xvfb");
+    let mut panel = Panel::start(&env, &xvfb, (1280, 800)).expect("panel");
+    roles_loaded(&mut panel);
+    let spec = StreamSpec {
+        duration_ms: 8_000,
+        rr_interval_ms: mptcp_policy_tests::fade::RR_INTERVAL_MS,
+        ..StreamSpec::default()
+    };
+    let stream = find_bin("mptcp-stream", "MPTCP_STREAM").expect("mptcp-stream");
+    let run = StreamRun::start(&env.tb, &stream, &spec).expect("stream");
+    std::thread::sleep(Duration::from_secs(1));
+    env.tb.start_delay_ramp().expect("delay ramp");
+    panel.wait("wlan0 degraded on its card", Duration::from_secs(6), |t| {
+        named(t, "state-wlan0").is_some_and(|n| {
+            n["text"] == "Degraded"
+                && n["classes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == "warning"))
+        })
+    });
+    wait_endpoint(&env, WWAN_V4, "LTE carries the traffic", |l| {
+        !l.contains("backup")
+    });
+    let _ = run.wait(Duration::from_secs(60));
+}

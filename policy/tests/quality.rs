@@ -375,6 +375,13 @@ fn unanswered_probes_stall_a_degraded_path_and_a_lossy_one_waits() {
     });
     assert!(log.is_empty(), "{log:?}");
     assert_eq!(path.state(), Health::Degraded);
+
+    // Answers later than the delay threshold (a WiFi at 400 ms): still
+    // reachable, so no stall — and no recovery either.
+    let (mut path, cfg, t0) = degraded_path();
+    let log = probe_run(&mut path, &cfg, t0, t0 + 20_000, |_| ProbeResult::Slow);
+    assert!(log.is_empty(), "{log:?}");
+    assert_eq!(path.state(), Health::Degraded);
 }
 
 #[test]

@@ -126,6 +126,7 @@ impl InterfaceCard {
         imp.metered_switch
             .set_widget_name(&format!("metered-{name}"));
         imp.budget_button.set_widget_name(&format!("budget-{name}"));
+        imp.state_label.set_widget_name(&format!("state-{name}"));
         imp.metered_row
             .set_widget_name(&format!("metered-row-{name}"));
         card

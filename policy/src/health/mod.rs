@@ -191,9 +191,10 @@ impl PathHealth {
         u64::from(cfg.recovery_ms) << self.flaps.min(MAX_FLAP_DOUBLINGS)
     }
 
-    /// How long a probe of this path may take and still count as an
-    /// answer: for a degraded path the delay threshold of its baseline
-    /// (a slow answer is no recovery); `None` for the others.
+    /// How long a probe of this path may take and still count as clean:
+    /// for a degraded path the delay threshold of its baseline (a later
+    /// answer is [`ProbeResult::Slow`]: no recovery, no stall); `None` for
+    /// the others.
     pub fn probe_timeout_ms(&self) -> Option<u64> {
         (self.state == Health::Degraded)
             .then(|| self.quality.base_rtt_us())
@@ -333,7 +334,7 @@ impl PathHealth {
                         now_ms,
                         format!("{what} and the probe over the path got no answer"),
                     ),
-                    Some(ProbeResult::Reachable) => {
+                    Some(ProbeResult::Reachable | ProbeResult::Slow) => {
                         self.rx_armed = false;
                         let evidence = format!("{what} but the probe answered: the sender paused");
                         self.to(from, Health::Good, evidence)
@@ -558,6 +559,13 @@ impl PathHealth {
                     self.last_probe_ms = now_ms;
                     self.unanswered = 0;
                     "probes answered within the delay threshold"
+                }
+                // Answered, but slowly: not lost, not clean either.
+                ProbeResult::Slow => {
+                    self.last_probe_ms = now_ms;
+                    self.unanswered = 0;
+                    self.clean_since = None;
+                    return None;
                 }
                 ProbeResult::Unreachable => {
                     self.last_probe_ms = now_ms;

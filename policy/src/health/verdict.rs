@@ -113,6 +113,9 @@ impl fmt::Display for Health {
 pub enum ProbeResult {
     /// The probe got an answer.
     Reachable,
+    /// It got an answer, but later than the path's delay threshold
+    /// ([`crate::PathHealth::probe_timeout_ms`]): reachable, not clean.
+    Slow,
     /// No answer in time.
     Unreachable,
 }

@@ -259,9 +259,9 @@ impl Monitor {
             }
             let wants_probe = path.wants_probe(&ctx.cfg, now_ms);
             let state = path.state();
-            let probe_timeout = path.probe_timeout_ms().map(Duration::from_millis);
+            let slow_after = path.probe_timeout_ms().map(Duration::from_millis);
             if wants_probe && !self.probing.contains(name) {
-                self.start_probe(name, &ctx.cfg, probe_timeout);
+                self.start_probe(name, &ctx.cfg, slow_after);
             }
             let busy = PathHealth::busy(&samples);
             let interval = if busy {
@@ -279,25 +279,34 @@ impl Monitor {
         next.map(Duration::from_millis)
     }
 
-    /// Starts a probe over the path; `timeout` when the path's verdict
-    /// needs a bound of its own (a degraded path: its delay threshold).
-    fn start_probe(&mut self, name: &str, cfg: &HealthConfig, timeout: Option<Duration>) {
+    /// Starts a probe over the path. With `slow_after` (a degraded path: its
+    /// delay threshold) the probe waits up to 1 s, and an answer later than
+    /// `slow_after` is [`ProbeResult::Slow`].
+    fn start_probe(&mut self, name: &str, cfg: &HealthConfig, slow_after: Option<Duration>) {
         let Some(&(local, remote, rtt)) = self.peers.get(name) else {
             return;
         };
         // Long enough for a slow but working path, short enough to decide fast.
-        let timeout = timeout.unwrap_or_else(|| {
-            (rtt * 3)
+        let timeout = match slow_after {
+            Some(_) => Duration::from_secs(1),
+            None => (rtt * 3)
                 .max(Duration::from_millis(u64::from(cfg.floor_ms)))
-                .min(Duration::from_secs(1))
-        });
+                .min(Duration::from_secs(1)),
+        };
         let tx = self.probes_tx.clone();
         let name = name.to_string();
         self.probing.insert(name.clone());
         let spawned = std::thread::Builder::new()
             .name("probe".into())
             .spawn(move || {
-                let _ = tx.send((name, probe::probe(local, remote, timeout)));
+                let started = Instant::now();
+                let result = match (probe::probe(local, remote, timeout), slow_after) {
+                    (ProbeResult::Reachable, Some(bound)) if started.elapsed() > bound => {
+                        ProbeResult::Slow
+                    }
+                    (r, _) => r,
+                };
+                let _ = tx.send((name, result));
             });
         if let Err(e) = spawned {
             tracing::warn!("cannot start a path probe: {e}");
