@@ -173,10 +173,25 @@ fn download_fade_userspace_pm_moves_to_lte_before_wifi_dies() {
 }
 
 #[test]
-fn steady_two_percent_loss_promotes_nothing() {
+fn steady_two_percent_loss_promotes_nothing_in_kernel_pm() {
+    steady_two_percent_loss(false);
+}
+
+#[test]
+fn steady_two_percent_loss_promotes_nothing_userspace_pm() {
+    steady_two_percent_loss(true);
+}
+
+fn steady_two_percent_loss(userspace: bool) {
     let tb = testbed();
-    let daemon = Daemon::start(&tb, POLICY).expect("daemon");
-    wait_endpoints(&tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    let mut daemon = Daemon::start(&tb, &policy(userspace)).expect("daemon");
+    if userspace {
+        daemon
+            .wait_log("userspace path manager on", Duration::from_secs(5))
+            .expect("userspace PM");
+    } else {
+        wait_endpoints(&tb, "both endpoints", |eps| eps.len() == 2).expect("endpoints");
+    }
     tb.random_loss("wlan0", 2).expect("loss");
     for direction in [Direction::Upload, Direction::Download] {
         let spec = StreamSpec {
@@ -204,7 +219,10 @@ fn steady_two_percent_loss_promotes_nothing() {
     );
     let log = daemon.log();
     assert!(!log.contains("-> degraded"), "{log}");
-    assert!(!handed_to_lte(&tb, false), "{log}");
+    assert!(!log.contains("promoted"), "{log}");
+    if !userspace {
+        assert!(!handed_to_lte(&tb, false), "{log}");
+    }
 }
 
 /// A fading WiFi on the bus: `HealthChanged(wlan0, "degraded", evidence)`
