@@ -145,22 +145,31 @@ fn run() -> Result<()> {
             cut.push(cell(cuts.iter().filter_map(|r| r.cut_to_steady_ms)));
         }
         let d = direction.name();
-        lines.push(Line {
-            what: format!("loss ramp: longest gap, {d}"),
-            cells: gap,
-        });
-        lines.push(Line {
-            what: format!("loss ramp: slow time, {d}"),
-            cells: slow,
-        });
-        lines.push(Line {
-            what: format!("loss ramp: silence → steady, {d}"),
-            cells: steady,
-        });
-        lines.push(Line {
-            what: format!("blackhole: cut → steady, {d}"),
-            cells: cut,
-        });
+        let mut push = |what: String, cells: Vec<String>, m: Measure| {
+            if args.wants(m) {
+                lines.push(Line { what, cells });
+            }
+        };
+        push(
+            format!("loss ramp: longest gap, {d}"),
+            gap,
+            Measure::LossRamp,
+        );
+        push(
+            format!("loss ramp: slow time, {d}"),
+            slow,
+            Measure::LossRamp,
+        );
+        push(
+            format!("loss ramp: silence → steady, {d}"),
+            steady,
+            Measure::LossRamp,
+        );
+        push(
+            format!("blackhole: cut → steady, {d}"),
+            cut,
+            Measure::Blackhole,
+        );
     }
     let rr = [
         (false, "loss ramp", Measure::RrLoss),
