@@ -134,13 +134,12 @@ pub fn evaluate(policy: &Policy, observed: &Observed, now: &ZonedDateTime) -> De
     ifaces.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
     let mut interfaces = Vec::new();
     let mut candidates = Vec::new();
-    for iface in ifaces {
+    for iface in &ifaces {
         let (verdict, mut wanted) = judge(policy, iface, now);
         candidates.append(&mut wanted);
         interfaces.push(verdict);
     }
-    let observed_ifaces: Vec<&ObservedInterface> = observed.interfaces.iter().collect();
-    crate::handover::hand_over_degraded(&observed_ifaces, &mut interfaces, &mut candidates);
+    crate::handover::hand_over_degraded(&ifaces, &mut interfaces, &mut candidates);
     candidates.sort();
     let mut endpoints = Vec::new();
     let mut left_out = Vec::new();

@@ -24,76 +24,69 @@ pub(crate) fn hand_over_degraded<R>(
     verdicts: &mut [InterfaceVerdict],
     endpoints: &mut [(R, DesiredEndpoint)],
 ) {
-    let degraded = |index: u32| {
-        observed
-            .iter()
-            .find(|o| o.index == index)
-            .and_then(|o| o.degraded.clone())
-    };
-    let has_endpoint = |index: u32| endpoints.iter().any(|(_, e)| e.ifindex == index);
-    let with_endpoints: Vec<(u32, Role, bool, Option<String>)> = verdicts
+    // The interfaces that have endpoints: only they can hand over or take over.
+    let paths: Vec<Path> = verdicts
         .iter()
-        .filter(|v| has_endpoint(v.index))
-        .map(|v| (v.index, v.role, v.promotable, degraded(v.index)))
+        .filter(|v| endpoints.iter().any(|(_, e)| e.ifindex == v.index))
+        .map(|v| Path {
+            index: v.index,
+            name: v.name.clone(),
+            role: v.role,
+            promotable: v.promotable,
+            degraded: observed
+                .iter()
+                .find(|o| o.index == v.index)
+                .and_then(|o| o.degraded.clone()),
+        })
         .collect();
-    let sick: Vec<(u32, String)> = with_endpoints
+    let sick: Vec<&Path> = paths
         .iter()
-        .filter(|(_, role, _, d)| *role == Role::Preferred && d.is_some())
-        .map(|(i, _, _, d)| (*i, d.clone().unwrap_or_default()))
+        .filter(|p| p.role == Role::Preferred && p.degraded.is_some())
         .collect();
     if sick.is_empty() {
         return;
     }
-    let healthy_preferred = with_endpoints
+    let healthy_preferred: Vec<&Path> = paths
         .iter()
-        .any(|(_, role, _, d)| *role == Role::Preferred && d.is_none());
-    let stand_ins: Vec<u32> = with_endpoints
-        .iter()
-        .filter(|(_, role, promotable, d)| *role == Role::Backup && *promotable && d.is_none())
-        .map(|(i, ..)| *i)
+        .filter(|p| p.role == Role::Preferred && p.degraded.is_none())
         .collect();
-    if !healthy_preferred && stand_ins.is_empty() {
-        for v in verdicts
-            .iter_mut()
-            .filter(|v| sick.iter().any(|(i, _)| *i == v.index))
-        {
+    // Backups are promoted only when no healthy preferred path is left.
+    let stand_ins: Vec<&Path> = paths
+        .iter()
+        .filter(|p| p.role == Role::Backup && p.promotable && p.degraded.is_none())
+        .filter(|_| healthy_preferred.is_empty())
+        .collect();
+    let is = |list: &[&Path], index: u32| list.iter().any(|p| p.index == index);
+    if healthy_preferred.is_empty() && stand_ins.is_empty() {
+        for v in verdicts.iter_mut().filter(|v| is(&sick, v.index)) {
             v.reason.push_str(
                 "; path degraded, but no healthy path may take over (none preferred, no backup allowed to carry data): it keeps the traffic",
             );
         }
         return;
     }
-    let name = |index: u32| {
-        verdicts
-            .iter()
-            .find(|v| v.index == index)
-            .map(|v| v.name.clone())
-            .unwrap_or_default()
-    };
-    let sick_names: Vec<String> = sick.iter().map(|(i, _)| name(*i)).collect();
-    let carriers: Vec<String> = if healthy_preferred {
-        with_endpoints
-            .iter()
-            .filter(|(_, role, _, d)| *role == Role::Preferred && d.is_none())
-            .map(|(i, ..)| name(*i))
-            .collect()
+    let names = |list: &[&Path]| list.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    let sick_names = names(&sick);
+    let carriers = names(if stand_ins.is_empty() {
+        &healthy_preferred
     } else {
-        stand_ins.iter().map(|&i| name(i)).collect()
-    };
+        &stand_ins
+    });
     for (_, ep) in endpoints.iter_mut() {
-        if sick.iter().any(|(i, _)| *i == ep.ifindex) {
+        if is(&sick, ep.ifindex) {
             ep.flags.backup = true;
-        } else if !healthy_preferred && stand_ins.contains(&ep.ifindex) {
+        } else if is(&stand_ins, ep.ifindex) {
             ep.flags.backup = false;
         }
     }
     for v in verdicts.iter_mut() {
-        if let Some((_, evidence)) = sick.iter().find(|(i, _)| *i == v.index) {
+        if let Some(p) = sick.iter().find(|p| p.index == v.index) {
             v.reason.push_str(&format!(
-                "; path degraded ({evidence}): backup while {} carries the traffic",
+                "; path degraded ({}): backup while {} carries the traffic",
+                p.degraded.as_deref().unwrap_or_default(),
                 carriers.join(", ")
             ));
-        } else if !healthy_preferred && stand_ins.contains(&v.index) {
+        } else if is(&stand_ins, v.index) {
             v.reason.push_str(&format!(
                 "; promoted: carries the traffic while {} is degraded",
                 sick_names.join(", ")
@@ -101,4 +94,13 @@ pub(crate) fn hand_over_degraded<R>(
             v.stands_in_for = sick_names.clone();
         }
     }
+}
+
+/// An interface with endpoints, as the hand-over sees it.
+struct Path {
+    index: u32,
+    name: String,
+    role: Role,
+    promotable: bool,
+    degraded: Option<String>,
 }

@@ -17,18 +17,7 @@ use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
 use mptcp_policy_tests::{Testbed, TestbedOpts};
 
-const POLICY: &str = r#"[limits]
-subflows = 4
-add_addr_accepted = 4
-[health]
-recovery_ms = 1000
-[[interface]]
-type = "wifi"
-role = "preferred"
-[[interface]]
-type = "cellular"
-role = "backup"
-"#;
+const POLICY: &str = WIFI_FIRST_QUICK_RECOVERY;
 
 fn policy(userspace: bool) -> String {
     if userspace {
@@ -135,6 +124,11 @@ fn fade(direction: Direction, userspace: bool) {
     let log = daemon.log();
     println!("daemon log:\n{log}");
     assert!(back, "traffic did not return to WiFi\n{log}");
+    // The time LTE stood in for WiFi is logged when it ends.
+    assert!(
+        log.contains("wwan0: no longer standing in for a degraded path after "),
+        "{log}"
+    );
     daemon.stop().expect("clean exit");
 }
 

@@ -13,19 +13,7 @@ use mptcp_policy_tests::stream::{Direction, StreamRun, StreamSpec};
 use mptcp_policy_tests::testbed::WLAN_V4;
 use mptcp_policy_tests::{Testbed, TestbedOpts};
 
-/// WiFi first, with a short recovery time so the test is quick.
-const POLICY: &str = r#"[limits]
-subflows = 4
-add_addr_accepted = 4
-[health]
-recovery_ms = 1000
-[[interface]]
-type = "wifi"
-role = "preferred"
-[[interface]]
-type = "cellular"
-role = "backup"
-"#;
+const POLICY: &str = WIFI_FIRST_QUICK_RECOVERY;
 
 fn testbed() -> Testbed {
     Testbed::new(TestbedOpts {

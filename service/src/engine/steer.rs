@@ -78,7 +78,7 @@ impl Engine {
                 } else {
                     Role::Preferred
                 },
-                degraded: self.degrading(&ep.ifname),
+                degraded: degrading(self.health.states.get(&ep.ifname)),
                 rtt_us: self.health.rtt.get(&ep.ifname).copied(),
                 promotable: ep.flags.backup && promotable(ep.ifindex),
             })
@@ -88,24 +88,10 @@ impl Engine {
     /// Re-marks path degradation from the current health states (interactive
     /// mode reacts to `suspect` before a stall).
     pub(super) fn refresh_path_health(&mut self) {
-        let degrading: Vec<bool> = self
-            .userspace
-            .paths
-            .iter()
-            .map(|p| self.degrading(&p.ifname))
-            .collect();
-        for (p, d) in self.userspace.paths.iter_mut().zip(degrading) {
-            p.degraded = d;
+        let states = &self.health.states;
+        for p in &mut self.userspace.paths {
+            p.degraded = degrading(states.get(&p.ifname));
         }
-    }
-
-    /// Whether path health says the path is degrading (`suspect` or
-    /// `degraded`): `interactive` moves off it first.
-    fn degrading(&self, ifname: &str) -> bool {
-        matches!(
-            self.health.states.get(ifname),
-            Some(Health::Suspect | Health::Degraded)
-        )
     }
 
     /// Plans and applies the given connections (all when `None`).
@@ -232,4 +218,10 @@ impl Engine {
             p.rtt_us = self.health.rtt.get(&p.ifname).copied();
         }
     }
+}
+
+/// Whether path health says a path is degrading (`suspect` or `degraded`):
+/// `interactive` moves off it first.
+fn degrading(health: Option<&Health>) -> bool {
+    matches!(health, Some(Health::Suspect | Health::Degraded))
 }

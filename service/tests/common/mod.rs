@@ -20,6 +20,21 @@ use mptcp_policy_tests::{link_bytes, Testbed};
 /// handover benchmark gives the daemon).
 pub const WIFI_FIRST: &str = mptcp_policy_tests::handover::DAEMON_POLICY;
 
+/// [`WIFI_FIRST`] with a 1-s path-health recovery time: health tests
+/// see WiFi come back quickly.
+pub const WIFI_FIRST_QUICK_RECOVERY: &str = r#"[limits]
+subflows = 4
+add_addr_accepted = 4
+[health]
+recovery_ms = 1000
+[[interface]]
+type = "wifi"
+role = "preferred"
+[[interface]]
+type = "cellular"
+role = "backup"
+"#;
+
 /// The same with the roles swapped.
 pub const LTE_FIRST: &str = r#"[limits]
 subflows = 4
