@@ -195,9 +195,7 @@ fn steady_two_percent_loss(userspace: bool) {
         };
         let tx = direction == Direction::Upload;
         let a = radio_bytes(&tb, tx).expect("counters");
-        let run = StreamRun::start(&tb, &stream_bin(), &spec).expect("stream");
-        let result = run.wait(Duration::from_secs(60)).expect("stream");
-        result.check().expect("stream");
+        stream_under_loss(&tb, &spec, &daemon);
         let b = radio_bytes(&tb, tx).expect("counters");
         assert!(
             wlan_share(a, b) >= 0.9,
@@ -217,6 +215,40 @@ fn steady_two_percent_loss(userspace: bool) {
     if !userspace {
         assert!(!handed_to_lte(&tb, false), "{log}");
     }
+}
+
+/// Streams `spec` over the lossy WiFi. Once (CI, both cores loaded) a
+/// connection ended in a reset under 2 % loss with nothing logged by the
+/// daemon; such a run is reported with both sides' errors and the daemon's
+/// log and repeated once — but only when the daemon did nothing (no health
+/// transition, no endpoint change): whatever the daemon does must leave the
+/// stream whole.
+fn stream_under_loss(tb: &Testbed, spec: &StreamSpec, daemon: &Daemon) {
+    let run = || {
+        let run = StreamRun::start(tb, &stream_bin(), spec).expect("stream");
+        run.wait(Duration::from_secs(60)).expect("stream")
+    };
+    let result = run();
+    let Err(e) = result.check() else {
+        return;
+    };
+    let log = daemon.log();
+    let errors = format!(
+        "{}: {e:#} ({} {:?}, {} {:?})",
+        spec.direction.name(),
+        result.sender.role,
+        result.sender.error,
+        result.receiver.role,
+        result.receiver.error
+    );
+    let acted = log.contains("health ")
+        || log.contains("endpoint delete")
+        || log.contains("endpoint change");
+    assert!(!acted, "{errors}\n{log}");
+    println!("stream failed with the daemon idle, repeated once: {errors}\n{log}");
+    run()
+        .check()
+        .unwrap_or_else(|e| panic!("{}: again: {e:#}\n{}", spec.direction.name(), daemon.log()));
 }
 
 /// A fading WiFi on the bus: `HealthChanged(wlan0, "degraded", evidence)`

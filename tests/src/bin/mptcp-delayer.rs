@@ -17,7 +17,9 @@
 //! loss).
 
 use anyhow::{bail, Context, Result};
+// clock_gettime underneath: async-signal-safe, so the handler may use it.
 use clap::Parser;
+use mptcp_policy_tests::clock::monotonic_us;
 use nfq::{Message, Queue, Verdict};
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -62,34 +64,23 @@ fn parse_ramp(s: &str) -> Result<(u16, u64, u64), String> {
     Ok((n, to, over))
 }
 
-/// CLOCK_MONOTONIC ns at which the running ramp began; 0 = no ramp. Written
+/// CLOCK_MONOTONIC µs at which the running ramp began; 0 = no ramp. Written
 /// by the signal handler, hence an atomic.
-static RAMP_START_NS: AtomicU64 = AtomicU64::new(0);
-
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; clock_gettime is
-    // async-signal-safe, so this may run in the signal handler.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+static RAMP_START_US: AtomicU64 = AtomicU64::new(0);
 
 /// SIGUSR1 starts the ramp (a second one while it runs is ignored: the delay
 /// would jump back down), SIGUSR2 ends it. Only atomics and clock_gettime:
 /// async-signal-safe.
 extern "C" fn on_signal(sig: libc::c_int) {
     if sig == libc::SIGUSR1 {
-        let _ = RAMP_START_NS.compare_exchange(
+        let _ = RAMP_START_US.compare_exchange(
             0,
-            monotonic_ns().max(1),
+            monotonic_us().max(1),
             AtomicOrdering::SeqCst,
             AtomicOrdering::SeqCst,
         );
     } else {
-        RAMP_START_NS.store(0, AtomicOrdering::SeqCst);
+        RAMP_START_US.store(0, AtomicOrdering::SeqCst);
     }
 }
 
@@ -279,7 +270,7 @@ fn run(args: &Args) -> Result<()> {
     let mut last_release: HashMap<u16, Instant> = HashMap::new();
     let mut ramp_seen = 0u64;
     loop {
-        let ramp_start = RAMP_START_NS.load(AtomicOrdering::SeqCst);
+        let ramp_start = RAMP_START_US.load(AtomicOrdering::SeqCst);
         if ramp_start != ramp_seen {
             ramp_seen = ramp_start;
             let what = if ramp_start == 0 { "reset" } else { "started" };
@@ -303,9 +294,9 @@ fn run(args: &Args) -> Result<()> {
                     let d = delays
                         .get(&qn)
                         .with_context(|| format!("packet from unknown queue {qn}"))?;
-                    let ramp = RAMP_START_NS.load(AtomicOrdering::SeqCst);
+                    let ramp = RAMP_START_US.load(AtomicOrdering::SeqCst);
                     let since = (ramp != 0)
-                        .then(|| Duration::from_nanos(monotonic_ns().saturating_sub(ramp)));
+                        .then(|| Duration::from_micros(monotonic_us().saturating_sub(ramp)));
                     let mut release = Instant::now() + d.at(since);
                     let last = last_release.entry(qn).or_insert(release);
                     release = release.max(*last);
