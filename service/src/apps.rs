@@ -44,6 +44,8 @@ pub struct Apps {
     enabled: BTreeMap<CgroupPath, Option<u64>>,
     status: BpfStatus,
     program: Option<Mptcpify>,
+    /// `--dry-run`: the program is loaded (the probe) but not attached.
+    dry_run: bool,
 }
 
 impl Apps {
@@ -54,14 +56,16 @@ impl Apps {
             file: state_dir.join(APPS_FILE),
             root: cgroup_root,
             enabled: BTreeMap::new(),
-            status: BpfStatus::Unavailable("not probed yet".into()),
+            status: BpfStatus::NotLoaded,
             program: None,
+            dry_run: false,
         }
     }
 
-    /// Reads the enabled set, looks up the cgroups' ids, then probes and
-    /// loads the BPF program.
+    /// Reads the enabled set and looks up the cgroups' ids; loads the BPF
+    /// program when an app is enabled (else at the first [`Apps::enable`]).
     pub fn start(&mut self, dry_run: bool) {
+        self.dry_run = dry_run;
         if self.root.is_none() {
             self.root = cgroups::find_cgroup2_mount();
         }
@@ -72,14 +76,17 @@ impl Apps {
             }
             self.enabled.insert(path, id);
         }
-        self.start_program(dry_run);
+        if self.enabled.is_empty() {
+            tracing::info!("bpf: {}", self.status);
+        } else {
+            self.start_program();
+        }
     }
 
     /// Probes and loads the BPF program (the probe never stops the daemon)
-    /// and puts the existing enabled cgroups in its map. `dry_run`: the
-    /// program is loaded (the probe) but not attached.
-    fn start_program(&mut self, dry_run: bool) {
-        let (program, status) = match Mptcpify::load(!dry_run) {
+    /// and puts the existing enabled cgroups in its map.
+    fn start_program(&mut self) {
+        let (program, status) = match Mptcpify::load(!self.dry_run) {
             Ok(Some(p)) => (Some(p), BpfStatus::Active),
             Ok(None) => (
                 None,
@@ -88,7 +95,7 @@ impl Apps {
             Err(why) => (None, BpfStatus::Unavailable(why)),
         };
         match &status {
-            BpfStatus::Active => tracing::info!("bpf: {status}"),
+            BpfStatus::Active | BpfStatus::NotLoaded => tracing::info!("bpf: {status}"),
             BpfStatus::Unavailable(_) => tracing::warn!(
                 "bpf: {status}; unmodified apps use MPTCP through the preload library only \
                  (mptcp-policyctl run / enable UNIT)"
@@ -132,6 +139,9 @@ impl Apps {
             return Err(CommandError::InvalidArgument(format!(
                 "{MAP_CAPACITY} cgroups are enabled already; disable one first"
             )));
+        }
+        if self.status == BpfStatus::NotLoaded {
+            self.start_program();
         }
         if let Some(p) = &self.program {
             p.set(id, true).map_err(CommandError::Failed)?;

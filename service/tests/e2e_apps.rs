@@ -100,29 +100,31 @@ fn bpf_status_is_published_and_cgroups_are_managed_over_dbus() {
     )
     .expect("env");
 
-    // The probe's answer, the same on the bus, in the log and in `status`.
-    let status = env
-        .manager(async |m| m.bpf_status().await)
-        .expect("bus")
-        .expect("BpfStatus");
+    // No app enabled: the program is not loaded (nor the kernel's BTF
+    // parsed) at start; said on the bus, in the log and in `status`.
+    let bpf_status = |env: &BusEnv| {
+        env.manager(async |m| m.bpf_status().await)
+            .expect("bus")
+            .expect("BpfStatus")
+    };
+    let idle = bpf_status(&env);
+    assert!(idle.starts_with("not loaded ("), "{idle}");
+    assert!(env.log().contains(&format!("bpf: {idle}")), "{}", env.log());
+    let out = ctl_root(&env, &["status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&idle), "{}", text(&out));
+
+    // Enable through the CLI: the program is loaded then (the probe's
+    // answer, the same on the bus, in the log and in `status`) and the
+    // kernel's id of that cgroup is published.
+    assert_eq!(cgroups(&env), vec![]);
+    let out = ctl_root(&env, &["enable", "--cgroup", &cg.path]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = bpf_status(&env);
     assert!(
         status.starts_with("active (") || status.starts_with("unavailable ("),
         "{status}"
     );
-    assert!(
-        env.log().contains(&format!("bpf: {status}")),
-        "{}",
-        env.log()
-    );
-    let out = ctl_root(&env, &["status"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("BPF:"), "{}", text(&out));
-    assert!(text(&out).contains(&status), "{}", text(&out));
-
-    // Enable through the CLI: the kernel's id of that cgroup is published.
-    assert_eq!(cgroups(&env), vec![]);
-    let out = ctl_root(&env, &["enable", "--cgroup", &cg.path]);
-    assert!(out.status.success(), "{}", text(&out));
     if status.starts_with("unavailable") {
         assert!(
             text(&out).contains("its sockets stay TCP"),
@@ -130,6 +132,13 @@ fn bpf_status_is_published_and_cgroups_are_managed_over_dbus() {
             text(&out)
         );
     }
+    assert!(
+        env.log().contains(&format!("bpf: {status}")),
+        "{}",
+        env.log()
+    );
+    let out = ctl_root(&env, &["status"]);
+    assert!(text(&out).contains(&status), "{}", text(&out));
     assert_eq!(cgroups(&env), vec![(cg.path.clone(), cg.id())]);
     let saved = std::fs::read_to_string(env.state.join("apps.json")).expect("apps.json");
     assert!(saved.contains(&cg.path), "{saved}");
@@ -178,10 +187,12 @@ fn bpf_status_is_published_and_cgroups_are_managed_over_dbus() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&cg.path), "{}", text(&out));
 
-    // Persisted: a restarted daemon has it again.
+    // Persisted: a restarted daemon has it again, and with an app enabled
+    // it loads the program at start.
     env.stop_daemon().expect("stop");
     env.start_daemon().expect("start");
     assert_eq!(cgroups(&env), vec![(cg.path.clone(), cg.id())]);
+    assert_eq!(bpf_status(&env), status);
 
     // Disable: gone from the bus and from the state directory.
     let out = ctl_root(&env, &["disable", "--cgroup", &format!("/{}", cg.path)]);

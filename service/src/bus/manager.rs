@@ -229,7 +229,7 @@ impl Manager {
             .map_err(to_dbus)
     }
 
-    #[zbus(property(emits_changed_signal = "const"))]
+    #[zbus(property)]
     fn bpf_status(&self) -> String {
         self.view.borrow().bpf_status.clone()
     }
