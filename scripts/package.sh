@@ -10,7 +10,8 @@
 #   scripts/package.sh [--no-build] [--lint]
 #
 # --no-build  package the binaries already built (target/release/, and the
-#             daemon in target/dist/: the size-optimised `dist` profile)
+#             daemon scripts/build-daemon.sh builds: size-optimised, static
+#             PIE, its running code side by side)
 # --lint      run lintian on the packages afterwards (fails on errors)
 #
 # Needs cargo-deb (installed with `cargo install --locked cargo-deb` when
@@ -39,15 +40,16 @@ command -v msgfmt >/dev/null || { echo "package.sh: msgfmt missing (apt-get inst
 
 target="${CARGO_TARGET_DIR:-$here/target}"
 release="$target/release"
-dist="$target/dist"
 if [ "$build" -eq 1 ]; then
   # The panel finds its catalogues where the package puts them.
   LOCALEDIR=/usr/share/locale cargo build --release --locked \
     -p mptcp-policyctl -p mptcp-policy-panel -p mptcp-preload
-  # The daemon runs all day on phones and laptops: built for size.
-  cargo build --profile dist --locked -p mptcp-policyd
+  # The daemon runs all day on phones and laptops: built for a small footprint.
+  daemon="$(scripts/build-daemon.sh --quiet)"
+else
+  daemon="$(scripts/build-daemon.sh --path)"
 fi
-for f in "$dist/mptcp-policyd" "$release/mptcp-policyctl" "$release/mptcp-policy-panel" \
+for f in "$daemon" "$release/mptcp-policyctl" "$release/mptcp-policy-panel" \
   "$release/libmptcp_preload.so"; do
   [ -e "$f" ] || { echo "package.sh: $f missing (run without --no-build)" >&2; exit 1; }
 done
@@ -56,12 +58,12 @@ done
 staging="$here/packaging/staging"
 rm -rf "$staging"
 mkdir -p "$staging/bin" "$staging/man" "$staging/completions" "$staging/panel" "$staging/locale"
-# cargo-deb strips only what it finds in target/release/: the dist daemon is
+# cargo-deb strips only what it finds in target/release/: the daemon is
 # stripped here, the way cargo-deb does it.
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-  -o "$staging/bin/mptcp-policyd" "$dist/mptcp-policyd"
+  -o "$staging/bin/mptcp-policyd" "$daemon"
 gz() { gzip -9n >"$1"; } # reproducible: no name, no time stamp
-"$dist/mptcp-policyd" --man | gz "$staging/man/mptcp-policyd.8.gz"
+"$daemon" --man | gz "$staging/man/mptcp-policyd.8.gz"
 "$release/mptcp-policyctl" man | gz "$staging/man/mptcp-policyctl.1.gz"
 "$release/mptcp-policy-panel" --man | gz "$staging/man/mptcp-policy-panel.1.gz"
 gz "$staging/man/mptcp-policyd.toml.5.gz" <policy/mptcp-policyd.toml.5
