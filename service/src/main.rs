@@ -77,20 +77,38 @@ fn tune_malloc() {
     }
 }
 
-/// Logs to stderr (journald captures it under systemd). `RUST_LOG` or
-/// `MPTCP_POLICYD_LOG` select the level; default `info`.
+/// Logs to stderr (journald captures it under systemd). `MPTCP_POLICYD_LOG`
+/// (or `RUST_LOG`) selects levels: `debug`, or per module
+/// `info,mptcp_policyd::userspace=warn`; default `info`. Parsed by
+/// tracing-subscriber's `Targets`, not `EnvFilter`: the latter compiles
+/// regular expressions at every start (0.3 ms, 250 KB of code resident)
+/// for span and field filters the daemon has no use for.
 fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("MPTCP_POLICYD_LOG")
-        .ok()
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter = ["MPTCP_POLICYD_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| {
+            Some((
+                var,
+                std::env::var(var).ok().filter(|s| !s.trim().is_empty())?,
+            ))
+        })
+        .and_then(|(var, spec)| match spec.parse::<Targets>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("mptcp-policyd: {var}={spec:?} is no log filter ({e}); logging at info");
+                None
+            }
+        })
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colours only on a terminal: journald and log files get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(output)
+        .with(filter)
         .init();
 }
