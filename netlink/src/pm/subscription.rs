@@ -69,6 +69,12 @@ impl PmHandle {
     pub fn subscribe_events(&self) -> Result<PmEventStream, PmError> {
         PmEventStream::open(self.family(), EVENT_RCVBUF)
     }
+
+    /// [`subscribe_events_with_rcvbuf`] reusing this handle's family lookup
+    /// (no second nlctrl round trip).
+    pub fn subscribe_events_with_rcvbuf(&self, rcvbuf: usize) -> Result<PmEventStream, PmError> {
+        PmEventStream::open(self.family(), rcvbuf)
+    }
 }
 
 impl PmEventStream {

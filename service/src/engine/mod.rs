@@ -130,7 +130,7 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
     let (watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
-    let pm_events = PmEventSource::open(args.event_buffer).await;
+    let pm_events = PmEventSource::open(&pm, args.event_buffer);
     let reconciler = Reconciler::start(pm, state.clone(), args.dry_run)
         .await
         .context("cannot read the kernel's MPTCP endpoints and limits")?;

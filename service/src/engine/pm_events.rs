@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use mptcp_policy_netlink::pm::{self, PmError, PmEvent, PmEventStream};
+use mptcp_policy_netlink::PmHandle;
 
 /// First wait before subscribing again after the socket failed; doubles
 /// up to [`RETRY_MAX`].
@@ -36,10 +37,11 @@ pub struct PmEventSource {
 }
 
 impl PmEventSource {
-    /// Subscribes with a socket receive buffer of `rcvbuf` bytes. Without
-    /// the subscription (no `CAP_NET_ADMIN`, say) the source stays silent.
-    pub async fn open(rcvbuf: usize) -> PmEventSource {
-        let stream = match pm::subscribe_events_with_rcvbuf(rcvbuf).await {
+    /// Subscribes with a socket receive buffer of `rcvbuf` bytes, with the
+    /// family `pm` resolved. Without the subscription (no `CAP_NET_ADMIN`,
+    /// say) the source stays silent.
+    pub fn open(pm: &PmHandle, rcvbuf: usize) -> PmEventSource {
+        let stream = match pm.subscribe_events_with_rcvbuf(rcvbuf) {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::warn!(

@@ -10,16 +10,21 @@
 //! host; without network it is left out. It is started the way it adds
 //! endpoints at all (`addr_adv`, flags `subflow`, `notify-flags=existing`).
 //!
-//! Start times are read by polling `ip mptcp endpoint show` (each poll
-//! ~2 ms: the resolution of the figure, the same for every daemon).
+//! Start times are read from a thread inside the phone namespace that dumps
+//! the kernel's endpoints over its own generic-netlink socket every ~50 µs
+//! (an `ip` process per poll took ~2 ms, the old figures' resolution), the
+//! same for every daemon.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use mptcp_policy_netlink::PmHandle;
 use mptcp_policy_tests::bins::default_daemon_bin;
 use mptcp_policy_tests::bus::{BusOptions, PrivateBus};
 use mptcp_policy_tests::handover::DAEMON_POLICY;
@@ -157,10 +162,14 @@ fn main() -> Result<()> {
         let mut start_ms = Vec::new();
         for run in 0..args.runs {
             flush_endpoints(&tb)?;
+            let watch = watch_both_endpoints(&tb)?;
             let t0 = Instant::now();
             let mut d = launch(run)?;
-            wait_both_endpoints(&tb, &d)?;
-            start_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            let seen = match watch.join() {
+                Ok(t) => t,
+                Err(e) => bail!("{e:#}\n{}", d.stderr()),
+            };
+            start_ms.push(seen.duration_since(t0).as_secs_f64() * 1000.0);
             d.stop();
         }
         // The idle measurement: a fresh start, 3 s to settle, then the window.
@@ -206,7 +215,10 @@ fn print_table(rows: &[Row], args: &Args) {
         println!(
             "| {} | {} | {:.1} MB | {} | {:.2} ms | {} | {} |",
             r.variant.label(),
-            Summary::cell(Summary::of(&r.start_ms)),
+            Summary::of(&r.start_ms).map_or("-".into(), |s| format!(
+                "{:.1} ({:.1}–{:.1})",
+                s.median, s.min, s.max
+            )),
             r.rss_kib as f64 / 1024.0,
             r.threads,
             r.idle_cpu_ms,
@@ -268,6 +280,59 @@ fn flush_endpoints(tb: &Testbed) -> Result<()> {
         bail!("ip mptcp endpoint flush failed");
     }
     Ok(())
+}
+
+/// A thread in the phone namespace, its netlink socket open, dumping the
+/// endpoints until both daemons' addresses are there: [`EndpointWatch::join`]
+/// gives the moment it saw them.
+struct EndpointWatch(std::thread::JoinHandle<Result<Instant>>);
+
+impl EndpointWatch {
+    fn join(self) -> Result<Instant> {
+        self.0
+            .join()
+            .map_err(|_| anyhow::anyhow!("endpoint watcher panicked"))?
+    }
+}
+
+/// Starts an [`EndpointWatch`]; returns once it polls.
+fn watch_both_endpoints(tb: &Testbed) -> Result<EndpointWatch> {
+    let path = format!("/run/netns/{}", tb.client_ns());
+    let want: [IpAddr; 2] = [WLAN_V4.parse()?, WWAN_V4.parse()?];
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || -> Result<Instant> {
+        let ns = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
+        // SAFETY: a valid namespace fd; only this thread changes namespace.
+        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            bail!("setns {path}: {}", std::io::Error::last_os_error());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let pm = PmHandle::connect().await?;
+            let _ = ready_tx.send(());
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let eps = pm.endpoint_dump().await?;
+                if want.iter().all(|a| eps.iter().any(|e| e.addr == *a)) {
+                    return Ok(Instant::now());
+                }
+                if Instant::now() > deadline {
+                    bail!("no endpoints after 10 s: {eps:?}");
+                }
+                // This thread's own core; the daemon starts on the other.
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        })
+    });
+    match ready_rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(()) => Ok(EndpointWatch(handle)),
+        Err(_) => {
+            let why = EndpointWatch(handle).join().err();
+            bail!("the endpoint watcher did not start: {why:?}")
+        }
+    }
 }
 
 fn wait_both_endpoints(tb: &Testbed, d: &BgProcess) -> Result<()> {
