@@ -6,8 +6,12 @@ need=(iproute2 nftables iptables iputils-ping procps pkg-config dbus polkitd uti
   # translations, desktop-file and AppStream checks
   libgtk-4-dev libadwaita-1-dev xvfb xauth imagemagick gettext desktop-file-utils appstream)
 # The daemon's BPF object (clang -target bpf, libbpf's headers) and the
-# libbpf that libbpf-sys builds from source (make, libelf and zlib headers).
-need+=(clang libbpf-dev linux-libc-dev libelf-dev zlib1g-dev make)
+# libbpf that libbpf-sys builds from source (make, libelf and zlib headers);
+# the packaged daemon is a static PIE (scripts/build-daemon.sh: libc6-dev,
+# libelf-dev and zlib1g-dev ship the static libraries).
+need+=(clang libbpf-dev linux-libc-dev libc6-dev libelf-dev zlib1g-dev make)
+# Budgets count days in local time: the zone files (localtime tests).
+need+=(tzdata)
 # The unmodified client/server of the preload tests (/usr/bin/python3).
 need+=(python3)
 # NetworkManager tests: real NetworkManager in a test namespace, dnsmasq for DHCP.

@@ -13,6 +13,7 @@ mod control;
 mod engine;
 mod health;
 mod links;
+mod localtime;
 mod man;
 mod networkmanager;
 mod preflight;

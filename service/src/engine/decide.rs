@@ -94,11 +94,10 @@ impl Engine {
 
     /// Now, in local time when a budget needs it (its periods and days
     /// start at local midnight). Without budgets no decision depends on the
-    /// wall clock, and UTC spares the first reaction the time zone lookup
-    /// (jiff indexes the zoneinfo tree on first use: ~2 ms at start).
+    /// wall clock, and UTC spares the reaction reading the time zone.
     pub(super) fn local_now(&self) -> ZonedDateTime {
         if self.has_budgets() {
-            ZonedDateTime::now()
+            crate::localtime::now()
         } else {
             mptcp_policy::jiff::Timestamp::now()
                 .to_zoned_datetime(mptcp_policy::jiff::tz::TimeZone::UTC)

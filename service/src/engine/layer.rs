@@ -34,7 +34,7 @@ impl SetBy {
     pub fn now(uid: Option<u32>) -> SetBy {
         SetBy {
             uid,
-            at: mptcp_policy::jiff::ZonedDateTime::now()
+            at: crate::localtime::now()
                 .strftime("%Y-%m-%d %H:%M:%S %:z")
                 .to_string(),
         }
