@@ -28,7 +28,7 @@ esac
 multiarch="$(gcc -print-multiarch 2>/dev/null || echo "${triple%%-*}-linux-gnu")"
 MPTCP_POLICYD_HOT_FUNCTIONS="$here/service/hot-functions.txt" \
   LIBBPF_SYS_LIBRARY_PATH="/usr/lib/$multiarch" \
-  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs" \
   cargo build "${quiet[@]}" --profile dist --locked --target "$triple" \
   -p mptcp-policyd --features static >&2
 echo "$binary"

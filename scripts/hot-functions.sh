@@ -16,7 +16,7 @@
 #
 # How: the size-optimised daemon (as packaged) runs under valgrind's
 # callgrind through the footprint benchmark (start: --no-dbus first, then on
-# a bus, then with a budget; idle; connections) and then the handover,
+# a bus, then with a budget; idle; connections; again with IPv6) and then the handover,
 # health, fade and event benchmarks (one run each; their figures under
 # valgrind mean nothing, only which code ran). Functions are ranked by the
 # first benchmark that ran them — start-up code first — then by name.
@@ -46,6 +46,7 @@ bench() { # STEP BENCH ARGS...: one benchmark, its callgrind files in $work/STEP
     >"$work/$step.log" 2>&1 || { echo "hot-functions.sh: $bin failed:" >&2; tail -20 "$work/$step.log" >&2; exit 1; }
 }
 bench 1-footprint footprint-bench --runs 1 --idle-secs 2 --connections 300 --no-mptcpd
+bench 1-footprint-ipv6 footprint-bench --runs 1 --idle-secs 2 --connections 0 --no-mptcpd --ipv6
 bench 2-handover handover-bench --runs 1 --scenario daemon --scenario userspace
 bench 3-health health-bench --runs 1 --scenario daemon --quick --no-extras
 bench 4-fade fade-bench --runs 1 --no-false
@@ -78,7 +79,17 @@ for step in sorted(d for d in os.listdir(work) if os.path.isdir(os.path.join(wor
                 name = re.sub(r"'\d+$", "", line[3:].strip())
                 # Addresses are functions without a symbol; "(below main)" is valgrind's.
                 if not name.startswith(("0x", "(")):
-                    rank.setdefault(name, (step, i))
+                    rank.setdefault(without_hash(name), (step, i))
+# glibc picks a string function's variant by CPU (IFUNC): valgrind's CPU gets
+# the AVX2 ones, most machines today the EVEX/AVX-512 ones; both go in.
+variant = re.compile(r"^(__[a-z0-9]+)_(avx2|avx_)")
+symbols = [s.strip() for s in open(os.path.join(work, "symbols"))]
+for name, r in list(rank.items()):
+    m = variant.match(name)
+    if m:
+        for s in symbols:
+            if s.startswith(m.group(1) + "_") and ("_evex" in s or "_avx512" in s):
+                rank.setdefault(s, r)
 for name in sorted(rank, key=lambda n: (rank[n], n)):
     print(name)
 EOF

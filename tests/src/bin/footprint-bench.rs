@@ -50,6 +50,11 @@ struct Args {
     /// The daemon binary.
     #[arg(long)]
     daemon: Option<PathBuf>,
+    /// Leave IPv6 on in the testbed (off by default: mptcpd's endpoints
+    /// would then differ from the daemon's). scripts/hot-functions.sh uses
+    /// it to see the daemon's IPv6 code run.
+    #[arg(long)]
+    ipv6: bool,
 }
 
 /// LTE backup with a budget whose spending turns it off: the counters are
@@ -61,7 +66,7 @@ const BUDGET_LINE: &str = "budget = { bytes = \"10 GB\", period = \"monthly\", \
 /// The connection load's server (event-bench's `serve`).
 const LOAD_ADDR: &str = "10.9.0.1:7100";
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Variant {
     Mptcpd,
     NoDbus,
@@ -96,7 +101,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let daemon = args.daemon.clone().unwrap_or_else(default_daemon_bin);
     let tb = Testbed::new(TestbedOpts {
-        ipv6: false,
+        ipv6: args.ipv6,
         ..TestbedOpts::default()
     })?;
     let dir = tb.tmp_dir().to_path_buf();
@@ -119,62 +124,71 @@ fn main() -> Result<()> {
     if mptcpd.is_some() {
         variants.insert(0, Variant::Mptcpd);
     }
-    let mut rows = Vec::new();
-    for variant in variants {
-        eprintln!("{}", variant.label());
-        let launch = |run: usize| -> Result<BgProcess> {
-            let state = dir.join(format!("state-{run}"));
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", tb.client_ns()]);
-            match variant {
-                Variant::Mptcpd => {
-                    let root = mptcpd.as_deref().context("mptcpd")?;
-                    let lib = root.join("usr/lib/x86_64-linux-gnu");
-                    cmd.env("LD_LIBRARY_PATH", &lib)
-                        .arg(root.join("usr/libexec/mptcpd"))
-                        .arg("--log=stderr")
-                        .arg(format!("--plugin-dir={}", lib.join("mptcpd").display()))
-                        .args([
-                            "--path-manager=addr_adv",
-                            "--addr-flags=subflow",
-                            "--notify-flags=existing,skip_link_local,skip_loopback",
-                        ]);
-                }
-                _ => {
-                    let policy = dir.join(format!("policy-{run}.toml"));
-                    let text = if variant == Variant::Budget {
-                        format!("{DAEMON_POLICY}{BUDGET_LINE}")
-                    } else {
-                        DAEMON_POLICY.to_string()
-                    };
-                    std::fs::write(&policy, text)?;
-                    cmd.arg(&daemon).arg("--config").arg(&policy);
-                    cmd.arg("--state-dir").arg(&state);
-                    if variant == Variant::Bus {
-                        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
-                    } else {
-                        cmd.arg("--no-dbus");
-                    }
+    // A fresh state directory per start (a reused one would hold the last
+    // start's endpoints and counters).
+    let launch = |variant: Variant, run: usize| -> Result<BgProcess> {
+        let state = dir.join(format!("state-{variant:?}-{run}"));
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", tb.client_ns()]);
+        match variant {
+            Variant::Mptcpd => {
+                let root = mptcpd.as_deref().context("mptcpd")?;
+                let lib = root.join("usr/lib/x86_64-linux-gnu");
+                cmd.env("LD_LIBRARY_PATH", &lib)
+                    .arg(root.join("usr/libexec/mptcpd"))
+                    .arg("--log=stderr")
+                    .arg(format!("--plugin-dir={}", lib.join("mptcpd").display()))
+                    .args([
+                        "--path-manager=addr_adv",
+                        "--addr-flags=subflow",
+                        "--notify-flags=existing,skip_link_local,skip_loopback",
+                    ]);
+            }
+            _ => {
+                let policy = dir.join(format!("policy-{variant:?}.toml"));
+                let text = if variant == Variant::Budget {
+                    format!("{DAEMON_POLICY}{BUDGET_LINE}")
+                } else {
+                    DAEMON_POLICY.to_string()
+                };
+                std::fs::write(&policy, text)?;
+                cmd.arg(&daemon).arg("--config").arg(&policy);
+                cmd.arg("--state-dir").arg(&state);
+                if variant == Variant::Bus {
+                    cmd.env("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+                } else {
+                    cmd.arg("--no-dbus");
                 }
             }
-            BgProcess::spawn(&format!("daemon-{run}"), &mut cmd, &dir)
-        };
-        let mut start_ms = Vec::new();
-        for run in 0..args.runs {
+        }
+        BgProcess::spawn(&format!("{variant:?}-{run}"), &mut cmd, &dir)
+    };
+    // Start times: the daemons take turns in every round, so a slow moment
+    // of the machine falls on all of them alike.
+    let mut start_ms: BTreeMap<Variant, Vec<f64>> = BTreeMap::new();
+    for run in 0..args.runs {
+        for &variant in &variants {
             flush_endpoints(&tb)?;
             let watch = watch_both_endpoints(&tb)?;
             let t0 = Instant::now();
-            let mut d = launch(run)?;
+            let mut d = launch(variant, run)?;
             let seen = match watch.join() {
                 Ok(t) => t,
-                Err(e) => bail!("{e:#}\n{}", d.stderr()),
+                Err(e) => bail!("{}: {e:#}\n{}", variant.label(), d.stderr()),
             };
-            start_ms.push(seen.duration_since(t0).as_secs_f64() * 1000.0);
+            start_ms
+                .entry(variant)
+                .or_default()
+                .push(seen.duration_since(t0).as_secs_f64() * 1000.0);
             d.stop();
         }
+    }
+    let mut rows = Vec::new();
+    for variant in variants {
+        eprintln!("{}", variant.label());
         // The idle measurement: a fresh start, 3 s to settle, then the window.
         flush_endpoints(&tb)?;
-        let mut d = launch(args.runs)?;
+        let mut d = launch(variant, args.runs)?;
         wait_both_endpoints(&tb, &d)?;
         std::thread::sleep(Duration::from_secs(3));
         let pid = d.pid().context("pid")?;
@@ -192,7 +206,7 @@ fn main() -> Result<()> {
         d.stop();
         rows.push(Row {
             variant,
-            start_ms,
+            start_ms: start_ms.remove(&variant).unwrap_or_default(),
             rss_kib,
             threads,
             idle_cpu_ms: idle_cpu_ns as f64 / 1e6,
