@@ -7,20 +7,22 @@
 #   scripts/hot-functions.sh
 #
 # Why: the kernel maps a program's code into its RSS 64 KiB at a time
-# (fault-around), so functions that run are better side by side: the
-# daemon's resident code after start drops from nearly all of its 5.3 MB of
-# text to the ~1 MB that runs (README, "Footprint"). A stale file costs only
-# memory, never correctness. Rust names are kept without their hash (the
-# hash changes with the compiler, the build flags and the dependencies'
-# versions; the linker script matches any), C names as they are.
+# (fault-around; a whole page-cache folio, which can be larger), so
+# functions that run are better side by side: the daemon's resident code
+# after start dropped from 4.5 MB, nearly all of its text, to ~2 MB
+# (README, "Footprint"). A stale file costs only memory, never correctness;
+# tests/tests/packaged_daemon.rs fails when a tenth of it is gone. Rust
+# names are kept without their hash (the hash changes with the compiler,
+# the build flags and the dependencies' versions; the linker script matches
+# any), C names as they are.
 #
 # How: the size-optimised daemon (as packaged) runs under valgrind's
-# callgrind through the footprint benchmark (start: --no-dbus first, then on
-# a bus, then with a budget; idle; connections; again with IPv6) and then the handover,
-# health, fade and event benchmarks (one run each; their figures under
-# valgrind mean nothing, only which code ran). Functions are ranked by the
-# first benchmark that ran them — start-up code first — then by name.
-# Needs root, valgrind and what the benchmarks need; ~15 min.
+# callgrind through the footprint benchmark (start: --no-dbus first, then
+# on a bus, then with a budget; idle; connections; again with IPv6) and
+# then the handover, health, fade and event benchmarks (one run each; their
+# figures under valgrind mean nothing, only which code ran). Functions are
+# ranked by the first benchmark that ran them — start-up code first — then
+# by name. Needs root, valgrind and what the benchmarks need; ~7 min.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
