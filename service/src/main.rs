@@ -15,6 +15,7 @@ mod health;
 mod links;
 mod localtime;
 mod man;
+mod memory;
 mod networkmanager;
 mod preflight;
 mod reconcile;
@@ -29,7 +30,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    tune_malloc();
+    memory::tune();
     let args = cli::Args::parse();
     if args.man {
         return man::print();
@@ -59,22 +60,6 @@ fn main() -> ExitCode {
             eprintln!("mptcp-policyd: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// glibc's allocator, set for a small long-running daemon: one arena (the
-/// health and probe threads allocate little; an arena per thread kept
-/// ~130 KB each), and fixed thresholds. By default glibc raises both after
-/// a large block is freed (libbpf's copy of the kernel's BTF at start, 16 MB):
-/// every later block up to that size then comes from the heap, which is
-/// not given back below 32 MB — measured ~1 MB of freed heap kept resident.
-fn tune_malloc() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets allocator parameters; called before any thread.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
     }
 }
 

@@ -97,7 +97,7 @@ impl Engine {
         )
         .is_some();
         if was_needed && !self.counting.needed_at_last_read {
-            release_freed_memory();
+            crate::memory::release_freed();
         }
         let now = self.local_now();
         let restarted = self.roll_periods(&now);
@@ -282,15 +282,5 @@ impl Engine {
                 bus.send(Publication::Signal(signal));
             }
         }
-    }
-}
-
-/// Going idle (the last connection closed): hands the heap pages freed by
-/// the connections' bookkeeping back to the kernel. glibc keeps them
-/// otherwise (a burst of 10,000 connections left ~2 MB resident for good).
-fn release_freed_memory() {
-    // SAFETY: malloc_trim only walks and trims glibc's own arenas.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

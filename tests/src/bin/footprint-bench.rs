@@ -50,6 +50,9 @@ struct Args {
     /// The daemon binary.
     #[arg(long)]
     daemon: Option<PathBuf>,
+    /// Only these daemons (repeatable; default: all).
+    #[arg(long, value_enum)]
+    only: Vec<Variant>,
     /// Leave IPv6 on in the testbed (off by default: mptcpd's endpoints
     /// would then differ from the daemon's). scripts/hot-functions.sh uses
     /// it to see the daemon's IPv6 code run.
@@ -66,7 +69,7 @@ const BUDGET_LINE: &str = "budget = { bytes = \"10 GB\", period = \"monthly\", \
 /// The connection load's server (event-bench's `serve`).
 const LOAD_ADDR: &str = "10.9.0.1:7100";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 enum Variant {
     Mptcpd,
     NoDbus,
@@ -123,6 +126,9 @@ fn main() -> Result<()> {
     let mut variants = vec![Variant::NoDbus, Variant::Bus, Variant::Budget];
     if mptcpd.is_some() {
         variants.insert(0, Variant::Mptcpd);
+    }
+    if !args.only.is_empty() {
+        variants.retain(|v| args.only.contains(v));
     }
     // A fresh state directory per start (a reused one would hold the last
     // start's endpoints and counters).
@@ -196,9 +202,15 @@ fn main() -> Result<()> {
         let before = thread_counters(pid)?;
         std::thread::sleep(Duration::from_secs(args.idle_secs));
         let (idle_cpu_ns, idle_wakeups) = idle_cost(&before, &thread_counters(pid)?);
+        eprintln!("  after 3 s: {}", rss_split(pid)?);
         let rss_after_load_kib = if args.connections > 0 {
             connection_load(&tb, &dir, args.connections)?;
             std::thread::sleep(Duration::from_secs(2));
+            eprintln!(
+                "  after {} connections: {}",
+                args.connections,
+                rss_split(pid)?
+            );
             Some(rss_and_threads(pid)?.0)
         } else {
             None
@@ -372,6 +384,24 @@ fn rss_and_threads(pid: u32) -> Result<(u64, u64)> {
             .with_context(|| format!("no {name} in /proc/{pid}/status"))
     };
     Ok((field("VmRSS:")?, field("Threads:")?))
+}
+
+/// "RSS (file F, anonymous A)" from /proc/PID/status, for the log.
+fn rss_split(pid: u32) -> Result<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = |name: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok(format!(
+        "RSS {:.2} MB (file {:.2}, anonymous {:.2})",
+        kib("VmRSS:") / 1024.0,
+        kib("RssFile:") / 1024.0,
+        kib("RssAnon:") / 1024.0
+    ))
 }
 
 /// Per thread: CPU time (ns, `schedstat`) and context switches (voluntary
