@@ -2,7 +2,8 @@
 
 /// One arena (the health and probe threads allocate little; an arena per
 /// thread kept ~130 KB each, and a single one also fragments less after a
-/// burst of connections: measured +0.6 instead of +1.0 MB after 10,000),
+/// burst of connections: +0.6 instead of +0.9–1.2 MB after 10,000, measured
+/// `--no-dbus`),
 /// and fixed thresholds. By default glibc raises both after a large block
 /// is freed (libbpf's copy of the kernel's BTF, 16 MB): every later block
 /// up to that size then comes from the heap, which is not given back below
