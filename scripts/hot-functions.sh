@@ -9,7 +9,7 @@
 # Why: the kernel maps a program's code into its RSS 64 KiB at a time
 # (fault-around; a whole page-cache folio, which can be larger), so
 # functions that run are better side by side: the daemon's resident code
-# after start dropped from 4.5 MB, nearly all of its text, to ~2 MB
+# after start dropped from 4.5 MB, nearly all of its text, to 2.5 MB
 # (README, "Footprint"). A stale file costs only memory, never correctness;
 # tests/tests/packaged_daemon.rs fails when a tenth of it is gone. Rust
 # names are kept without their hash (the hash changes with the compiler,
@@ -22,7 +22,7 @@
 # then the handover, health, fade and event benchmarks (one run each; their
 # figures under valgrind mean nothing, only which code ran). Functions are
 # ranked by the first benchmark that ran them — start-up code first — then
-# by name. Needs root, valgrind and what the benchmarks need; ~7 min.
+# by name. Needs root, valgrind and what the benchmarks need; 6–7 min.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -57,7 +57,7 @@ bench 6-events event-bench --connections 1000
 
 # Rank: step, then the daemon process within the step (start order), then name.
 nm --defined-only "$daemon" | awk '{print $NF}' >"$work/symbols"
-python3 - "$work" >service/hot-functions.txt <<'EOF'
+python3 - "$work" >"$work/list" <<'EOF'
 import os, re, sys
 work = sys.argv[1]
 rank = {}
@@ -95,4 +95,5 @@ for name, r in list(rank.items()):
 for name in sorted(rank, key=lambda n: (rank[n], n)):
     print(name)
 EOF
+mv "$work/list" service/hot-functions.txt
 echo "hot-functions.sh: $(wc -l <service/hot-functions.txt) functions in service/hot-functions.txt" >&2

@@ -95,11 +95,11 @@ impl Apps {
             Err(why) => (None, BpfStatus::Unavailable(why)),
         };
         match &status {
-            BpfStatus::Active | BpfStatus::NotLoaded => tracing::info!("bpf: {status}"),
             BpfStatus::Unavailable(_) => tracing::warn!(
                 "bpf: {status}; unmodified apps use MPTCP through the preload library only \
                  (mptcp-policyctl run / enable UNIT)"
             ),
+            _ => tracing::info!("bpf: {status}"),
         }
         if let Some(p) = &program {
             for (path, id) in &self.enabled {

@@ -5,9 +5,12 @@
 //! zone up by name: 1 ms measured before the first endpoints of a daemon
 //! with a budget. Budgets need only the zone's rules, which jiff parses
 //! here from the file itself; with `TZ` set, or without a readable
-//! `/etc/localtime`, jiff decides as usual.
+//! `/etc/localtime`, jiff decides as usual. Like jiff, the zone is kept for
+//! a while (the engine asks at every wake-up while a budget is set).
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use mptcp_policy::jiff::tz::TimeZone;
 use mptcp_policy::jiff::{Timestamp, ZonedDateTime};
@@ -19,13 +22,26 @@ pub fn now() -> ZonedDateTime {
     Timestamp::now().to_zoned_datetime(zone())
 }
 
-/// The local time zone, read again at every call (a changed zone counts at
-/// once; the file is a few hundred bytes).
+/// How long a zone read is used before the file is read again: a changed
+/// zone counts within this (jiff's own cache keeps it 5 minutes).
+const RECHECK: Duration = Duration::from_secs(60);
+
+/// The local time zone.
 pub fn zone() -> TimeZone {
-    if std::env::var_os("TZ").is_some() {
-        return TimeZone::system();
+    static LAST: Mutex<Option<(Instant, TimeZone)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((at, tz)) = last.as_ref() {
+        if at.elapsed() < RECHECK {
+            return tz.clone();
+        }
     }
-    zone_from(Path::new(LOCALTIME))
+    let tz = if std::env::var_os("TZ").is_some() {
+        TimeZone::system()
+    } else {
+        zone_from(Path::new(LOCALTIME))
+    };
+    *last = Some((Instant::now(), tz.clone()));
+    tz
 }
 
 /// The zone in TZif file `path` (a link into zoneinfo or a copy).
@@ -33,10 +49,11 @@ fn zone_from(path: &Path) -> TimeZone {
     let Ok(data) = std::fs::read(path) else {
         return TimeZone::system();
     };
-    // The zone's name, as jiff would give it: the link's target below zoneinfo/.
+    // The zone's name: the link's target below the last "zoneinfo/" (a
+    // copied file, not a link, is just "Local").
     let name = std::fs::read_link(path).ok().and_then(|target| {
         let target = target.to_string_lossy().into_owned();
-        target.split_once("zoneinfo/").map(|(_, n)| n.to_string())
+        target.rsplit_once("zoneinfo/").map(|(_, n)| n.to_string())
     });
     TimeZone::tzif(name.as_deref().unwrap_or("Local"), &data).unwrap_or_else(|_| TimeZone::system())
 }

@@ -15,7 +15,7 @@ pub struct ManagerView {
     pub limits: (u32, u32),
     /// (id, address, flags, origin: "networkmanager" or "").
     pub foreign_endpoints: Vec<(u8, String, String, String)>,
-    /// The kernel's BPF path to MPTCP (set once at start).
+    /// The kernel's BPF path to MPTCP ("not loaded" until an app is enabled).
     pub bpf_status: String,
     /// cgroups put on MPTCP: (path, id; 0 while the cgroup is absent).
     pub enabled_cgroups: Vec<(String, u64)>,

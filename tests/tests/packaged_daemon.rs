@@ -66,7 +66,7 @@ fn the_packaged_daemon_is_a_static_pie_with_its_running_code_together() {
     let hot = section_size(&sections, ".text.hot").unwrap_or(0);
     let text = section_size(&sections, ".text").expect(".text");
     assert!(
-        hot > 1 << 20 && hot < text + hot,
+        hot > 1 << 20 && text > 0,
         ".text.hot {hot} bytes beside .text {text}:\n{sections}"
     );
     assert!(

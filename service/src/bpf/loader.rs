@@ -1,8 +1,8 @@
 //! Loading and attaching the `mptcpify` program with libbpf-rs, and the
-//! map of enabled cgroup ids. The load is also the start-up probe: when
-//! the kernel lacks BTF or the hook, or refuses the program, the reason
-//! (with the errno) becomes the daemon's `BpfStatus` and the daemon goes
-//! on with the preload path only.
+//! map of enabled cgroup ids. The load (at the first enabled app, see
+//! `apps.rs`) is also the probe: when the kernel lacks BTF or the hook, or
+//! refuses the program, the reason (with the errno) becomes the daemon's
+//! `BpfStatus` and the daemon goes on with the preload path only.
 
 use std::ffi::CString;
 use std::path::Path;

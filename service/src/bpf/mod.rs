@@ -7,7 +7,8 @@
 //! * [`cgroups`]: cgroup v2 paths and ids (validation is pure; ids are the
 //!   inode numbers of the cgroup directories).
 //! * [`loader`]: load + attach with libbpf-rs, the map of enabled ids; the
-//!   load doubles as the start-up probe and says why it failed.
+//!   load (at the first enabled app) doubles as the probe and says why it
+//!   failed.
 
 pub mod cgroups;
 pub mod loader;

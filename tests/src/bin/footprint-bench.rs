@@ -13,7 +13,9 @@
 //! Start times are read from a thread inside the phone namespace that dumps
 //! the kernel's endpoints over its own generic-netlink socket every ~50 µs
 //! (an `ip` process per poll took ~2 ms, the old figures' resolution), the
-//! same for every daemon.
+//! same for every daemon. It takes one of the machine's cores and its dumps
+//! meet the daemon's own netlink commands in the kernel: the figures are
+//! for comparing daemons in one run, not absolute.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -347,7 +349,7 @@ fn watch_both_endpoints(tb: &Testbed) -> Result<EndpointWatch> {
                 if Instant::now() > deadline {
                     bail!("no endpoints after 10 s: {eps:?}");
                 }
-                // This thread's own core; the daemon starts on the other.
+                // Busy on one core; on a 2-core machine the daemon starts on the other.
                 std::thread::sleep(Duration::from_micros(50));
             }
         })
