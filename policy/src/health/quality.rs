@@ -7,7 +7,9 @@
 //!   [`MIN_RETRANSMISSIONS`] retransmitted).
 //! - **Loss on the way in**: the time with out-of-order arrivals (a hole the
 //!   next packets queue behind: data lost while the peer still sends) ≥
-//!   [`HOLE_DEGRADED`] of the window (at least [`MIN_SEGMENTS`] received).
+//!   [`HOLE_DEGRADED`] of the window (at least [`MIN_SEGMENTS`] received,
+//!   judged over polls no longer than [`HOLE_MAX_INTERVAL_MS`] that cover
+//!   at least [`HOLE_MIN_SPAN_MS`]).
 //! - **Delay**: the smoothed RTT (the receiver's estimate on a path that
 //!   only receives) ≥ max(2 × the path's lowest, lowest + 40 ms) for
 //!   [`DELAY_HOLD_MS`]: bufferbloat or a fading radio a call would feel.
@@ -34,6 +36,13 @@ pub const LOSS_DEGRADED: f64 = 0.10;
 /// and a few segments: at 2 % loss on a 10 ms path holes cover ~25 % of the
 /// time, at 20 % nearly all of it.
 pub const HOLE_DEGRADED: f64 = 0.8;
+/// Poll intervals longer than this say nothing about how long a hole
+/// lasted (one out-of-order packet would mark all of it): left out of the
+/// hole share. The first poll after an idle spell is such an interval.
+pub const HOLE_MAX_INTERVAL_MS: u64 = 100;
+/// The hole share is judged over at least this much of finely polled time
+/// (not on the first few polls after a start or a reset of the window).
+pub const HOLE_MIN_SPAN_MS: u64 = WINDOW_MS / 2;
 /// RTT over the delay threshold this long: degraded.
 pub const DELAY_HOLD_MS: u64 = 100;
 /// The delay threshold: max(`DELAY_FACTOR` × lowest RTT, lowest +
@@ -180,12 +189,13 @@ impl Quality {
         let out: u64 = self.window.iter().map(|w| w.segs_out).sum();
         let retrans: u64 = self.window.iter().map(|w| w.retrans).sum();
         let inn: u64 = self.window.iter().map(|w| w.segs_in).sum();
-        let hole_ms: u64 = self
-            .window
-            .iter()
-            .filter(|w| w.hole)
-            .map(|w| w.len_ms)
-            .sum();
+        let fine = || {
+            self.window
+                .iter()
+                .filter(|w| w.len_ms <= HOLE_MAX_INTERVAL_MS)
+        };
+        let fine_span: u64 = fine().map(|w| w.len_ms).sum();
+        let hole_ms: u64 = fine().filter(|w| w.hole).map(|w| w.len_ms).sum();
         let sends = out >= MIN_SEGMENTS;
         let receives = inn >= MIN_SEGMENTS;
         let mut degraded = None;
@@ -194,9 +204,12 @@ impl Quality {
                 "{retrans} of {out} data segments sent in the last {span} ms were retransmitted ({:.0} %)",
                 100.0 * retrans as f64 / out as f64
             ));
-        } else if receives && span > 0 && hole_ms as f64 >= HOLE_DEGRADED * span as f64 {
+        } else if receives
+            && fine_span >= HOLE_MIN_SPAN_MS
+            && hole_ms as f64 >= HOLE_DEGRADED * fine_span as f64
+        {
             degraded = Some(format!(
-                "data arrived out of order (lost on the way in) during {hole_ms} of the last {span} ms, {inn} segments received"
+                "data arrived out of order (lost on the way in) during {hole_ms} of the last {fine_span} ms, {inn} segments received"
             ));
         }
         // The RTT is fresh whenever data moved: no minimum count (a call's
