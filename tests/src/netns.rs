@@ -1,7 +1,9 @@
 //! A named network namespace that is deleted on drop.
 
 use crate::process::{ip, run};
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
+use std::os::fd::AsRawFd;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A network namespace created with `ip netns add`; on drop every process
@@ -73,6 +75,23 @@ fn stale_owner(name: &str) -> Option<u32> {
     let n = tail.strip_suffix('c').or_else(|| tail.strip_suffix('s'))?;
     (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
     pid.parse().ok()
+}
+
+/// Runs `f` in a new thread that first joins network namespace `ns`
+/// (`/run/netns/NS`): a socket opened there lives in that namespace.
+pub fn in_ns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> JoinHandle<Result<T>> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
+        // SAFETY: a valid namespace fd; only this thread changes namespace.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            bail!("setns {path}: {}", std::io::Error::last_os_error());
+        }
+        f()
+    })
 }
 
 #[cfg(test)]

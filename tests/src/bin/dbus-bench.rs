@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -35,7 +34,7 @@ use mptcp_policy_dbus::ManagerProxy;
 use mptcp_policy_netlink::{PmEventKind, PmHandle};
 use mptcp_policy_tests::daemon_env::DaemonEnv;
 use mptcp_policy_tests::handover::DAEMON_POLICY;
-use mptcp_policy_tests::netns::cleanup_stale_namespaces;
+use mptcp_policy_tests::netns::{cleanup_stale_namespaces, in_ns};
 use mptcp_policy_tests::testbed::{SERVER_V4, WLAN_V4};
 use mptcp_policy_tests::{monotonic_us, sock};
 use serde::Serialize;
@@ -216,22 +215,6 @@ fn print_table(r: &Report) {
         r.role_visible_at_first_dump,
         r.metrics.get(1).map_or(0, |m| m.n)
     );
-}
-
-/// Runs `f` in a new thread that first joins network namespace `ns`.
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> JoinHandle<Result<T>> {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
-        // SAFETY: a valid namespace fd; only this thread changes namespace.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            bail!("setns {path}: {}", std::io::Error::last_os_error());
-        }
-        f()
-    })
 }
 
 fn join<T>(h: JoinHandle<Result<T>>, what: &str) -> Result<T> {

@@ -19,7 +19,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,6 +29,7 @@ use mptcp_policy_netlink::PmHandle;
 use mptcp_policy_tests::bins::default_daemon_bin;
 use mptcp_policy_tests::bus::{BusOptions, PrivateBus};
 use mptcp_policy_tests::handover::DAEMON_POLICY;
+use mptcp_policy_tests::netns::in_ns;
 use mptcp_policy_tests::stats::Summary;
 use mptcp_policy_tests::testbed::{WLAN_V4, WWAN_V4};
 use mptcp_policy_tests::{BgProcess, Testbed, TestbedOpts};
@@ -325,15 +325,9 @@ impl EndpointWatch {
 
 /// Starts an [`EndpointWatch`]; returns once it polls.
 fn watch_both_endpoints(tb: &Testbed) -> Result<EndpointWatch> {
-    let path = format!("/run/netns/{}", tb.client_ns());
     let want: [IpAddr; 2] = [WLAN_V4.parse()?, WWAN_V4.parse()?];
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || -> Result<Instant> {
-        let ns = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
-        // SAFETY: a valid namespace fd; only this thread changes namespace.
-        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            bail!("setns {path}: {}", std::io::Error::last_os_error());
-        }
+    let handle = in_ns(tb.client_ns(), move || -> Result<Instant> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
