@@ -67,7 +67,7 @@ pub async fn subscribe_events_with_rcvbuf(rcvbuf: usize) -> Result<PmEventStream
 impl PmHandle {
     /// [`subscribe_events`] reusing this handle's family lookup.
     pub fn subscribe_events(&self) -> Result<PmEventStream, PmError> {
-        PmEventStream::open(self.family(), EVENT_RCVBUF)
+        self.subscribe_events_with_rcvbuf(EVENT_RCVBUF)
     }
 
     /// [`subscribe_events_with_rcvbuf`] reusing this handle's family lookup
