@@ -122,7 +122,9 @@ fn wait_props(
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
-            "{name}: {what}: hints {:?}",
+            "{name}: {what}: role {}, metered {}, hints {:?}",
+            st.role,
+            st.metered,
             st.hints
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -284,19 +286,10 @@ fn metered_profile_and_android_metered_lease_make_the_link_metered_and_backup() 
         })?;
         eprintln!("metered links in the kernel: {eps:?}");
         for (name, value) in [("eth1", "guess-yes"), ("eth2", "yes")] {
-            let IfaceState {
-                role,
-                metered,
-                hints,
-                ..
-            } = iface_props(tb, name)?;
-            assert_eq!(role, "backup", "{name}");
-            assert!(metered, "{name} metered");
-            assert_eq!(
-                hints.get("metered"),
-                Some(&(value.to_string(), "networkmanager".to_string())),
-                "{name}: {hints:?}"
-            );
+            let want = Some((value.to_string(), "networkmanager".to_string()));
+            wait_props(tb, name, "metered backup from NetworkManager", |st| {
+                st.role == "backup" && st.metered && st.hints.get("metered") == want.as_ref()
+            })?;
         }
         // The user's word wins over NetworkManager's.
         let ctl = ctl_bin()?;
@@ -308,7 +301,7 @@ fn metered_profile_and_android_metered_lease_make_the_link_metered_and_backup() 
             "SetMetered off: {eps:?}"
         );
         assert!(on(&eps, "eth1")[0].has("backup"), "{eps:?}");
-        assert!(!iface_props(tb, "eth2")?.metered);
+        wait_props(tb, "eth2", "the user's unmetered", |st| !st.metered)?;
         // NetworkManager changing its mind is followed: eth1's profile says no.
         tb.nmcli(&["connection", "modify", "wifi1", "connection.metered", "no"])?;
         tb.nmcli(&["device", "reapply", "eth1"])?;
@@ -344,12 +337,11 @@ fn captive_portal_demotes_to_backup_within_a_second_until_full() {
         })?;
         let demoted = t0.elapsed();
         tb.wait_daemon_log("NetworkManager hook: connectivity-change", NM_WAIT)?;
-        let IfaceState { role, hints, .. } = iface_props(tb, "eth1")?;
-        assert_eq!(role, "backup");
-        assert_eq!(
-            hints.get("connectivity").map(|h| h.0.as_str()),
-            Some("portal")
-        );
+        // The bus follows the kernel; a moment later at most.
+        wait_props(tb, "eth1", "backup behind the portal", |st| {
+            st.role == "backup"
+                && st.hints.get("connectivity").map(|h| h.0.as_str()) == Some("portal")
+        })?;
         eprintln!(
             "portal: NetworkManager knew after {known:?}, eth1 backup in the kernel {demoted:?} after the check started"
         );
@@ -640,11 +632,9 @@ role = "backup"
         tb.wait_endpoints("eth1 backup (ethernet by name)", NM_WAIT, |e| {
             e.iter().any(|x| x.addr == a1 && x.has("backup"))
         })?;
-        let st = iface_props(tb, "eth1")?;
-        assert_eq!(
-            (st.kind.as_str(), st.type_source.as_str()),
-            ("ethernet", "name")
-        );
+        wait_props(tb, "eth1", "ethernet by name", |st| {
+            (st.kind.as_str(), st.type_source.as_str()) == ("ethernet", "name")
+        })?;
         // What NetworkManager says of a WiFi device, through the hook's entry point.
         let mut cmd = tb.command(ctl_bin()?);
         cmd.args(["notify", "--debug", "--device-type", "wifi", "eth1", "up"])
@@ -661,21 +651,12 @@ role = "backup"
             eps.iter().any(|x| x.addr == a1 && !x.has("backup")),
             "eth1 preferred as wifi: {eps:?}"
         );
-        let IfaceState {
-            role,
-            hints,
-            kind,
-            type_source: source,
-            ..
-        } = iface_props(tb, "eth1")?;
-        assert_eq!(
-            (kind.as_str(), source.as_str(), role.as_str()),
-            ("wifi", "networkmanager-hook", "preferred")
-        );
-        assert_eq!(
-            hints.get("device-type"),
-            Some(&("wifi".to_string(), "networkmanager-hook".to_string()))
-        );
+        let hook_says = ("wifi".to_string(), "networkmanager-hook".to_string());
+        wait_props(tb, "eth1", "preferred wifi from the hook", |st| {
+            (st.kind.as_str(), st.type_source.as_str(), st.role.as_str())
+                == ("wifi", "networkmanager-hook", "preferred")
+                && st.hints.get("device-type") == Some(&hook_says)
+        })?;
         // The real hook on `up` asks nmcli (which says ethernet): generic,
         // the specific type stays.
         let (ok, err, _) = run_hook(
