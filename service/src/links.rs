@@ -189,7 +189,8 @@ impl LinkTable {
             .links
             .get(&link.index)
             .is_none_or(|old| old.name != link.name);
-        if renamed {
+        // Loopback is never typed (not observed): no sysfs reads for it.
+        if renamed && !link.loopback {
             self.hints.insert(link.index, sysfs::hints(&link.name));
         }
         self.links.insert(link.index, link);

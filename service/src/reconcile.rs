@@ -46,6 +46,9 @@ pub struct Reconciler {
     /// the address and the ids the kernel had before. Settled by the next
     /// successful re-read, so an endpoint we created never becomes foreign.
     unsettled_adds: Vec<(IpAddr, Vec<(u8, IpAddr)>)>,
+    /// What the state directory holds (as loaded or last written): an
+    /// unchanged ownership is not written again (each write is two fsyncs).
+    saved: Ownership,
 }
 
 /// How often start-up reads the kernel before giving up (a refused or
@@ -61,10 +64,12 @@ impl Reconciler {
         state: StateDir,
         dry_run: bool,
     ) -> Result<Reconciler, PmError> {
+        let owned = state.load_ownership();
         let mut r = Reconciler {
             pm,
             dry_run,
-            owned: state.load_ownership(),
+            saved: owned.clone(),
+            owned,
             state,
             actual: Actual::default(),
             reported_foreign: Vec::new(),
@@ -138,6 +143,7 @@ impl Reconciler {
         // answered EEXIST: that endpoint was there before, maybe someone
         // else's, added since our last read).
         let mut created = Vec::new();
+        let mut answers = Vec::with_capacity(plan.ops.len());
         for op in &plan.ops {
             if self.dry_run {
                 println!("would run: {op}");
@@ -150,14 +156,21 @@ impl Reconciler {
                     created.push(d.addr);
                 }
             }
+            if result.is_ok()
+                && matches!(op, PmOp::DeleteEndpoint { .. })
+                && outcome.first_delete_acked.is_none()
+            {
+                outcome.first_delete_acked = Some(Instant::now());
+            }
+            answers.push((op, result));
+        }
+        // Logged once the last command is answered: a line is a write to
+        // the journal, and the next command (the next path) must not wait
+        // for it.
+        for (op, result) in answers {
             match result {
                 Ok(()) => {
                     outcome.sent += 1;
-                    if matches!(op, PmOp::DeleteEndpoint { .. })
-                        && outcome.first_delete_acked.is_none()
-                    {
-                        outcome.first_delete_acked = Some(Instant::now());
-                    }
                     tracing::info!("{why}: {op}");
                 }
                 Err(e) if is_idempotent(op, &e) => {
@@ -278,12 +291,15 @@ impl Reconciler {
         }
     }
 
-    fn persist(&self) {
-        if self.dry_run {
+    fn persist(&mut self) {
+        if self.dry_run || self.owned == self.saved {
             return;
         }
-        if let Err(e) = self.state.save_ownership(&self.owned) {
-            tracing::error!("cannot record endpoint ownership in the state directory: {e}");
+        match self.state.save_ownership(&self.owned) {
+            Ok(()) => self.saved = self.owned.clone(),
+            Err(e) => {
+                tracing::error!("cannot record endpoint ownership in the state directory: {e}")
+            }
         }
     }
 

@@ -27,14 +27,26 @@ pub fn hints_under(root: &Path, name: &str) -> SysfsHints {
         return SysfsHints::default();
     }
     let dir = root.join(name);
-    let devtype = std::fs::read_to_string(dir.join("uevent"))
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("DEVTYPE=").map(|v| v.trim().to_string()))
-        });
-    let wireless = dir.join("wireless").exists() || dir.join("phy80211").exists();
+    let devtype = read_attribute(&dir.join("uevent")).and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("DEVTYPE=").map(|v| v.trim().to_string()))
+    });
+    // cfg80211 marks its devices DEVTYPE=wlan: nothing more to look for
+    // (two lookups fewer per interface at start). Drivers without it
+    // (wireless extensions only) still show `wireless/`.
+    let wireless = devtype.as_deref() == Some("wlan")
+        || dir.join("phy80211").exists()
+        || dir.join("wireless").exists();
     SysfsHints { devtype, wireless }
+}
+
+/// A sysfs attribute: at most a page, returned whole by the first read, so
+/// one `read` with no `stat` before it (what `fs::read_to_string` does).
+fn read_attribute(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    String::from_utf8(buf[..n].to_vec()).ok()
 }
 
 #[cfg(test)]

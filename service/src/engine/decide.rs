@@ -32,6 +32,9 @@ impl Engine {
             self.steer(None).await;
         }
         self.counting.budget_states = budget::states_of(&desired);
+        let outcome = self.reconciler.reconcile(&desired, why).await;
+        // The decisions are logged once the kernel has them: a log line is a
+        // write to the journal, and the first endpoint must not wait for it.
         self.log_verdict_changes(&desired.interfaces);
         self.note_stand_ins(&desired.interfaces);
         for left in &desired.left_out {
@@ -41,7 +44,6 @@ impl Engine {
                 left.ifname
             );
         }
-        let outcome = self.reconciler.reconcile(&desired, why).await;
         if let Some(t0) = started.filter(|_| outcome.sent > 0) {
             let reaction_us = t0.elapsed().as_micros() as u64;
             let sent_us = outcome
