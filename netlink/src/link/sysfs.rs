@@ -1,5 +1,5 @@
 //! Interface type hints from sysfs: `DEVTYPE=` in `uevent` (`wlan`, `wwan`)
-//! and the presence of `wireless/` or `phy80211`. Reads the sysfs of the
+//! and the presence of `wireless/`. Reads the sysfs of the
 //! calling process's mount namespace (`ip netns exec` remounts it per
 //! network namespace). Missing files are not errors: they give no hint.
 
@@ -10,7 +10,7 @@ use std::path::Path;
 pub struct SysfsHints {
     /// `DEVTYPE=` from `/sys/class/net/NAME/uevent`, e.g. `wlan`, `wwan`.
     pub devtype: Option<String>,
-    /// `/sys/class/net/NAME/wireless` or `phy80211` exists.
+    /// `DEVTYPE=wlan`, or `/sys/class/net/NAME/wireless` exists.
     pub wireless: bool,
 }
 
@@ -31,12 +31,10 @@ pub fn hints_under(root: &Path, name: &str) -> SysfsHints {
         text.lines()
             .find_map(|l| l.strip_prefix("DEVTYPE=").map(|v| v.trim().to_string()))
     });
-    // cfg80211 marks its devices DEVTYPE=wlan: nothing more to look for
-    // (two lookups fewer per interface at start). Drivers without it
-    // (wireless extensions only) still show `wireless/`.
-    let wireless = devtype.as_deref() == Some("wlan")
-        || dir.join("phy80211").exists()
-        || dir.join("wireless").exists();
+    // cfg80211 marks every device of its own DEVTYPE=wlan (its `phy80211`
+    // link would say nothing more): no lookup then. Drivers with wireless
+    // extensions only show `wireless/`.
+    let wireless = devtype.as_deref() == Some("wlan") || dir.join("wireless").exists();
     SysfsHints { devtype, wireless }
 }
 
