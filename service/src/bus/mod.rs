@@ -99,17 +99,18 @@ impl Bus {
     /// side matters more than the bus).
     async fn publish(&mut self, p: Publication) {
         let (what, result) = match p {
-            Publication::Manager(view) => {
-                ("the manager's properties", self.publish_manager(view).await)
-            }
+            Publication::Manager(view) => (
+                "the manager's properties",
+                self.publish_manager(*view).await,
+            ),
             Publication::Interfaces(views) => {
                 ("interface objects", self.publish_interfaces(views).await)
             }
-            Publication::Connection(c) => (
+            Publication::Connection(change, current) => (
                 "a connection",
-                self.publish_connection(&c.0, c.1.as_ref()).await,
+                self.publish_connection(&change, current.as_deref()).await,
             ),
-            Publication::Signal(signal) => ("a signal", self.emit(signal).await),
+            Publication::Signal(signal) => ("a signal", self.emit(*signal).await),
             Publication::Then(f) => {
                 f();
                 return;

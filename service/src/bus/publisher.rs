@@ -11,15 +11,17 @@ use crate::connections::ConnChange;
 use crate::views::{ConnectionView, InterfaceView, ManagerView};
 
 /// One thing for the bus task to publish, in order.
+/// Boxed where large: under a storm of connections the queue holds
+/// thousands of entries, each as large as the largest variant.
 pub enum Publication {
-    Manager(ManagerView),
+    Manager(Box<ManagerView>),
     Interfaces(Vec<InterfaceView>),
-    /// A connection event and the connection's state after it (boxed: the
-    /// largest entry by far, and the most frequent under a storm).
-    Connection(Box<(ConnChange, Option<ConnectionView>)>),
+    /// A connection event and, where the object is refreshed from it, the
+    /// connection's state after it.
+    Connection(Box<ConnChange>, Option<Box<ConnectionView>>),
     /// One of the manager's own signals (`HealthChanged`, `BudgetWarning`,
     /// `BudgetExhausted`, `PolicyChanged`), as the contract types it.
-    Signal(Signal),
+    Signal(Box<Signal>),
     /// Runs when everything queued before it has been published.
     Then(Box<dyn FnOnce() + Send>),
 }
@@ -58,11 +60,11 @@ mod tests {
     #[test]
     fn answers_come_after_what_was_queued_before_them() {
         let (publisher, mut queue) = Publisher::new();
-        publisher.send(Publication::Signal(Signal::PolicyChanged));
+        publisher.send(Publication::Signal(Box::new(Signal::PolicyChanged)));
         publisher.then(|| {});
         assert!(matches!(
             queue.try_recv(),
-            Ok(Publication::Signal(Signal::PolicyChanged))
+            Ok(Publication::Signal(s)) if matches!(*s, Signal::PolicyChanged)
         ));
         assert!(matches!(queue.try_recv(), Ok(Publication::Then(_))));
     }

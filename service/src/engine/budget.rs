@@ -279,7 +279,7 @@ impl Engine {
                 }
             };
             if let Some(bus) = &self.bus {
-                bus.send(Publication::Signal(signal));
+                bus.send(Publication::Signal(Box::new(signal)));
             }
         }
     }

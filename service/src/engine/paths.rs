@@ -120,11 +120,11 @@ impl Engine {
             self.publish();
         }
         if let Some(bus) = &self.bus {
-            bus.send(Publication::Signal(Signal::HealthChanged {
+            bus.send(Publication::Signal(Box::new(Signal::HealthChanged {
                 interface,
                 health: transition.to.as_str().to_string(),
                 evidence: transition.evidence,
-            }));
+            })));
         }
     }
 
