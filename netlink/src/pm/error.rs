@@ -37,7 +37,7 @@ pub enum PmError {
     /// The event socket overflowed (`ENOBUFS`): events were lost, resync.
     #[error("mptcp_pm: event socket overflow (ENOBUFS), events were lost")]
     Overflow,
-    /// The netlink connection task is gone.
+    /// The command socket is gone (only planned by fault injection).
     #[error("mptcp_pm: netlink connection closed")]
     ConnectionClosed,
 }

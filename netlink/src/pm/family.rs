@@ -4,15 +4,14 @@
 
 use std::collections::HashMap;
 
-use futures::StreamExt;
-use genetlink::GenetlinkHandle;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
 use netlink_packet_generic::ctrl::nlas::{GenlCtrlAttrs, McastGrpAttrs};
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 
 use super::constants::MPTCP_PM_NAME;
 use super::error::PmError;
+use super::request_socket::RequestSocket;
 
 /// What nlctrl knows about `mptcp_pm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +23,18 @@ pub struct PmFamily {
 }
 
 /// Asks nlctrl for `mptcp_pm`; `ENOENT` becomes [`PmError::FamilyNotFound`].
-pub(crate) async fn lookup_family(handle: &GenetlinkHandle) -> Result<PmFamily, PmError> {
+pub(crate) fn lookup_family(socket: &RequestSocket) -> Result<PmFamily, PmError> {
     let mut genl = GenlMessage::from_payload(GenlCtrl {
         cmd: GenlCtrlCmd::GetFamily,
         nlas: vec![GenlCtrlAttrs::FamilyName(MPTCP_PM_NAME.to_owned())],
     });
     genl.finalize();
     let mut msg = NetlinkMessage::from(genl);
-    msg.header.flags = NLM_F_REQUEST;
-    msg.finalize();
+    // With an ACK after the answer: it marks the end.
+    msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
 
-    let mut handle = handle.clone();
-    let mut replies = handle
-        .send_request(msg)
-        .map_err(|_| PmError::ConnectionClosed)?;
     let mut family: Option<PmFamily> = None;
-    while let Some(reply) = replies.next().await {
-        let reply = reply?;
+    for reply in socket.request(msg)? {
         match reply.payload {
             NetlinkPayload::InnerMessage(genl) => {
                 family = Some(family_from_attrs(genl.payload.nlas)?);

@@ -1,18 +1,16 @@
 //! [`PmHandle`]: the cloneable command handle of the `mptcp_pm` family.
 //!
 //! One generic-netlink socket per handle (in the namespace of the thread that
-//! called [`PmHandle::connect`]), driven by a task on the current tokio runtime.
+//! called [`PmHandle::connect`]); each command is sent and answered in the
+//! calling thread ([`RequestSocket`]: the kernel answers inside `sendto`).
 //! Each method is one kernel command and says which `ip mptcp` command it equals.
 //! The userspace path-manager commands are in `userspace.rs`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use futures::StreamExt;
-use genetlink::GenetlinkHandle;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_generic::GenlMessage;
-use netlink_sys::AsyncSocket;
 
 use super::attr::{AddrSpec, PmAttr};
 use super::constants::*;
@@ -20,12 +18,13 @@ use super::error::{kernel_error, Opt, PmError};
 use super::family::{lookup_family, PmFamily};
 use super::message::PmMessage;
 use super::reply::{endpoint_of, limits_of};
+use super::request_socket::RequestSocket;
 use super::types::{Endpoint, EndpointFlags, Limits};
 
 /// Cloneable handle to the kernel's `mptcp_pm` family.
 #[derive(Clone)]
 pub struct PmHandle {
-    genl: GenetlinkHandle,
+    socket: Arc<RequestSocket>,
     family: Arc<PmFamily>,
 }
 
@@ -61,16 +60,14 @@ fn flags_word(flags: EndpointFlags) -> String {
 }
 
 impl PmHandle {
-    /// Opens the genl socket in the calling thread's network namespace,
-    /// resolves the family, spawns the connection task on the current tokio
-    /// runtime. Enables `NETLINK_EXT_ACK` so kernel errors carry their text.
+    /// Opens the genl socket in the calling thread's network namespace and
+    /// resolves the family. Enables `NETLINK_EXT_ACK` so kernel errors carry
+    /// their text. (Async for its callers' sake: nothing in it waits.)
     pub async fn connect() -> Result<PmHandle, PmError> {
-        let (mut conn, genl, _unsolicited) = genetlink::new_connection()?;
-        conn.socket_mut().socket_mut().set_ext_ack(true)?;
-        tokio::spawn(conn);
-        let family = lookup_family(&genl).await?;
+        let socket = RequestSocket::open()?;
+        let family = lookup_family(&socket)?;
         Ok(PmHandle {
-            genl,
+            socket: Arc::new(socket),
             family: Arc::new(family),
         })
     }
@@ -112,13 +109,8 @@ impl PmHandle {
         nl.header.flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
         nl.finalize();
 
-        let mut handle = self.genl.clone();
-        let mut replies = handle
-            .send_request(nl)
-            .map_err(|_| PmError::ConnectionClosed)?;
         let mut out = Vec::new();
-        while let Some(reply) = replies.next().await {
-            let reply = reply?;
+        for reply in self.socket.request(nl)? {
             match reply.payload {
                 NetlinkPayload::InnerMessage(genl) => out.push(genl.payload),
                 NetlinkPayload::Error(e) if e.code.is_some() => {

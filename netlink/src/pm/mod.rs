@@ -3,7 +3,8 @@
 //! and the `mptcp_pm_events` multicast stream.
 //!
 //! Layout: `constants` (kernel numbers), `types` (plain data), `attr` and
-//! `message` (codec), `family` (nlctrl lookup), `handle` (commands), `event`
+//! `message` (codec), `family` (nlctrl lookup), `handle` (commands) over
+//! `request_socket` (one request and its replies in the calling thread), `event`
 //! (decoding one event) and `subscription` (the multicast socket that
 //! yields them), `error`.
 //! No policy here: callers decide what to send.
@@ -18,6 +19,7 @@ pub mod faults;
 mod handle;
 mod message;
 mod reply;
+mod request_socket;
 mod subscription;
 mod types;
 mod userspace;

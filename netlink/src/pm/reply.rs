@@ -1,7 +1,7 @@
 //! Decoding of `mptcp_pm` replies: raw netlink datagrams into
 //! [`PmMessage`]s, and replies into endpoints and limits. Pure functions
 //! over bytes and messages; [`super::PmHandle`] uses the message-level
-//! ones after `genetlink` has split the datagrams.
+//! ones after its request socket has split the datagrams.
 
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_generic::GenlMessage;
@@ -13,7 +13,7 @@ use super::types::{Endpoint, Limits};
 
 const NLMSG_HDRLEN: usize = 16;
 
-/// Decodes one datagram of replies as the `genetlink` connection would:
+/// Decodes one datagram of replies as the request socket does:
 /// every netlink message into a [`PmMessage`]; an error message with a
 /// non-zero code becomes [`PmError::Kernel`], ACKs and `DONE` are skipped.
 pub fn decode_reply_datagram(buf: &[u8]) -> Result<Vec<PmMessage>, PmError> {

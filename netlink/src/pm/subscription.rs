@@ -17,6 +17,7 @@ use super::error::PmError;
 use super::event::PmEvent;
 use super::family::{lookup_family, PmFamily};
 use super::handle::PmHandle;
+use super::request_socket::RequestSocket;
 
 /// Receive buffer asked for: 8 MiB lost no event at 10,000 connections.
 pub const EVENT_RCVBUF: usize = 8 << 20;
@@ -56,12 +57,8 @@ pub async fn subscribe_events() -> Result<PmEventStream, PmError> {
 /// [`subscribe_events`] with another receive buffer size (bytes); small ones
 /// make `ENOBUFS` easy to provoke in tests.
 pub async fn subscribe_events_with_rcvbuf(rcvbuf: usize) -> Result<PmEventStream, PmError> {
-    let (conn, genl, _unsolicited) = genetlink::new_connection()?;
-    let task = tokio::spawn(conn);
-    let family = lookup_family(&genl).await;
-    drop(genl);
-    task.abort();
-    PmEventStream::open(&family?, rcvbuf)
+    let family = lookup_family(&RequestSocket::open()?)?;
+    PmEventStream::open(&family, rcvbuf)
 }
 
 impl PmHandle {
