@@ -13,7 +13,7 @@ pub mod diag;
 pub mod fuzz;
 pub mod link;
 pub mod pm;
-mod rcvbuf;
+mod sockopt;
 
 pub use pm::{
     subscribe_events, Endpoint, EndpointFlags, Limits, PmError, PmEvent, PmEventKind,

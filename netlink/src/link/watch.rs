@@ -120,7 +120,7 @@ impl LinkWatch {
 /// A larger receive buffer; failure only means a smaller one (overflow is
 /// still handled by a resync).
 fn set_receive_buffer(fd: libc::c_int) {
-    if let Err(e) = crate::rcvbuf::set_rcvbuf(fd, RECV_BUFFER_BYTES) {
+    if let Err(e) = crate::sockopt::set_rcvbuf(fd, RECV_BUFFER_BYTES) {
         tracing::warn!(
             "could not enlarge the rtnetlink receive buffer ({e}); bursts may force resyncs"
         );

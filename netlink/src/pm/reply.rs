@@ -18,11 +18,8 @@ const NLMSG_HDRLEN: usize = 16;
 /// non-zero code becomes [`PmError::Kernel`], ACKs and `DONE` are skipped.
 pub fn decode_reply_datagram(buf: &[u8]) -> Result<Vec<PmMessage>, PmError> {
     let mut out = Vec::new();
-    let mut rest = buf;
-    while !rest.is_empty() {
-        let nl = NetlinkBuffer::new_checked(rest).map_err(|e| PmError::Decode(e.to_string()))?;
-        let len = (nl.length() as usize).max(NLMSG_HDRLEN);
-        let one = rest.get(..len).unwrap_or(rest);
+    for one in split_datagram(buf) {
+        let (_, one) = one?;
         let msg = NetlinkMessage::<GenlMessage<PmMessage>>::deserialize(one)
             .map_err(|e| PmError::Decode(e.to_string()))?;
         match msg.payload {
@@ -32,9 +29,32 @@ pub fn decode_reply_datagram(buf: &[u8]) -> Result<Vec<PmMessage>, PmError> {
             }
             _ => {}
         }
-        rest = rest.get((len + 3) & !3..).unwrap_or_default();
     }
     Ok(out)
+}
+
+/// The netlink messages of one datagram, each with its sequence number
+/// (the request socket's walk; the fuzz target runs it through
+/// [`decode_reply_datagram`]). A malformed header ends the walk with an error.
+pub(super) fn split_datagram(buf: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8]), PmError>> {
+    let mut rest = buf;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let nl = match NetlinkBuffer::new_checked(rest) {
+            Ok(nl) => nl,
+            Err(e) => {
+                rest = &[];
+                return Some(Err(PmError::Decode(e.to_string())));
+            }
+        };
+        let len = (nl.length() as usize).max(NLMSG_HDRLEN);
+        let seq = nl.sequence_number();
+        let one = rest.get(..len).unwrap_or(rest);
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+        Some(Ok((seq, one)))
+    })
 }
 
 /// The endpoint of one `get-addr` reply, `None` when it has no address.

@@ -17,19 +17,19 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NetlinkBuffer, NetlinkDeserializable, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
-    NLM_F_ACK, NLM_F_DUMP,
+    NetlinkDeserializable, NetlinkMessage, NetlinkPayload, NetlinkSerializable, NLM_F_ACK,
+    NLM_F_DUMP,
 };
 use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_sys::{Socket, SocketAddr};
 
 use super::error::PmError;
+use super::reply::split_datagram;
 
 /// How long a command may go unanswered.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Receive buffer: a dump of the kernel's eight endpoints is ~600 bytes.
 const RECV_BUF: usize = 16 * 1024;
-const NLMSG_HDRLEN: usize = 16;
 
 /// One generic-netlink socket for requests; shared by clones of a handle.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ impl RequestSocket {
         sock.bind_auto()?;
         sock.connect(&SocketAddr::new(0, 0))?;
         sock.set_ext_ack(true)?;
-        set_receive_timeout(&sock, REPLY_TIMEOUT)?;
+        crate::sockopt::set_rcvtimeo(sock.as_raw_fd(), REPLY_TIMEOUT)?;
         Ok(RequestSocket {
             inner: Mutex::new(Inner {
                 sock,
@@ -107,15 +107,9 @@ impl RequestSocket {
                 }
                 Err(e) => return Err(e.into()),
             }
-            let mut rest = buf.as_slice();
-            while !rest.is_empty() {
-                let nl =
-                    NetlinkBuffer::new_checked(rest).map_err(|e| PmError::Decode(e.to_string()))?;
-                let len = (nl.length() as usize).max(NLMSG_HDRLEN);
-                let ours = nl.sequence_number() == seq;
-                let one = rest.get(..len).unwrap_or(rest);
-                rest = rest.get((len + 3) & !3..).unwrap_or_default();
-                if !ours {
+            for one in split_datagram(buf) {
+                let (reply_seq, one) = one?;
+                if reply_seq != seq {
                     // The late answer to a request that timed out.
                     continue;
                 }
@@ -132,25 +126,4 @@ impl RequestSocket {
             }
         }
     }
-}
-
-fn set_receive_timeout(sock: &Socket, timeout: Duration) -> io::Result<()> {
-    let tv = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
-    };
-    // SAFETY: setsockopt on our own fd with a valid timeval of the given size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            &tv as *const libc::timeval as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }

@@ -81,7 +81,7 @@ impl PmEventStream {
             .get(MPTCP_PM_EV_GRP_NAME)
             .ok_or(PmError::FamilyNotFound)?;
         let mut socket = Socket::new(NETLINK_GENERIC)?;
-        if let Err(e) = crate::rcvbuf::set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
+        if let Err(e) = crate::sockopt::set_rcvbuf(socket.as_raw_fd(), rcvbuf) {
             tracing::warn!(target: "mptcp_pm", "cannot enlarge event socket buffer: {e}");
         }
         // bind before joining the group, or nothing arrives
