@@ -11,6 +11,7 @@
 
 pub mod diag;
 pub mod fuzz;
+pub mod kernel_file;
 pub mod link;
 pub mod pm;
 mod sockopt;

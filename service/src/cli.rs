@@ -3,18 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// mptcp-policyd turns user and carrier policy (WiFi preferred, LTE as
 /// backup, ...) into the kernel's MPTCP endpoints and limits, and keeps them
 /// true while links and addresses come and go.
 #[derive(Debug, Parser)]
-#[command(
-    name = "mptcp-policyd",
-    version,
-    about = "MPTCP path policy daemon",
-    after_help = crate::man::after_help()
-)]
+#[command(name = "mptcp-policyd", version, about = "MPTCP path policy daemon")]
 pub struct Args {
     /// Use this policy file alone, without the layered vendor/admin files
     /// and without saved D-Bus changes (for tests and demos); see FILES
@@ -75,6 +70,21 @@ pub struct Args {
     /// (default: found in /proc/self/mountinfo).
     #[arg(long, value_name = "DIR")]
     pub cgroup_root: Option<PathBuf>,
+}
+
+/// Parses the daemon's command line; exits with clap's message on an
+/// error, and after printing `--help` (whose FILES and ENVIRONMENT tables
+/// are formatted only then, not at every start of the service).
+pub fn parse() -> Args {
+    let mut command = Args::command();
+    if std::env::args_os()
+        .skip(1)
+        .any(|a| a == "--help" || a == "-h")
+    {
+        command = command.after_help(crate::man::after_help());
+    }
+    let matches = command.get_matches();
+    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// The system's state directory (systemd's `StateDirectory=` sets

@@ -191,7 +191,10 @@ impl LinkTable {
             .is_none_or(|old| old.name != link.name);
         // Loopback is never typed (not observed): no sysfs reads for it.
         if renamed && !link.loopback {
-            self.hints.insert(link.index, sysfs::hints(&link.name));
+            self.hints.insert(
+                link.index,
+                sysfs::hints_for(&link.name, link.kind.as_deref()),
+            );
         }
         self.links.insert(link.index, link);
     }

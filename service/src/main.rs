@@ -27,11 +27,9 @@ mod views;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     memory::tune();
-    let args = cli::Args::parse();
+    let args = cli::parse();
     if args.man {
         return man::print();
     }

@@ -10,7 +10,7 @@ pub fn check_mptcp_enabled() -> anyhow::Result<()> {
 }
 
 fn check_enabled_file(path: &Path) -> anyhow::Result<()> {
-    match std::fs::read_to_string(path) {
+    match mptcp_policy_netlink::kernel_file::read(path) {
         Err(_) => anyhow::bail!(
             "this kernel has no MPTCP support ({} is missing); a kernel >= 5.6 with CONFIG_MPTCP=y is needed",
             path.display()

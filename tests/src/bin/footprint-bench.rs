@@ -143,9 +143,11 @@ fn main() -> Result<()> {
         std::fs::write(dir.join(format!("policy-{variant:?}.toml")), text)?;
     }
     // A fresh state directory per start (a reused one would hold the last
-    // start's endpoints and counters).
+    // start's endpoints and counters), made before the start is timed, as
+    // systemd makes the service's StateDirectory= before its exec.
+    let state_of = |variant: Variant, run: usize| dir.join(format!("state-{variant:?}-{run}"));
     let launch = |variant: Variant, run: usize| -> Result<BgProcess> {
-        let state = dir.join(format!("state-{variant:?}-{run}"));
+        let state = state_of(variant, run);
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", tb.client_ns()]);
         match variant {
@@ -181,6 +183,9 @@ fn main() -> Result<()> {
     // both endpoints (ms).
     let start = |variant: Variant, run: usize| -> Result<(BgProcess, f64)> {
         flush_endpoints(&tb)?;
+        if variant != Variant::Mptcpd {
+            std::fs::create_dir_all(state_of(variant, run))?;
+        }
         let watch = watch_both_endpoints(&tb)?;
         let t0 = Instant::now();
         let d = launch(variant, run)?;
