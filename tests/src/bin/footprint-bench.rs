@@ -253,7 +253,7 @@ fn print_table(rows: &[Row], args: &Args) {
             "| {} | {} | {:.1} MB | {} | {:.2} ms | {} | {} |",
             r.variant.label(),
             Summary::of(&r.start_ms).map_or("-".into(), |s| format!(
-                "{:.1} ({:.1}–{:.1})",
+                "{:.2} ({:.2}–{:.2})",
                 s.median, s.min, s.max
             )),
             r.rss_kib as f64 / 1024.0,
@@ -262,6 +262,39 @@ fn print_table(rows: &[Row], args: &Args) {
             r.idle_wakeups,
             r.rss_after_load_kib
                 .map_or("-".into(), |k| format!("{:.1} MB", k as f64 / 1024.0)),
+        );
+    }
+    print_start_pairs(rows);
+}
+
+/// Each daemon's start beside mptcpd's of the same round (they take turns,
+/// so a pair shares the machine's moment): the median of the differences
+/// and how many rounds it was as fast or faster. Steadier than comparing
+/// the two medians, which move by a tenth of a millisecond between runs.
+fn print_start_pairs(rows: &[Row]) {
+    let Some(mptcpd) = rows.iter().find(|r| r.variant == Variant::Mptcpd) else {
+        return;
+    };
+    println!();
+    for r in rows.iter().filter(|r| r.variant != Variant::Mptcpd) {
+        let diffs: Vec<f64> = r
+            .start_ms
+            .iter()
+            .zip(&mptcpd.start_ms)
+            .map(|(ours, theirs)| ours - theirs)
+            .collect();
+        let Some(s) = Summary::of(&diffs) else {
+            continue;
+        };
+        let not_slower = diffs.iter().filter(|d| **d <= 0.0).count();
+        println!(
+            "start of {} − mptcpd's in the same round: median {:+.2} ms ({:+.2} to {:+.2}); as fast or faster in {} of {} rounds",
+            r.variant.label(),
+            s.median,
+            s.min,
+            s.max,
+            not_slower,
+            diffs.len()
         );
     }
 }
