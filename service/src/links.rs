@@ -77,17 +77,22 @@ impl LinkTable {
     /// Takes the byte counters of a fresh dump (they change without
     /// notifications); returns `(name, rx + tx)` per non-loopback link.
     pub fn update_counters(&mut self, links: &[LinkInfo]) -> Vec<(String, u64)> {
-        let mut out = Vec::new();
         for fresh in links {
             if let Some(l) = self.links.get_mut(&fresh.index) {
                 l.rx_bytes = fresh.rx_bytes;
                 l.tx_bytes = fresh.tx_bytes;
-                if !l.loopback {
-                    out.push((l.name.clone(), l.rx_bytes.saturating_add(l.tx_bytes)));
-                }
             }
         }
-        out
+        self.counter_totals()
+    }
+
+    /// `(name, rx + tx)` per non-loopback link, as last read.
+    pub fn counter_totals(&self) -> Vec<(String, u64)> {
+        self.links
+            .values()
+            .filter(|l| !l.loopback)
+            .map(|l| (l.name.clone(), l.rx_bytes.saturating_add(l.tx_bytes)))
+            .collect()
     }
 
     /// Name of an interface, for messages.

@@ -130,6 +130,7 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
     let (watch, snapshot) = LinkWatch::open()
         .await
         .context("cannot watch links (rtnetlink)")?;
+    let snapshot_at = Instant::now();
     let pm_events = PmEventSource::open(&pm, args.event_buffer);
     let reconciler = Reconciler::start(pm, state.clone(), args.dry_run)
         .await
@@ -151,6 +152,7 @@ async fn start(args: Args) -> anyhow::Result<Option<(Engine, Sources)>> {
         bus: None,
         dry_run: args.dry_run,
     };
+    engine.count_start_dump(snapshot_at);
     engine.reconcile("start", None).await;
     // What the first endpoints need not wait for: the health thread, the
     // cgroups and the BPF probe (it parses the kernel's BTF; the program
