@@ -1,6 +1,7 @@
 //! One booted container: unpacked root, `systemd-nspawn --boot` inside a
 //! prepared network namespace, commands run in it through `nsenter`.
 
+use super::cgroup::OwnCgroup;
 use crate::process::{run_output, BgProcess};
 use crate::tempdir::TempDir;
 use anyhow::{bail, Context, Result};
@@ -25,6 +26,8 @@ pub struct Container {
     // Field order = drop order after `Drop::drop`: nspawn, then the files.
     nspawn: Option<BgProcess>,
     pid1: u32,
+    /// The container's own cgroup; removed once its processes are gone.
+    _cgroup: OwnCgroup,
     name: String,
     root: PathBuf,
     /// Holds the unpacked root; removed last.
@@ -63,8 +66,21 @@ impl Container {
             "/dev/null",
             root.join("etc/systemd/system/systemd-remount-fs.service"),
         )?;
-        let mut cmd = Command::new("systemd-nspawn");
-        cmd.arg("-D")
+        // nspawn started from a shell that first moves itself into the
+        // container's own cgroup (see cgroup.rs).
+        let cgroup = OwnCgroup::new(name)?;
+        let procs: Vec<String> = cgroup
+            .procs_files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 1; done; exec "$@""#)
+            .arg("sh")
+            .arg("systemd-nspawn")
+            .env("CGROUP_PROCS", procs.join(" "))
+            .arg("-D")
             .arg(&root)
             .args(["--boot", "--register=no", "--keep-unit", "--console=pipe"])
             .arg(format!("--machine={name}"))
@@ -76,6 +92,7 @@ impl Container {
         let mut c = Container {
             pid1: 0,
             nspawn: Some(nspawn),
+            _cgroup: cgroup,
             name: name.to_string(),
             root,
             _dir: dir,
@@ -160,7 +177,16 @@ impl Container {
             let children =
                 std::fs::read_to_string(format!("/proc/{nspawn}/task/{nspawn}/children"))
                     .unwrap_or_default();
-            if let Some(pid) = children.split_whitespace().find_map(|p| p.parse().ok()) {
+            // nspawn's first child sets the container up and goes; the
+            // container's init is the child that runs systemd (taking the
+            // first child raced: now and then it was gone a moment later,
+            // and every nsenter into it failed until the boot timed out).
+            let init = children.split_whitespace().find_map(|p| {
+                let pid: u32 = p.parse().ok()?;
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+                (comm.trim() == "systemd").then_some(pid)
+            });
+            if let Some(pid) = init {
                 return Ok(pid);
             }
             if let Some(st) = self

@@ -5,6 +5,7 @@
 //! namespace the test prepared and runs commands in it; everything is
 //! stopped and removed on drop, also when a test fails.
 
+mod cgroup;
 mod container;
 pub mod packages;
 pub mod rootfs;
