@@ -97,7 +97,8 @@ impl Engine {
 /// The link's speed in Mb/s as the kernel reports it (None when it does
 /// not: WiFi and modems often report -1 or nothing).
 fn link_speed(name: &str) -> Option<i64> {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/speed"))
+    let path = format!("/sys/class/net/{name}/speed");
+    mptcp_policy_netlink::kernel_file::read(std::path::Path::new(&path))
         .ok()?
         .trim()
         .parse()

@@ -93,7 +93,7 @@ impl PmSwitch {
 
     fn engage_in(dir: &Path, state: &StateDir) -> Result<PmSwitch, SysctlError> {
         let knob = Knob::find(dir).ok_or(SysctlError::Unsupported)?;
-        let current = fs::read_to_string(knob.path())
+        let current = mptcp_policy_netlink::kernel_file::read(knob.path())
             .map_err(|source| SysctlError::Read {
                 name: knob.name(),
                 source,
@@ -156,9 +156,11 @@ fn restore_saved_in(dir: &Path, state: &StateDir) -> Result<(), SysctlError> {
     let Some(knob) = Knob::find(dir) else {
         return Ok(());
     };
-    let current = fs::read_to_string(knob.path()).map_err(|source| SysctlError::Read {
-        name: knob.name(),
-        source,
+    let current = mptcp_policy_netlink::kernel_file::read(knob.path()).map_err(|source| {
+        SysctlError::Read {
+            name: knob.name(),
+            source,
+        }
     })?;
     if !saved.is_empty() && current.trim() == knob.userspace_value() {
         write(&knob, &saved)?;
