@@ -531,7 +531,11 @@ fn a_restarted_daemon_takes_over_open_connections() {
         || Ok(moved(&ss_subflows(&tb)?)),
     );
     let sfs = ss_subflows(&tb).expect("ss");
-    assert!(moved(&sfs), "WiFi subflow closed, LTE active: {sfs:?}");
+    assert!(
+        moved(&sfs),
+        "WiFi subflow closed, LTE active: {sfs:?}\n{}",
+        daemon.log()
+    );
     run.wait(Duration::from_secs(30))
         .expect("stream finished")
         .check()
