@@ -222,6 +222,48 @@ fn private_bus_without_the_daemon_exits_3() {
     assert_eq!(code(&o), 3, "{}", stderr(&o));
 }
 
+/// A daemon that owns its name but never answers (stuck): the command
+/// gives up after `--call-timeout` with exit 1 and says what to look at,
+/// instead of hanging for ever (it had no time-out at all).
+#[test]
+fn a_daemon_that_never_answers_times_out_with_a_clear_message() {
+    let bus = Bus::start();
+    // Owns the name and serves no object: calls to it stay unanswered.
+    let _stuck = zbus::block_on(
+        zbus::connection::Builder::address(bus.address.as_str())
+            .name(BUS_NAME)
+            .build(),
+    )
+    .expect("own the daemon's name");
+    for args in [
+        &["--call-timeout", "1", "status"][..],
+        &[
+            "--call-timeout",
+            "1",
+            "--no-ask",
+            "set-role",
+            "wlan0",
+            "off",
+        ][..],
+    ] {
+        let t0 = Instant::now();
+        let o = ctl(&bus.address, args);
+        let took = t0.elapsed();
+        assert_eq!(code(&o), 1, "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("did not answer within 1 s"), "{err}");
+        assert!(err.contains("journalctl -u mptcp-policyd"), "{err}");
+        assert!(took < Duration::from_secs(10), "{args:?} took {took:?}");
+    }
+    let o = ctl(&bus.address, &["--call-timeout", "0", "status"]);
+    assert_eq!(
+        code(&o),
+        2,
+        "--call-timeout 0 is a usage error: {}",
+        stderr(&o)
+    );
+}
+
 /// What the stand-in daemon saw.
 type Calls = Arc<Mutex<Vec<String>>>;
 

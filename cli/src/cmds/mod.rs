@@ -1,9 +1,14 @@
 //! The command line (clap) and one module per subcommand.
 
+use std::sync::mpsc;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 
 use crate::client::Client;
-use crate::error::{Result, EXIT_CODES_HELP};
+use mptcp_policy_dbus::names::BUS_NAME;
+
+use crate::error::{CliError, Result, EXIT_CODES_HELP};
 
 pub mod apps;
 pub mod budget;
@@ -76,6 +81,17 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_ask: bool,
 
+    /// Give up when the daemon has not answered after SECS seconds (default
+    /// 25, as busctl; 300 for a command that changes something while polkit
+    /// may ask for a password); exit status 1.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub call_timeout: Option<u64>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -101,6 +117,7 @@ pub enum Command {
 }
 
 /// What every command gets besides its own arguments.
+#[derive(Debug, Clone, Copy)]
 pub struct Ctx {
     pub json: bool,
     pub ask: bool,
@@ -112,27 +129,79 @@ impl Ctx {
     }
 }
 
+/// How long a command may wait for the daemon by default: libdbus's and
+/// busctl's call time-out. Without one a stuck daemon hung the command for
+/// ever (zbus's own `method_timeout` does not cover proxy calls).
+const CALL_TIMEOUT: Duration = Duration::from_secs(25);
+/// The same for a command that changes something while polkit may ask for
+/// a password: the user needs the time to type it.
+const ASKING_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs a command that talks to the daemon on zbus's executor, on a thread
+/// of its own, and gives up after `timeout` (connecting included): the
+/// process ends with the error either way.
+fn on_bus<F, Fut>(ctx: Ctx, timeout: Duration, command: F) -> Result<()>
+where
+    F: FnOnce(Ctx) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(zbus::block_on(command(ctx)));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(r) => r,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(CliError::failed(format!(
+            "{BUS_NAME} did not answer within {} s (--call-timeout): mptcp-policyd is \
+             running but busy or stuck; its log: journalctl -u mptcp-policyd",
+            timeout.as_secs()
+        ))),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(CliError::failed(
+            "the command ended without a result (it panicked?)",
+        )),
+    }
+}
+
 /// Runs the command. Commands that talk to the daemon run on zbus's
-/// executor; local validation happens before connecting.
+/// executor, bounded by `--call-timeout`; local validation happens before
+/// connecting.
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx {
         json: cli.json,
         ask: !cli.no_ask,
     };
+    let given = cli.call_timeout.map(Duration::from_secs);
+    let read = given.unwrap_or(CALL_TIMEOUT);
+    let change = given.unwrap_or(if ctx.ask {
+        ASKING_CALL_TIMEOUT
+    } else {
+        CALL_TIMEOUT
+    });
     match cli.command {
-        Command::Status(a) => zbus::block_on(status::run(&ctx, a)),
-        Command::Connections(a) => zbus::block_on(connections::run(&ctx, a)),
-        Command::SetRole(a) => zbus::block_on(set_role::run(&ctx, a)),
-        Command::Metered(a) => zbus::block_on(metered::run(&ctx, a)),
-        Command::Budget(a) => zbus::block_on(budget::run(&ctx, a)),
-        Command::ResetUsage(a) => zbus::block_on(reset_usage::run(&ctx, a)),
-        Command::Policy(a) => zbus::block_on(policy::run(&ctx, a)),
-        Command::Reload(a) => zbus::block_on(reload::run(&ctx, a)),
+        Command::Status(a) => on_bus(ctx, read, |c| async move { status::run(&c, a).await }),
+        Command::Connections(a) => {
+            on_bus(ctx, read, |c| async move { connections::run(&c, a).await })
+        }
+        Command::SetRole(a) => on_bus(ctx, change, |c| async move { set_role::run(&c, a).await }),
+        Command::Metered(a) => on_bus(ctx, change, |c| async move { metered::run(&c, a).await }),
+        Command::Budget(a) => on_bus(ctx, change, |c| async move { budget::run(&c, a).await }),
+        Command::ResetUsage(a) => on_bus(
+            ctx,
+            change,
+            |c| async move { reset_usage::run(&c, a).await },
+        ),
+        Command::Policy(a) => {
+            let t = if a.changes() { change } else { read };
+            on_bus(ctx, t, |c| async move { policy::run(&c, a).await })
+        }
+        Command::Reload(a) => on_bus(ctx, change, |c| async move { reload::run(&c, a).await }),
+        // Runs until interrupted: not bounded.
         Command::Monitor(a) => zbus::block_on(monitor::run(&ctx, a)),
         Command::Run(a) => run::run(a),
-        Command::Enable(a) => zbus::block_on(enable::run(&ctx, a)),
-        Command::Disable(a) => zbus::block_on(disable::run(&ctx, a)),
-        Command::Apps(a) => zbus::block_on(apps::run(&ctx, a)),
+        Command::Enable(a) => on_bus(ctx, change, |c| async move { enable::run(&c, a).await }),
+        Command::Disable(a) => on_bus(ctx, change, |c| async move { disable::run(&c, a).await }),
+        Command::Apps(a) => on_bus(ctx, read, |c| async move { apps::run(&c, a).await }),
+        // Bounded by its own --timeout (ms), as the dispatcher hook needs.
         Command::Notify(a) => notify::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

@@ -52,6 +52,16 @@ pub enum PolicyCommand {
     Reset,
 }
 
+impl Args {
+    /// Whether the command changes something (polkit may ask).
+    pub fn changes(&self) -> bool {
+        matches!(
+            self.command,
+            PolicyCommand::Set { .. } | PolicyCommand::Reset
+        )
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     match args.command {
         PolicyCommand::Get => {
