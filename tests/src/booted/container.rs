@@ -165,6 +165,52 @@ impl Container {
         }
     }
 
+    /// What the bus and the daemon look like from inside, for a failure's
+    /// report: whether the daemon's name has an owner, whether that owner
+    /// answers a plain `Ping` (a stuck daemon from a lost reply), the
+    /// units' states and the processes.
+    pub fn bus_state(&self) -> String {
+        let probes: [&[&str]; 4] = [
+            &[
+                "busctl",
+                "--system",
+                "--no-pager",
+                "status",
+                "org.mptcp.Policy1",
+            ],
+            &[
+                "busctl",
+                "--system",
+                "--timeout=5",
+                "call",
+                "org.mptcp.Policy1",
+                "/org/mptcp/Policy1",
+                "org.freedesktop.DBus.Peer",
+                "Ping",
+            ],
+            &["systemctl", "--no-pager", "status", "mptcp-policyd", "dbus"],
+            &["ps", "-eo", "pid,stat,wchan:24,etime,cmd"],
+        ];
+        let mut report = String::new();
+        for argv in probes {
+            let text = match self.exec(argv) {
+                Ok(out) => format!(
+                    "{}{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr),
+                    if out.status.success() {
+                        String::new()
+                    } else {
+                        format!("({})\n", out.status)
+                    }
+                ),
+                Err(e) => format!("({e:#})\n"),
+            };
+            report.push_str(&format!("$ {}\n{text}", argv.join(" ")));
+        }
+        report
+    }
+
     /// systemd-nspawn runs systemd as its child; that child is PID 1 inside.
     fn find_pid1(&mut self) -> Result<u32> {
         let nspawn = self

@@ -168,9 +168,10 @@ pub fn with_journal_on_failure(
         fn drop(&mut self) {
             if std::thread::panicking() {
                 eprintln!(
-                    "--- journal ({}) ---\n{}",
+                    "--- journal ({}) ---\n{}\n--- bus and daemon now ---\n{}",
                     self.1.unwrap_or("system"),
-                    self.0.container.journal(self.1)
+                    self.0.container.journal(self.1),
+                    self.0.container.bus_state()
                 );
             }
         }
