@@ -6,8 +6,13 @@
 //! - Sending side: data outstanding and no ACK for longer than the bound
 //!   (max(`floor_ms`, `multiplier` × srtt + 4 × rttvar); with a single
 //!   segment outstanding at least srtt + 40 ms, the receiver's delayed-ACK
-//!   time) → `stalled` at once (`suspect` from half the bound, informative
-//!   only). The silence
+//!   time) → `stalled`, unless a probe over the path answered: from half
+//!   the bound the path is `suspect` and [`PathHealth::wants_probe`] asks
+//!   for one, so that a live path's answer (within a round trip) is known
+//!   when the bound is reached — then the silence is a loss TCP recovers
+//!   by its own timers, and the path is probed again every half bound
+//!   while it lasts. No answer by the bound: stalled, as fast as without
+//!   the probe. The silence
 //!   counts from the later of the last ACK and the moment data became
 //!   outstanding, so a sender resuming after a pause is not "silent".
 //! - Receiving side: a path that was receiving and now has heard nothing
@@ -103,6 +108,12 @@ pub struct PathHealth {
     recovered_at: Option<u64>,
     /// Degraded: since when a backup carries its traffic.
     handed_over_since: Option<u64>,
+    /// Suspect on the sending side and a probe answered: the path is alive
+    /// and TCP is recovering a loss by its own timers. No sending-side
+    /// stall before this instant; the next probe is due at `send_reprobe_at`.
+    send_veto_until: Option<u64>,
+    /// See `send_veto_until`.
+    send_reprobe_at: Option<u64>,
 }
 
 /// The sending side's silence at one sample.
@@ -172,7 +183,13 @@ impl PathHealth {
         cfg.enable
             && match self.state {
                 Health::Good => false,
-                Health::Suspect => self.suspect == Some(Side::Receive),
+                Health::Suspect => match self.suspect {
+                    Some(Side::Receive) => true,
+                    // Once at the suspicion, again half a bound after each
+                    // answer while the silence lasts.
+                    Some(Side::Send) => self.send_reprobe_at.is_none_or(|t| now_ms >= t),
+                    None => false,
+                },
                 Health::Degraded => {
                     !self.carrying
                         && now_ms.saturating_sub(self.last_probe_ms)
@@ -262,12 +279,26 @@ impl PathHealth {
         let from = self.state;
         let quality = self.quality.feed(subflows, now_ms);
 
+        if self.suspect == Some(Side::Send) {
+            if let Some(t) = self.judge_send_probe(probe, send.as_ref(), from, now_ms) {
+                return Some(t);
+            }
+        }
         if let Some(s) = send.as_ref().filter(|s| s.silence_ms > s.bound_ms) {
+            if from != Health::Degraded && self.send_veto_until.is_some_and(|v| now_ms < v) {
+                // The probe answered: a loss TCP recovers by its timers.
+                return None;
+            }
             let evidence = format!(
-                "no ACK for {} ms with {} segments unacked ({})",
+                "no ACK for {} ms with {} segments unacked ({}){}",
                 s.silence_ms,
                 s.unacked,
-                s.rtt()
+                s.rtt(),
+                if self.suspect == Some(Side::Send) {
+                    " and no answer to the probe over the path in time"
+                } else {
+                    ""
+                }
             );
             return self.stall(from, now_ms, evidence);
         }
@@ -345,11 +376,16 @@ impl PathHealth {
             return t;
         }
 
-        let evidence = if live.iter().any(|s| s.unacked > 0) {
+        let mut evidence = if live.iter().any(|s| s.unacked > 0) {
             "ACKs flowing again".to_owned()
         } else {
             "all data acknowledged".to_owned()
         };
+        if self.send_veto_until.is_some() {
+            evidence.push_str(
+                " (the probe had answered: a loss TCP recovered by its own timers, not a dead path)",
+            );
+        }
         self.to(from, Health::Good, evidence)
     }
 
@@ -445,9 +481,46 @@ impl PathHealth {
 
     /// Moves to `to` (not `Stalled`), returning the transition if the state
     /// changed.
+    /// A probe's answer while the sending side is suspect. `Reachable` (or
+    /// `Slow`): the path is alive, the silence is TCP recovering a lost
+    /// segment by its own timers — a tail loss waits for the loss probe
+    /// (2 × srtt + 2 jiffies) and its ACK, a lost lone segment for
+    /// 200 ms; both pass a bound of 3 × srtt on a steady path (rttvar near
+    /// 0) under light loss, and stalled it falsely. No stall for one bound;
+    /// a new probe after half of it. `Unreachable`: stalled now.
+    fn judge_send_probe(
+        &mut self,
+        probe: Option<ProbeResult>,
+        send: Option<&Silence>,
+        from: Health,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        let s = send?;
+        match probe? {
+            ProbeResult::Reachable | ProbeResult::Slow => {
+                self.send_veto_until = Some(now_ms + s.bound_ms);
+                self.send_reprobe_at = Some(now_ms + s.bound_ms / 2);
+                None
+            }
+            ProbeResult::Unreachable => {
+                let evidence = format!(
+                    "no ACK for {} ms with {} segments unacked ({}) and the probe over the path got no answer",
+                    s.silence_ms,
+                    s.unacked,
+                    s.rtt()
+                );
+                self.stall(from, now_ms, evidence)
+            }
+        }
+    }
+
     fn to(&mut self, from: Health, to: Health, evidence: String) -> Option<Transition> {
         self.state = to;
         self.suspect = None;
+        if to != Health::Suspect {
+            self.send_veto_until = None;
+            self.send_reprobe_at = None;
+        }
         (from != to).then_some(Transition { from, to, evidence })
     }
 
