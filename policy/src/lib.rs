@@ -56,7 +56,7 @@ pub use evaluate::{
     evaluate, flags_for, Desired, DesiredEndpoint, EndpointFlags, InterfaceVerdict,
 };
 pub use health::quality;
-pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition};
+pub use health::{Health, PathHealth, ProbeResult, SubflowSample, Transition, SECOND_VETO_MS};
 pub use hints::{
     type_from_nm_device_type, type_from_nm_name, Connectivity, InterfaceHints, NmMetered,
 };

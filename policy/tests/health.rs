@@ -314,6 +314,63 @@ fn a_probe_answered_during_a_send_silence_vetoes_the_stall() {
     }
 }
 
+/// Only one silence in [`SECOND_VETO_MS`] is let pass: a second within it
+/// stalls at the bound though the probe answers (sparse traffic through a
+/// fade: request/response p99 43–81 ms, 170–490 ms when every tail loss
+/// was vetoed); one 11 s later is let pass again.
+#[test]
+fn a_second_send_silence_soon_after_a_vetoed_one_stalls() {
+    use mptcp_policy::SECOND_VETO_MS;
+    // (second silence's start after the first's, stall at ms of its silence)
+    for (apart, stall_at) in [(2_000, Some(32)), (SECOND_VETO_MS + 1_000, None)] {
+        let mut run = Run::new(HealthConfig::default());
+        let mut f = Flow::new(10_000, 100, 0);
+        let silences = [60_000, 60_000 + apart];
+        let mut stalled = None;
+        let mut asked: Option<u64> = None;
+        for t in (2..60_000 + apart + 400).step_by(2) {
+            // Each silence: no ACK for 60 ms (a tail loss recovered late).
+            let silent_in = silences.iter().find(|&&c| t >= c && t < c + 60).copied();
+            f.send(t, 2);
+            if silent_in.is_none() {
+                f.ack(t, 2);
+            }
+            let silent = silent_in.map_or(0, |c| t - c);
+            // Every probe asked for answers 10 ms later (one at a time).
+            let answer = (asked.is_some_and(|a| t == a + 10)).then_some(ProbeResult::Reachable);
+            if answer.is_some() {
+                asked = None;
+            }
+            if let Some(tr) = run.feed(&[f], answer, t) {
+                if tr.to == Stalled {
+                    stalled = Some((silent_in == Some(silences[1]), silent, tr.evidence));
+                    break;
+                }
+            }
+            if asked.is_none() && run.wants_probe(t) {
+                asked = Some(t);
+            }
+        }
+        match stall_at {
+            Some(at) => {
+                let (second, silent, evidence) = stalled.expect("the second silence stalls");
+                assert!(second, "{apart}: the first silence stalled: {evidence}");
+                // The silence counts from the last ACK, 2 ms before it began.
+                assert_eq!(silent + 2, at, "{apart}: {evidence}");
+                assert!(
+                    evidence.starts_with(&format!("no ACK for {at} ms")),
+                    "{evidence}"
+                );
+                assert!(
+                    evidence.contains("losses keep stopping the traffic"),
+                    "{evidence}"
+                );
+            }
+            None => assert!(stalled.is_none(), "{apart}: {stalled:?}"),
+        }
+    }
+}
+
 #[test]
 fn paced_upload_then_silence_counts_from_when_data_became_outstanding() {
     // One packet every 20 ms, ACKed 8 ms later: between packets nothing is

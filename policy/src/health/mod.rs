@@ -114,7 +114,19 @@ pub struct PathHealth {
     send_veto_until: Option<u64>,
     /// See `send_veto_until`.
     send_reprobe_at: Option<u64>,
+    /// The last vetoed sending-side silence: when it began, and when its
+    /// first veto was (kept across `good`/`suspect`).
+    vetoed: Option<(u64, u64)>,
 }
+
+/// A second sending-side silence past the bound within this time of a
+/// vetoed one is not vetoed: one tail loss is TCP's business, losses that
+/// keep stopping the traffic are a path failing it. Sparse traffic (a
+/// request every 20 ms) through a fade has a tail loss every few hundred ms,
+/// each waiting 200 ms for TCP's timer; vetoing them all raised
+/// `bench/fade`'s request/response p99 from 43–81 ms to 170–490 ms. Steady
+/// 2 % loss on a paced stream gives about one such silence a minute.
+pub const SECOND_VETO_MS: u64 = 10_000;
 
 /// The sending side's silence at one sample.
 struct Silence {
@@ -289,16 +301,21 @@ impl PathHealth {
                 // The probe answered: a loss TCP recovers by its timers.
                 return None;
             }
+            let why = match (self.suspect, self.send_reprobe_at, self.vetoed) {
+                (Some(Side::Send), Some(u64::MAX), Some((_, at))) => format!(
+                    "; the probe answered, but another silence was let pass {} ms ago: losses keep stopping the traffic",
+                    now_ms.saturating_sub(at)
+                ),
+                (Some(Side::Send), _, _) => {
+                    " and no answer to the probe over the path in time".to_owned()
+                }
+                _ => String::new(),
+            };
             let evidence = format!(
-                "no ACK for {} ms with {} segments unacked ({}){}",
+                "no ACK for {} ms with {} segments unacked ({}){why}",
                 s.silence_ms,
                 s.unacked,
                 s.rtt(),
-                if self.suspect == Some(Side::Send) {
-                    " and no answer to the probe over the path in time"
-                } else {
-                    ""
-                }
             );
             return self.stall(from, now_ms, evidence);
         }
@@ -487,7 +504,8 @@ impl PathHealth {
     /// (2 × srtt + 2 jiffies) and its ACK, a lost lone segment for
     /// 200 ms; both pass a bound of 3 × srtt on a steady path (rttvar near
     /// 0) under light loss, and stalled it falsely. No stall for one bound;
-    /// a new probe after half of it. `Unreachable`: stalled now.
+    /// a new probe after half of it — unless another silence was vetoed
+    /// less than [`SECOND_VETO_MS`] ago. `Unreachable`: stalled now.
     fn judge_send_probe(
         &mut self,
         probe: Option<ProbeResult>,
@@ -498,8 +516,25 @@ impl PathHealth {
         let s = send?;
         match probe? {
             ProbeResult::Reachable | ProbeResult::Slow => {
-                self.send_veto_until = Some(now_ms + s.bound_ms);
-                self.send_reprobe_at = Some(now_ms + s.bound_ms / 2);
+                let began = now_ms.saturating_sub(s.silence_ms);
+                let same = self
+                    .vetoed
+                    .is_some_and(|(start, _)| start.abs_diff(began) <= 2);
+                // A new silence is let pass unless another was lately.
+                let vetoes = same
+                    || self
+                        .vetoed
+                        .is_none_or(|(_, at)| now_ms.saturating_sub(at) >= SECOND_VETO_MS);
+                if vetoes {
+                    if !same {
+                        self.vetoed = Some((began, now_ms));
+                    }
+                    self.send_veto_until = Some(now_ms + s.bound_ms);
+                    self.send_reprobe_at = Some(now_ms + s.bound_ms / 2);
+                } else {
+                    // Stalled at the bound; no more probes for this silence.
+                    self.send_reprobe_at = Some(u64::MAX);
+                }
                 None
             }
             ProbeResult::Unreachable => {
