@@ -29,9 +29,12 @@ pub const MIN_SEGMENTS: u64 = 20;
 /// Fewer retransmissions than this in the window never degrade a path: a
 /// burst's first few dozen segments at 2 % loss can show 3 of 24, and one
 /// retransmission timeout resends a whole flight (steady 2 % loss in
-/// e2e_fade showed windows of 6 of 29, 7 of 67 and 9 of 90). A fading path
-/// that carries enough to judge passes 10 within a few round trips.
-pub const MIN_RETRANSMISSIONS: u64 = 10;
+/// e2e_fade showed windows of 6 of 29, 7 of 67 and 9 of 90, and at a
+/// stream's end, its last flight resent after a tail loss while little
+/// new data went out, 10 of 75). A fading path that carries enough to
+/// judge passes 16 within a few round trips (10 % loss at one segment a ms:
+/// ~30 in the window).
+pub const MIN_RETRANSMISSIONS: u64 = 16;
 /// Retransmitted / sent data segments at which a path is degraded. Steady
 /// 2 % loss retransmits ~2–3 %; a fade passes 10 % within a second.
 pub const LOSS_DEGRADED: f64 = 0.10;
